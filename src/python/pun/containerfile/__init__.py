@@ -1,0 +1,1 @@
+"""Containerfile text -> PackPlan."""

@@ -1,0 +1,352 @@
+"""Containerfile text -> PackPlan, with Dockerfile word rules (quotes, escapes, ARG/ENV).
+
+Lines are split into instructions by BuildKit's own parser (PyPI `dockerfile` wraps
+`frontend/dockerfile/parser`), so continuation lines, comments, heredoc markers and JSON forms
+are read exactly as `docker build` reads them. What BuildKit does after parsing (expansion,
+meaning of flags) is ours, in this module and `words.py`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Dict, List, Mapping, Optional, Sequence, Set, Tuple
+
+from pun.containerfile.directives import DirectiveError, Directives, read_directives
+from pun.containerfile.plan import BaseImage, CopyInstruction, IgnoredInstruction, Label, PackPlan
+from pun.containerfile.words import WordError, process_word
+from pun.diagnostics import Diagnostic, PunError, error, warning
+from pun.platform import DEFAULT_TARGET, InvalidPlatform, Platform, parse_platform
+from pun.reference import InvalidReference, normalize
+
+KNOWN_INSTRUCTIONS = frozenset(
+    {
+        "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
+        "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
+    }
+)
+_COPY_FLAGS_SUPPORTED = frozenset({"chmod", "chown"})
+_COPY_FLAGS_IGNORED = frozenset({"link"})  # only changes how BuildKit caches; same files
+_GO_PARSE_LINE = re.compile(r"line (\d+)")
+
+
+@dataclass(frozen=True)
+class ParseOptions:
+    path: str = "Containerfile"
+    build_args: Mapping[str, str] = field(default_factory=dict)
+    target_platform: Platform = DEFAULT_TARGET
+
+
+def parse_containerfile(text: str, options: ParseOptions = ParseOptions()) -> PackPlan:
+    """Read a Containerfile; raise PunError (naming file and line) for anything we cannot pack."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        directives = read_directives(text)
+    except DirectiveError as exc:
+        raise error(str(exc), options.path, exc.line, "fix or remove the parser directive") from None
+    commands = _split_instructions(text, options.path)
+    return _PlanBuilder(options, directives).build(commands)
+
+
+def _split_instructions(text: str, path: str) -> Sequence["_Command"]:
+    import dockerfile  # the compiled BuildKit parser; imported here to keep `pun` start-up lean
+
+    try:
+        parsed = dockerfile.parse_string(text)
+    except dockerfile.GoParseError as exc:
+        message = str(exc)
+        if message == "file with no instructions":
+            raise error(
+                "the Containerfile has no instructions and so no FROM",
+                path,
+                1,
+                "start it with `FROM scratch` (or FROM <image>), then COPY and LABEL",
+            ) from None
+        found = _GO_PARSE_LINE.search(message)
+        raise error(f"cannot parse: {message}", path, int(found.group(1)) if found else None,
+                    "check the syntax of that line") from None
+    return [
+        _Command(
+            keyword=c.cmd.upper(),
+            written=c.cmd,
+            flags=tuple(c.flags),
+            values=tuple(c.value),
+            is_json=bool(c.json),
+            line=c.start_line,
+            has_heredoc=bool(c.heredocs),
+        )
+        for c in parsed
+    ]
+
+
+@dataclass(frozen=True)
+class _Command:
+    keyword: str
+    written: str
+    flags: Tuple[str, ...]
+    values: Tuple[str, ...]
+    is_json: bool
+    line: int
+    has_heredoc: bool
+
+
+def _platform_args(prefix: str, platform: Platform) -> Dict[str, str]:
+    return {
+        f"{prefix}PLATFORM": str(platform),
+        f"{prefix}OS": platform.os,
+        f"{prefix}ARCH": platform.architecture,
+        f"{prefix}VARIANT": platform.variant,
+    }
+
+
+class _PlanBuilder:
+    """Walks the instructions once, keeping the ARG/ENV scope that expansion needs."""
+
+    def __init__(self, options: ParseOptions, directives: Directives) -> None:
+        self.options = options
+        self.directives = directives
+        self.path = options.path
+        # Docker predefines these for FROM lines and for ARGs that name them.
+        self.predefined = {**_platform_args("TARGET", options.target_platform),
+                           **_platform_args("BUILD", DEFAULT_TARGET)}
+        self.meta_args: Dict[str, str] = {}
+        self.stage_args: Dict[str, str] = {}
+        self.env: Dict[str, str] = {}
+        self.consumed_build_args: Set[str] = set()
+        self.warnings: List[Diagnostic] = []
+        self.base: Optional[BaseImage] = None
+        self.copies: List[CopyInstruction] = []
+        self.labels: List[Label] = []
+        self.ignored: List[IgnoredInstruction] = []
+
+    def build(self, commands: Sequence[_Command]) -> PackPlan:
+        if not any(c.keyword == "FROM" for c in commands):
+            first = commands[0].line if commands else 1
+            raise error(
+                "no FROM instruction: a Containerfile must name its base image first",
+                self.path,
+                first,
+                "add `FROM scratch` (or FROM <image>) as the first instruction",
+            )
+        for command in commands:
+            self._dispatch(command)
+        assert self.base is not None
+        unused = sorted(set(self.options.build_args) - self.consumed_build_args)
+        if unused:
+            self.warnings.append(warning(
+                f"build-arg(s) {', '.join(unused)} were not consumed by any ARG",
+                self.path,
+                None,
+                "declare them with ARG or drop them",
+            ))
+        return PackPlan(
+            path=self.path,
+            base=self.base,
+            copies=tuple(self.copies),
+            labels=tuple(self.labels),
+            ignored=tuple(self.ignored),
+            warnings=tuple(self.warnings),
+            syntax=self.directives.syntax,
+        )
+
+    def _dispatch(self, command: _Command) -> None:
+        keyword = command.keyword
+        if keyword not in KNOWN_INSTRUCTIONS:
+            raise error(
+                f"unknown instruction: {command.written}",
+                self.path,
+                command.line,
+                "pun packs FROM, COPY and LABEL (and reads ARG/ENV); check the spelling",
+            )
+        if self.base is None and keyword not in ("FROM", "ARG"):
+            raise error(
+                f"{command.written} before FROM",
+                self.path,
+                command.line,
+                "only ARG may come before FROM; move FROM to the top",
+            )
+        handler = {
+            "FROM": self._from,
+            "ARG": self._arg,
+            "ENV": self._env,
+            "LABEL": self._label,
+            "COPY": self._copy,
+        }.get(keyword)
+        if handler is not None:
+            handler(command)
+            return
+        self.ignored.append(IgnoredInstruction(command.written, command.line))
+        self.warnings.append(warning(
+            f"{command.written} is ignored: pun packs only FROM, COPY and LABEL",
+            self.path,
+            command.line,
+            "remove it, or build the unikernel elsewhere and COPY the result",
+        ))
+
+    # -- expansion -------------------------------------------------------------------------
+
+    def _expand(self, word: str, scope: Mapping[str, str], line: int) -> str:
+        try:
+            expanded = process_word(word, scope, self.directives.escape)
+        except WordError as exc:
+            raise error(str(exc), self.path, line, "check the quoting and ${...} syntax") from None
+        for name in sorted(expanded.unset_variables):
+            self.warnings.append(warning(
+                f"variable ${name} is not set and expands to an empty string",
+                self.path,
+                line,
+                f"declare it with `ARG {name}` or `ENV {name}=...`, or pass --build-arg {name}=...",
+            ))
+        return expanded.value
+
+    def _stage_scope(self) -> Dict[str, str]:
+        return {**self.stage_args, **self.env}  # ENV wins over ARG, as in docker
+
+    # -- instructions ----------------------------------------------------------------------
+
+    def _from(self, command: _Command) -> None:
+        if self.base is not None:
+            raise error(
+                f"multi-stage builds are not supported: a second FROM (the first is at line {self.base.line})",
+                self.path,
+                command.line,
+                "pack one image per Containerfile; build other stages with their own tools",
+            )
+        scope = {**self.predefined, **self.meta_args}
+        flags = self._flags(command, allowed=("platform",))
+        values = command.values
+        if len(values) == 3 and values[1].upper() == "AS":
+            values = values[:1]
+        if len(values) != 1 or not values[0]:
+            raise error("FROM takes one image (optionally `AS name`)", self.path, command.line,
+                        "write `FROM scratch` or `FROM <image>[:tag]`")
+        name = self._expand(values[0], scope, command.line)
+        platform = None
+        if "platform" in flags:
+            text = self._expand(flags["platform"], scope, command.line)
+            try:
+                platform = parse_platform(text)
+            except InvalidPlatform as exc:
+                raise error(str(exc), self.path, command.line, "use e.g. --platform=linux/amd64") from None
+        if name == "scratch":
+            self.base = BaseImage(reference=None, line=command.line, platform=platform)
+            return
+        try:
+            reference = normalize(name)
+        except InvalidReference as exc:
+            raise error(
+                f"FROM {name or values[0]!r}: {exc}",
+                self.path,
+                command.line,
+                "use `scratch` or a reference like registry.example.com/repo/image:tag (lowercase)",
+            ) from None
+        self.base = BaseImage(reference=reference, line=command.line, platform=platform)
+
+    def _arg(self, command: _Command) -> None:
+        scope = self._stage_scope() if self.base else {**self.predefined, **self.meta_args}
+        for declaration in command.values:
+            name, has_default, default = declaration.partition("=")
+            if not name:
+                raise error("ARG needs a name", self.path, command.line, "write `ARG NAME` or `ARG NAME=value`")
+            value: Optional[str]
+            if name in self.options.build_args:
+                value = self.options.build_args[name]
+                self.consumed_build_args.add(name)
+            elif has_default:
+                value = self._expand(default, scope, command.line)
+            elif self.base is not None:
+                value = self.meta_args.get(name, self.predefined.get(name))
+            else:
+                value = self.predefined.get(name)
+            target = self.stage_args if self.base is not None else self.meta_args
+            if value is not None:
+                target[name] = value
+
+    def _env(self, command: _Command) -> None:
+        pairs = command.values
+        if len(pairs) % 2:
+            raise error("ENV needs key=value pairs", self.path, command.line, "write `ENV NAME=value`")
+        for key, raw in zip(pairs[0::2], pairs[1::2]):
+            self.env[key] = self._expand(raw, self._stage_scope(), command.line)
+        # Its variables feed expansion below it, but the packed image gets no Env.
+        self.ignored.append(IgnoredInstruction(command.written, command.line))
+        self.warnings.append(warning(
+            f"{command.written} is not packed into the image (it only sets variables for COPY and LABEL)",
+            self.path,
+            command.line,
+            "use ARG for build-time values; unikernels take settings from com.urunc.unikernel.cmdline",
+        ))
+
+    def _label(self, command: _Command) -> None:
+        pairs = command.values
+        if len(pairs) % 2 or not pairs:
+            raise error("LABEL needs key=value pairs", self.path, command.line, 'write `LABEL key="value"`')
+        scope = self._stage_scope()
+        for raw_key, raw_value in zip(pairs[0::2], pairs[1::2]):
+            key = self._expand(raw_key, scope, command.line)
+            if not key:
+                raise error("LABEL key is empty", self.path, command.line, 'write `LABEL key="value"`')
+            self.labels.append(Label(key, self._expand(raw_value, scope, command.line), command.line))
+
+    def _copy(self, command: _Command) -> None:
+        if command.has_heredoc:
+            raise error("COPY from a heredoc is not supported", self.path, command.line,
+                        "put the content in a file in the context and COPY that file")
+        flags = self._flags(command, allowed=tuple(_COPY_FLAGS_SUPPORTED | _COPY_FLAGS_IGNORED | {"from"}))
+        if "from" in flags:
+            raise error(
+                "COPY --from is not supported: pun packs a single stage",
+                self.path,
+                command.line,
+                "build that file with another tool (or Pants target) and COPY it from the context",
+            )
+        scope = self._stage_scope()
+        words = [self._expand(w, scope, command.line) for w in command.values]
+        if len(words) < 2:
+            raise error("COPY needs at least one source and a destination", self.path, command.line,
+                        "write `COPY <src>... <dest>`")
+        *sources, dest = words
+        if not dest or any(not s for s in sources):
+            raise error("COPY has an empty source or destination", self.path, command.line,
+                        "check the variables used in this COPY")
+        if len(sources) > 1 and not dest.endswith("/"):
+            raise error(
+                "when COPY has more than one source, the destination must be a directory ending in /",
+                self.path,
+                command.line,
+                f"write the destination as {dest}/",
+            )
+        mode = None
+        if "chmod" in flags:
+            mode = self._chmod(self._expand(flags["chmod"], scope, command.line), command.line)
+        owner = None
+        if "chown" in flags:
+            owner = self._expand(flags["chown"], scope, command.line)
+            if not owner or owner.count(":") > 1:
+                raise error(f"invalid --chown value {owner!r}", self.path, command.line,
+                            "use --chown=user[:group] with names or numeric ids")
+        self.copies.append(CopyInstruction(tuple(sources), dest, command.line, mode, owner))
+
+    def _chmod(self, text: str, line: int) -> int:
+        if not re.fullmatch(r"[0-7]{1,4}", text):
+            raise error(f"invalid --chmod value {text!r}", self.path, line, "use octal permission bits, e.g. --chmod=755")
+        return int(text, 8)
+
+    def _flags(self, command: _Command, allowed: Tuple[str, ...]) -> Dict[str, str]:
+        flags: Dict[str, str] = {}
+        for flag in command.flags:
+            name, _, value = flag.lstrip("-").partition("=")
+            if name not in allowed:
+                raise error(
+                    f"{command.written} --{name} is not supported",
+                    self.path,
+                    command.line,
+                    "supported here: " + (", ".join(f"--{a}" for a in allowed) or "no flags"),
+                )
+            if name in _COPY_FLAGS_IGNORED:
+                self.warnings.append(warning(f"--{name} has no effect on the packed image; ignored",
+                                             self.path, command.line))
+                continue
+            flags[name] = value
+        return flags

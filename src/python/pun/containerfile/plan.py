@@ -1,0 +1,68 @@
+"""PackPlan: what a Containerfile asks for, each part with the line that asked for it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Optional, Tuple
+
+from pun.diagnostics import Diagnostic
+from pun.platform import Platform
+from pun.reference import ImageReference
+
+
+@dataclass(frozen=True)
+class BaseImage:
+    """`FROM scratch` (reference None) or `FROM <image>`."""
+
+    reference: Optional[ImageReference]
+    line: int
+    # `FROM --platform=...`, when given; otherwise the build's rule picks one.
+    platform: Optional[Platform] = None
+
+    @property
+    def is_scratch(self) -> bool:
+        return self.reference is None
+
+
+@dataclass(frozen=True)
+class CopyInstruction:
+    sources: Tuple[str, ...]
+    dest: str
+    line: int
+    mode: Optional[int] = None  # --chmod, as permission bits
+    owner: Optional[str] = None  # --chown, as written: user[:group]
+
+
+@dataclass(frozen=True)
+class Label:
+    key: str
+    value: str
+    line: int
+
+
+@dataclass(frozen=True)
+class IgnoredInstruction:
+    keyword: str
+    line: int
+
+
+@dataclass(frozen=True)
+class PackPlan:
+    path: str
+    base: BaseImage
+    copies: Tuple[CopyInstruction, ...]
+    labels: Tuple[Label, ...]
+    ignored: Tuple[IgnoredInstruction, ...]
+    warnings: Tuple[Diagnostic, ...]
+    syntax: Optional[str] = None
+
+    def label_values(self) -> Dict[str, str]:
+        """Labels as the image gets them: the last of duplicate keys wins."""
+        return {label.key: label.value for label in self.labels}
+
+    def label_lines(self) -> Dict[str, int]:
+        return {label.key: label.line for label in self.labels}
+
+    def copy_sources(self) -> Tuple[str, ...]:
+        """Every context path a COPY reads, in order, for dependency inference."""
+        return tuple(src for copy in self.copies for src in copy.sources)

@@ -1,0 +1,46 @@
+"""Diagnostics that name a file and line and say what to do."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Iterable, Optional, Tuple
+
+
+class Severity(enum.Enum):
+    WARNING = "warning"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    severity: Severity
+    message: str
+    path: str = ""
+    line: Optional[int] = None
+    hint: str = ""
+
+    def render(self) -> str:
+        where = self.path or "<input>"
+        if self.line is not None:
+            where = f"{where}:{self.line}"
+        text = f"{where}: {self.severity.value}: {self.message}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+class PunError(Exception):
+    """A user-facing failure: one or more error diagnostics, already worded for the user."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.diagnostics: Tuple[Diagnostic, ...] = tuple(diagnostics)
+        super().__init__("\n".join(d.render() for d in self.diagnostics))
+
+
+def error(message: str, path: str = "", line: Optional[int] = None, hint: str = "") -> PunError:
+    return PunError([Diagnostic(Severity.ERROR, message, path, line, hint)])
+
+
+def warning(message: str, path: str = "", line: Optional[int] = None, hint: str = "") -> Diagnostic:
+    return Diagnostic(Severity.WARNING, message, path, line, hint)

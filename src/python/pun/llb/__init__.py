@@ -1,0 +1,1 @@
+"""BuildKit LLB: immutable states, marshalled once at the edge into pb.Definition bytes."""

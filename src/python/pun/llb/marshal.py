@@ -1,0 +1,242 @@
+"""State -> pb.Definition bytes, as BuildKit v0.16's `State.Marshal` + `llb.WriteTo` write them.
+
+Ops are visited post-order (inputs first), deduplicated by digest; a terminal op pointing at the
+head closes the list. Every op gets OpMetadata with its capabilities and an (empty) source
+location entry. Op digests are sha256 of the exact op bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Set, Tuple, Union
+
+from pun.llb.state import Copy, FileVertex, Mkdir, Mkfile, Owner, SourceVertex, State, Vertex
+from pun.llb.state import clean_source_path, go_clean, normalize_dest
+from pun.llb.wire import Message
+from pun.platform import Platform
+
+# Field numbers of BuildKit's solver/pb (see src/protos/pun/llb/pb/ops.proto).
+_OP_INPUTS, _OP_SOURCE, _OP_FILE, _OP_PLATFORM, _OP_CONSTRAINTS = 1, 3, 4, 10, 11
+_NO_INPUT = -1
+_NO_TIMESTAMP = -1
+LOCAL_UNIQUE = "local.unique"
+DigestLookup = Callable[[Vertex], str]
+CUSTOM_NAME = "llb.customname"
+
+
+@dataclass(frozen=True)
+class MarshalOptions:
+    # The `local.unique` value for local sources: one per Marshal, as in BuildKit.
+    local_unique_id: str
+
+
+@dataclass(frozen=True)
+class MarshalledOp:
+    digest: str
+    data: bytes
+    caps: Tuple[str, ...]
+    description: Tuple[Tuple[str, str], ...] = ()
+
+
+def digest_of(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def marshal(state: State, options: MarshalOptions) -> bytes:
+    """The whole Definition; an empty (scratch-only) state gives an empty Definition."""
+    if state.vertex is None:
+        return b""
+    ops: List[MarshalledOp] = []
+    emitted: Set[str] = set()
+    by_vertex: Dict[int, MarshalledOp] = {}
+
+    def visit(vertex: Vertex) -> MarshalledOp:
+        done = by_vertex.get(id(vertex))
+        if done is not None:
+            return done
+        for dependency in _dependencies(vertex):
+            visit(dependency)
+        op = _marshal_vertex(vertex, options, lambda v: by_vertex[id(v)].digest)
+        by_vertex[id(vertex)] = op
+        if op.digest not in emitted:
+            emitted.add(op.digest)
+            ops.append(op)
+        return op
+
+    head = visit(state.vertex)
+    terminal_data = Message().message(_OP_INPUTS, _input(head.digest)).encode()
+    terminal_caps = ["constraints", "platform"]
+    if any(op.description for op in ops):
+        terminal_caps.append("meta.description")
+    terminal = MarshalledOp(digest_of(terminal_data), terminal_data, tuple(terminal_caps))
+    return _definition(ops, terminal)
+
+
+def _definition(ops: List[MarshalledOp], terminal: MarshalledOp) -> bytes:
+    definition = Message()
+    for op in [*ops, terminal]:
+        definition.bytes(1, op.data, keep_empty=True)
+    metadata = []
+    for op in [*ops, terminal]:
+        meta = Message()
+        meta.string_map(2, op.description)
+        meta.bool_map(5, ((cap, True) for cap in op.caps))
+        metadata.append((op.digest, meta))
+    definition.message_map(2, metadata)
+    source = Message().message_map(1, ((op.digest, Message()) for op in ops))
+    definition.message(3, source)
+    return definition.encode()
+
+
+def _dependencies(vertex: Vertex) -> List[Vertex]:
+    """Inputs in the order BuildKit's FileOp.Inputs() lists them (last action first)."""
+    if isinstance(vertex, SourceVertex):
+        return []
+    found: List[Vertex] = []
+    for action in reversed(vertex.actions):
+        if vertex.base is not None and vertex.base not in found:
+            found.append(vertex.base)
+        if isinstance(action, Copy) and action.source.vertex is not None and action.source.vertex not in found:
+            found.append(action.source.vertex)
+    return found
+
+
+def _marshal_vertex(vertex: Vertex, options: MarshalOptions, digest: DigestLookup) -> MarshalledOp:
+    if isinstance(vertex, SourceVertex):
+        return _marshal_source(vertex, options)
+    return _marshal_file(vertex, digest)
+
+
+def _description(custom_name: str) -> Tuple[Tuple[str, str], ...]:
+    return ((CUSTOM_NAME, custom_name),) if custom_name else ()
+
+
+def _marshal_source(vertex: SourceVertex, options: MarshalOptions) -> MarshalledOp:
+    attrs = dict(vertex.attrs)
+    if vertex.is_local:
+        caps = ["source.local"]
+        if "local.includepattern" in attrs:
+            caps.append("source.local.includepatterns")
+        if "local.session" not in attrs:
+            attrs.setdefault(LOCAL_UNIQUE, options.local_unique_id)
+            caps.append("source.local.unique")
+        platform: Optional[Platform] = None  # only image sources are platform-specific
+    else:
+        caps = ["source.image"]
+        platform = vertex.platform
+    source = Message().string(1, vertex.identifier).string_map(2, attrs.items())
+    op = Message().message(_OP_SOURCE, source)
+    if platform is not None:
+        op.message(_OP_PLATFORM, _platform(platform))
+    op.message(_OP_CONSTRAINTS, Message())
+    data = op.encode()
+    return MarshalledOp(digest_of(data), data, tuple(caps), _description(vertex.custom_name))
+
+
+def _marshal_file(vertex: FileVertex, digest: DigestLookup) -> MarshalledOp:
+    inputs: List[str] = []
+
+    def add_input(v: Vertex) -> int:
+        d = digest(v)
+        if d not in inputs:
+            inputs.append(d)
+        return inputs.index(d)
+
+    # First pass: collect inputs in BuildKit's order, remembering each action's indices.
+    placed: List[Tuple[int, int]] = []  # (base index, secondary index); -1 = none
+    for action in vertex.actions:
+        base = add_input(vertex.base) if vertex.base is not None else _NO_INPUT
+        secondary = _NO_INPUT
+        if isinstance(action, Copy) and action.source.vertex is not None:
+            secondary = add_input(action.source.vertex)
+        placed.append((base, secondary))
+
+    file_op = Message()
+    last = len(vertex.actions) - 1
+    for index, (action, (base, secondary)) in enumerate(zip(vertex.actions, placed)):
+        # Later actions read the previous action's result, numbered after the op's inputs.
+        primary = base if index == 0 else len(inputs) + index - 1
+        entry = Message().int(1, primary).int(2, secondary).int(3, 0 if index == last else -1)
+        if isinstance(action, Copy):
+            entry.message(4, _copy(action, base))
+        elif isinstance(action, Mkfile):
+            entry.message(5, _mkfile(action, base))
+        else:
+            entry.message(6, _mkdir(action, base))
+        file_op.message(2, entry)
+
+    op = Message()
+    for d in inputs:
+        op.message(_OP_INPUTS, _input(d))
+    op.message(_OP_FILE, file_op)
+    op.message(_OP_CONSTRAINTS, Message())
+    data = op.encode()
+    return MarshalledOp(digest_of(data), data, ("file.base",), _description(vertex.custom_name))
+
+
+def _input(digest: str) -> Message:
+    return Message().string(1, digest)
+
+
+def _platform(platform: Platform) -> Message:
+    return Message().string(1, platform.architecture).string(2, platform.os).string(3, platform.variant)
+
+
+def _copy(action: Copy, base: int) -> Message:
+    return (
+        Message()
+        .string(1, clean_source_path(action.src))
+        .string(2, normalize_dest(action.dest))
+        .message_if(3, _owner(action.owner, base))
+        .int(4, action.mode if action.mode is not None else -1)
+        .bool(5, action.follow_symlinks)
+        .bool(6, action.dir_copy_contents)
+        .bool(8, action.create_dest_path)
+        .bool(9, action.allow_wildcard)
+        .bool(10, action.allow_empty_wildcard)
+        .int(11, _NO_TIMESTAMP)
+    )
+
+
+def _mkfile(action: Mkfile, base: int) -> Message:
+    return (
+        Message()
+        .string(1, _absolute(action.path))
+        .int(2, action.mode & 0o777)
+        .bytes(3, action.data)
+        .message_if(4, _owner(action.owner, base))
+        .int(5, _NO_TIMESTAMP)
+    )
+
+
+def _mkdir(action: Mkdir, base: int) -> Message:
+    return (
+        Message()
+        .string(1, _absolute(action.path))
+        .int(2, action.mode & 0o777)
+        .bool(3, action.make_parents)
+        .message_if(4, _owner(action.owner, base))
+        .int(5, _NO_TIMESTAMP)
+    )
+
+
+def _absolute(path: str) -> str:
+    cleaned = go_clean(path)
+    return cleaned if cleaned.startswith("/") else go_clean("/" + cleaned)
+
+
+def _owner(owner: Optional[Owner], base: int) -> Optional[Message]:
+    if owner is None:
+        return None
+    chown = Message().message(1, _user(owner.user, base))
+    if owner.group is not None:
+        chown.message(2, _user(owner.group, base))
+    return chown
+
+
+def _user(user: Union[int, str], base: int) -> Message:
+    if isinstance(user, str):
+        return Message().message(1, Message().string(1, user).int(2, base))
+    # byID sits in a oneof, so it is written even when it is 0 (root).
+    return Message().int_always(2, user)

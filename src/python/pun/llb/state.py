@@ -1,0 +1,156 @@
+"""Immutable LLB states, in the manner of BuildKit's client/llb.
+
+A `State` is a point in the graph (scratch, an image, a local directory, or the result of file
+actions). Nothing is serialized here; `pun.llb.marshal` turns a State into Definition bytes.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from typing import Optional, Tuple, Union
+
+from pun.platform import Platform
+
+IMAGE_SCHEME = "docker-image://"
+LOCAL_SCHEME = "local://"
+
+
+@dataclass(frozen=True)
+class SourceVertex:
+    identifier: str
+    attrs: Tuple[Tuple[str, str], ...] = ()
+    platform: Optional[Platform] = None
+    custom_name: str = ""
+
+    @property
+    def is_local(self) -> bool:
+        return self.identifier.startswith(LOCAL_SCHEME)
+
+
+@dataclass(frozen=True)
+class Owner:
+    """`--chown user[:group]`: each part a name or a numeric id."""
+
+    user: Union[int, str]
+    group: Union[int, str, None] = None
+
+    @staticmethod
+    def parse(text: str) -> "Owner":
+        user, _, group = text.partition(":")
+        return Owner(user=_id_or_name(user), group=_id_or_name(group) if group else None)
+
+
+def _id_or_name(text: str) -> Union[int, str]:
+    # BuildKit's parseUID: "root" and 32-bit decimal numbers are ids, anything else a name.
+    if text == "root":
+        return 0
+    try:
+        value = int(text, 10)
+    except ValueError:
+        return text
+    return value if -(2**31) <= value < 2**31 and text.lstrip("+-").isdigit() else text
+
+
+@dataclass(frozen=True)
+class Copy:
+    source: "State"
+    src: str
+    dest: str
+    mode: Optional[int] = None
+    owner: Optional[Owner] = None
+    create_dest_path: bool = True
+    allow_wildcard: bool = False
+    allow_empty_wildcard: bool = False
+    follow_symlinks: bool = False
+    dir_copy_contents: bool = False
+
+
+@dataclass(frozen=True)
+class Mkfile:
+    path: str
+    mode: int
+    data: bytes
+    owner: Optional[Owner] = None
+
+
+@dataclass(frozen=True)
+class Mkdir:
+    path: str
+    mode: int
+    make_parents: bool = False
+    owner: Optional[Owner] = None
+
+
+FileAction = Union[Copy, Mkfile, Mkdir]
+
+
+@dataclass(frozen=True)
+class FileVertex:
+    """One FileOp: actions applied in order to `base` (None = scratch)."""
+
+    base: Optional["Vertex"]
+    actions: Tuple[FileAction, ...]
+    custom_name: str = ""
+
+
+Vertex = Union[SourceVertex, FileVertex]
+
+
+@dataclass(frozen=True)
+class State:
+    vertex: Optional[Vertex] = None  # None is scratch: no op at all
+
+    def file(self, *actions: FileAction, custom_name: str = "") -> "State":
+        """A new FileOp on this state, like `State.File` with chained actions."""
+        return State(FileVertex(self.vertex, tuple(actions), custom_name))
+
+
+def scratch() -> State:
+    return State()
+
+
+def image(reference: str, platform: Optional[Platform]) -> State:
+    return State(SourceVertex(IMAGE_SCHEME + reference, (), platform))
+
+
+def local(
+    name: str,
+    include_patterns: Tuple[str, ...] = (),
+    custom_name: str = "",
+) -> State:
+    from pun.gojson import go_json_dumps
+
+    attrs: Tuple[Tuple[str, str], ...] = ()
+    if include_patterns:
+        attrs = (("local.includepattern", go_json_dumps(list(include_patterns))),)
+    return State(SourceVertex(LOCAL_SCHEME + name, attrs, None, custom_name))
+
+
+def clean_source_path(src: str) -> str:
+    """A copy source as BuildKit writes it: `path.Join("/", path.Clean(src))`."""
+    return go_clean(posixpath.join("/", go_clean(src)))
+
+
+def normalize_dest(dest: str) -> str:
+    """A destination as BuildKit writes it: cleaned and absolute, keeping a trailing `/` or `/.`."""
+    cleaned = go_clean(dest)
+    if not cleaned.startswith("/"):
+        cleaned = go_clean(posixpath.join("/", cleaned))
+    if dest.endswith("/") and not cleaned.endswith("/"):
+        cleaned += "/"
+    elif dest.endswith("/."):
+        if cleaned != "/":
+            cleaned += "/"
+        cleaned += "."
+    return cleaned
+
+
+def go_clean(p: str) -> str:
+    """Go's path.Clean (posixpath.normpath keeps a leading '//' and maps '' to '.')."""
+    if p == "":
+        return "."
+    cleaned = posixpath.normpath(p)
+    if cleaned.startswith("//"):
+        cleaned = "/" + cleaned.lstrip("/")
+    return cleaned

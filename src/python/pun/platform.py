@@ -1,0 +1,66 @@
+"""Platforms (os/arch/variant) and the rule that picks one for a base image."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+_ARCH_ALIASES = {
+    "x86_64": "amd64",
+    "x86-64": "amd64",
+    "aarch64": "arm64",
+    "armhf": "arm",
+    "armel": "arm",
+    "i386": "386",
+}
+# Registries whose unikernel images are published per hypervisor, with the hypervisor as the OS.
+HYPERVISOR_AS_OS_DOMAINS = frozenset({"unikraft.org"})
+
+
+@dataclass(frozen=True)
+class Platform:
+    os: str
+    architecture: str
+    variant: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.os}/{self.architecture}"
+        return f"{text}/{self.variant}" if self.variant else text
+
+
+class InvalidPlatform(ValueError):
+    pass
+
+
+def parse_platform(text: str) -> Platform:
+    """Parse `os/arch[/variant]` (or a bare `arch`, meaning linux), normalized like containerd."""
+    parts = text.strip().split("/")
+    if not text.strip() or len(parts) > 3 or any(not p for p in parts):
+        raise InvalidPlatform(f"invalid platform {text!r}: expected os/arch[/variant], e.g. linux/amd64")
+    if len(parts) == 1:
+        parts = ["linux", parts[0]]
+    os_name = parts[0].lower()
+    arch = _ARCH_ALIASES.get(parts[1].lower(), parts[1].lower())
+    variant = parts[2].lower() if len(parts) == 3 else ""
+    if arch == "arm" and not variant:
+        variant = "v7"
+    if arch == "arm64" and variant in ("8", "v8"):
+        variant = ""
+    if parts[1].lower() == "armel" and not variant:
+        variant = "v6"
+    return Platform(os=os_name, architecture=arch, variant=variant)
+
+
+DEFAULT_TARGET = Platform(os="linux", architecture="amd64")
+
+
+def base_image_platform(domain: str, target: Platform, hypervisor: Optional[str]) -> Platform:
+    """The platform to pull a base image for.
+
+    unikraft.org publishes one manifest per hypervisor with the hypervisor as the OS, so those
+    images get `<hypervisor>/<arch>` (default hypervisor: qemu). Every other image gets the
+    ordinary target platform; the original pun forced `qemu/amd64` on all of them.
+    """
+    if domain in HYPERVISOR_AS_OS_DOMAINS:
+        return Platform(os=hypervisor or "qemu", architecture=target.architecture, variant=target.variant)
+    return target
