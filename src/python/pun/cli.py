@@ -49,6 +49,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "build":
+        from pun.solve.command import main as build_main
+
+        return build_main(argv[1:])
     args = _parser().parse_args(argv)
     if args.version:
         sys.stdout.write(f"pun version {__version__}\n")

@@ -1,0 +1,67 @@
+"""Turn a pun Definition into an image: the public build API.
+
+    from pun.solve import ImageMetadata, build, parse_output_spec
+
+    result = build(definition, "unikernels/redis", ImageMetadata.of(labels),
+                   parse_output_spec("type=oci,dest=dist/redis.oci.tar"))
+    result.manifest_digest   # "sha256:…"
+
+`definition` is what `pun.api.generate()` returns (the same bytes `pun --LLB` prints).
+Two builders run it: `embedded` (in-process, no daemon; a subset of LLB) and `buildctl`
+(a real BuildKit). Failures raise `pun.diagnostics.PunError` with user-facing diagnostics.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Union
+
+from pun.solve.options import (
+    BUILDCTL,
+    BUILDERS,
+    EMBEDDED,
+    BuildOptions,
+    BuildResult,
+    ImageMetadata,
+    SourceLine,
+)
+from pun.solve.output_spec import OutputSpec, parse_output_spec
+
+__all__ = [
+    "BUILDCTL",
+    "BUILDERS",
+    "EMBEDDED",
+    "BuildOptions",
+    "BuildResult",
+    "ImageMetadata",
+    "OutputSpec",
+    "SourceLine",
+    "build",
+    "parse_output_spec",
+]
+
+
+def build(
+    definition: bytes,
+    context_dir: str,
+    metadata: ImageMetadata,
+    output: Union[OutputSpec, str],
+    builder: str = EMBEDDED,
+    options: Optional[BuildOptions] = None,
+) -> BuildResult:
+    """Build `definition` with files from `context_dir` (the local named `context`).
+
+    `output` is an OutputSpec or a buildctl-style string (`type=oci,dest=x.tar`). With the
+    embedded builder the result has the manifest and config digests; with buildctl they are
+    filled from buildctl's metadata when it reports them. Outputs are written atomically.
+    """
+    spec = parse_output_spec(output) if isinstance(output, str) else output
+    options = options or BuildOptions()
+    if builder == EMBEDDED:
+        from pun.solve.embedded import solve_embedded
+
+        return solve_embedded(definition, context_dir, metadata, spec, options)
+    if builder == BUILDCTL:
+        from pun.solve.buildctl import solve_buildctl
+
+        return solve_buildctl(definition, context_dir, metadata, spec, options)
+    raise ValueError(f"unknown builder {builder!r}; expected one of {BUILDERS}")

@@ -1,0 +1,96 @@
+"""Image archives: an OCI image layout tar, and the same plus Docker's `docker save` files.
+
+Both are deterministic: entries in byte order, owner 0:0 without names, mtime SOURCE_DATE_EPOCH.
+The docker tarball holds `manifest.json` and `repositories` (what `docker load` reads, Docker
+20.10 included) next to `oci-layout`/`index.json`, so OCI tools read the same file.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from typing import BinaryIO, Dict, Sequence, Tuple, Union
+
+from pun.solve.image import BuiltImage, canonical_json, index_json
+from pun.solve.layers import COPY_BUFFER
+from pun.solve.progress import Progress
+
+OCI_LAYOUT = b'{"imageLayoutVersion":"1.0.0"}'
+
+# An archive entry: bytes in memory (JSON) or a blob file on disk (name, size).
+Entry = Union[bytes, Tuple[str, int]]
+
+
+def _blob_name(digest: str) -> str:
+    algorithm, hexa = digest.split(":", 1)
+    return f"blobs/{algorithm}/{hexa}"
+
+
+def layout_entries(image: BuiltImage, names: Sequence[str]) -> Dict[str, Entry]:
+    entries: Dict[str, Entry] = {
+        "oci-layout": OCI_LAYOUT,
+        "index.json": index_json(image, names),
+        _blob_name(image.manifest_digest): image.manifest,
+        _blob_name(image.config_digest): image.config,
+    }
+    for blob in image.layers:
+        entries[_blob_name(blob.digest)] = (blob.path, blob.size)
+    return entries
+
+
+def docker_entries(image: BuiltImage, names: Sequence[str]) -> Dict[str, Entry]:
+    entries = layout_entries(image, names)
+    tags = [n for n in names if "@" not in n]
+    manifest = [
+        {
+            "Config": _blob_name(image.config_digest),
+            "RepoTags": tags or None,
+            "Layers": [_blob_name(b.digest) for b in image.layers],
+        }
+    ]
+    entries["manifest.json"] = canonical_json(manifest)
+    repositories: Dict[str, Dict[str, str]] = {}
+    for name in tags:
+        repository, tag = _split_tag(name)
+        # docker save maps repository -> tag -> the id of the image's top layer.
+        repositories.setdefault(repository, {})[tag] = image.config_digest.split(":", 1)[1]
+    if repositories:
+        entries["repositories"] = canonical_json(repositories)
+    return entries
+
+
+def _split_tag(name: str) -> Tuple[str, str]:
+    head, _, last = name.rpartition("/")
+    if ":" in last:
+        repo_last, tag = last.rsplit(":", 1)
+        return (f"{head}/{repo_last}" if head else repo_last), tag
+    return name, "latest"
+
+
+def write_archive(
+    entries: Dict[str, Entry], sink: BinaryIO, epoch: int, progress: Progress
+) -> None:
+    directories = sorted(
+        {"/".join(p.split("/")[:i]) for p in entries for i in range(1, p.count("/") + 1)}
+    )
+    total = sum(e[1] for e in entries.values() if isinstance(e, tuple))
+    progress.start("writing image archive", total)
+    with tarfile.open(fileobj=sink, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+        tar.copybufsize = COPY_BUFFER  # type: ignore[attr-defined]
+        for name in sorted(list(entries) + [d + "/" for d in directories]):
+            info = tarfile.TarInfo(name)
+            info.mtime, info.uid, info.gid, info.uname, info.gname = epoch, 0, 0, "", ""
+            if name.endswith("/"):
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(info)
+                continue
+            info.mode = 0o644
+            entry = entries[name]
+            if isinstance(entry, bytes):
+                info.size = len(entry)
+                tar.addfile(info, io.BytesIO(entry))
+            else:
+                path, info.size = entry
+                with open(path, "rb") as handle:
+                    tar.addfile(info, progress.wrap(handle))
+    progress.finish()

@@ -1,0 +1,69 @@
+"""Outputs appear whole or not at all: write beside the destination, then rename over it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+from typing import BinaryIO, Iterator
+
+from pun.diagnostics import error
+
+
+@contextlib.contextmanager
+def atomic_file(dest: str) -> Iterator[BinaryIO]:
+    """Yield a file to write; on success it replaces `dest` (`-` streams to stdout instead)."""
+    if dest == "-":
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    directory = os.path.dirname(os.path.abspath(dest))
+    if not os.path.isdir(directory):
+        raise error(
+            f"cannot write {dest}: directory {directory} does not exist",
+            hint="create the directory first or choose another dest=",
+        )
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(dest)}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_directory(dest: str) -> Iterator[str]:
+    """Yield a fresh directory to fill; on success it becomes `dest`.
+
+    `dest` may be missing or an empty directory. A non-empty one is refused rather than
+    replaced: deleting a directory the user named by mistake is not worth the convenience.
+    """
+    dest = os.path.abspath(dest)
+    parent = os.path.dirname(dest)
+    if os.path.lexists(dest) and not (os.path.isdir(dest) and not os.listdir(dest)):
+        raise error(
+            f"cannot write the root filesystem to {dest}: it exists and is not an empty directory",
+            hint="remove it first or choose another dest=",
+        )
+    if not os.path.isdir(parent):
+        raise error(
+            f"cannot write {dest}: directory {parent} does not exist",
+            hint="create the parent directory first",
+        )
+    tmp = tempfile.mkdtemp(dir=parent, prefix=f".{os.path.basename(dest)}.", suffix=".tmp")
+    try:
+        yield tmp
+        if os.path.isdir(dest):
+            os.rmdir(dest)
+        os.replace(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

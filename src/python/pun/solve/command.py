@@ -1,0 +1,208 @@
+"""`pun build`: Containerfile -> LLB (the core's generate()) -> an image, via either builder.
+
+stdout carries data only (the metadata JSON with `--metadata-file -`, or the archive with
+`dest=-`); diagnostics and progress go to stderr. Exit status: 0 success, 1 failure, 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Optional, Sequence, Tuple
+
+from pun.containerfile.plan import PackPlan
+from pun.diagnostics import PunError, error
+from pun.solve.options import (
+    BUILDCTL,
+    BUILDERS,
+    EMBEDDED,
+    BuildOptions,
+    BuildResult,
+    ImageMetadata,
+    SourceLine,
+)
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pun build",
+        description="Build a unikernel image from a Containerfile (FROM/COPY/LABEL).",
+        epilog="outputs: type=oci,dest=FILE | type=docker,dest=FILE[,name=REF] | "
+        "type=local,dest=DIR | type=image,name=REF,push=true",
+        allow_abbrev=False,
+    )
+    parser.add_argument(
+        "-f", "--file", metavar="FILE", help="the Containerfile (default: CONTEXT/Containerfile)"
+    )
+    parser.add_argument(
+        "--context",
+        default=".",
+        metavar="DIR",
+        help="the build context: the directory COPY reads from (default: .)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="SPEC",
+        help="where the result goes, in buildctl's --output syntax",
+    )
+    parser.add_argument(
+        "--builder",
+        choices=BUILDERS,
+        help="embedded (in-process, default) or buildctl (default when "
+        "BUILDKIT_HOST or --buildkit-addr is set)",
+    )
+    parser.add_argument("--buildkit-addr", metavar="ADDR", help="BuildKit address for buildctl")
+    parser.add_argument(
+        "--buildctl",
+        default=os.environ.get("BUILDCTL", "buildctl"),
+        metavar="PATH",
+        help="the buildctl program (default: $BUILDCTL or buildctl)",
+    )
+    parser.add_argument(
+        "--platform", metavar="OS/ARCH[/VARIANT]", help="target platform (default linux/amd64)"
+    )
+    parser.add_argument(
+        "--base-platform", metavar="OS/ARCH[/VARIANT]", help="force the base image's platform"
+    )
+    parser.add_argument(
+        "--build-arg",
+        dest="build_args",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a build-time ARG (repeatable)",
+    )
+    parser.add_argument("--strict", action="store_true", help="urunc label problems are errors")
+    parser.add_argument(
+        "--squash", action="store_true", help="put all changes into one layer (embedded builder)"
+    )
+    parser.add_argument(
+        "--source-date-epoch",
+        type=int,
+        metavar="SECONDS",
+        help="timestamp for created and for clamping mtimes (default: $SOURCE_DATE_EPOCH, else 0)",
+    )
+    parser.add_argument(
+        "--progress",
+        choices=("auto", "plain", "quiet"),
+        default="auto",
+        help="progress on stderr: auto (only on a TTY), plain, quiet",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="blob cache for base images (default: $XDG_CACHE_HOME/pun)",
+    )
+    parser.add_argument(
+        "--insecure-registry",
+        action="store_true",
+        help="pull the base image over plain HTTP (loopback registries always are)",
+    )
+    parser.add_argument(
+        "--metadata-file",
+        metavar="FILE",
+        help="write the result (digests, names) as JSON; '-' for stdout",
+    )
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        result = _build(args)
+    except PunError as exc:
+        for diagnostic in exc.diagnostics:
+            sys.stderr.write(diagnostic.render() + "\n")
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        sys.stderr.write("pun build: interrupted; no output was written\n")
+        return 130
+    if args.metadata_file:
+        text = json.dumps(result.metadata(), indent=2, sort_keys=True) + "\n"
+        if args.metadata_file == "-":
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            from pun.solve.atomic import atomic_file
+
+            with atomic_file(args.metadata_file) as handle:
+                handle.write(text.encode("utf-8"))
+    return EXIT_OK
+
+
+def _build(args: argparse.Namespace) -> BuildResult:
+    from pun.api import GenerateOptions, generate
+    from pun.cli import _build_args, _platform, _read
+    from pun.solve import build, parse_output_spec
+
+    output = parse_output_spec(args.output)
+    builder = args.builder or (
+        BUILDCTL if args.buildkit_addr or os.environ.get("BUILDKIT_HOST") else EMBEDDED
+    )
+    path = args.file or os.path.join(args.context, "Containerfile")
+    target = _platform(args.platform, "--platform")
+    generated = generate(
+        _read(path),
+        GenerateOptions(
+            path=path,
+            build_args=_build_args(args.build_args),
+            target_platform=target,
+            base_platform=_platform(args.base_platform, "--base-platform")
+            if args.base_platform
+            else None,
+            strict=args.strict,
+        ),
+    )
+    for diagnostic in generated.warnings:
+        sys.stderr.write(diagnostic.render() + "\n")
+    if args.squash and builder == BUILDCTL:
+        raise error(
+            "--squash works with the embedded builder only",
+            hint="drop --squash or use --builder embedded",
+        )
+    options = BuildOptions(
+        source_date_epoch=_epoch(args.source_date_epoch),
+        squash=args.squash,
+        cache_dir=args.cache_dir,
+        progress=args.progress,
+        buildkit_addr=args.buildkit_addr or os.environ.get("BUILDKIT_HOST") or None,
+        buildctl=args.buildctl,
+        insecure_registry=args.insecure_registry,
+        sources=_source_lines(generated.definition, generated.plan, path),
+    )
+    metadata = ImageMetadata.of(generated.plan.label_values(), target)
+    return build(generated.definition, args.context, metadata, output, builder, options)
+
+
+def _epoch(flag: Optional[int]) -> int:
+    if flag is not None:
+        return flag
+    text = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not text:
+        return 0
+    if not text.isdigit():
+        raise error(
+            f"SOURCE_DATE_EPOCH={text!r} is not a number of seconds",
+            hint="unset it or set it to e.g. $(git log -1 --format=%ct)",
+        )
+    return int(text)
+
+
+def _source_lines(definition: bytes, plan: PackPlan, path: str) -> Tuple[SourceLine, ...]:
+    """Map each copy FileOp to its COPY line (the core emits one FileOp per COPY, in order)."""
+    from pun.solve.graph import decode_chain
+
+    try:
+        chain = decode_chain(definition)
+    except PunError:
+        return ()
+    copies = [s for s in chain.steps if s.actions[0].WhichOneof("action") == "copy"]
+    if len(copies) != len(plan.copies):
+        return ()
+    return tuple(SourceLine(step.digest, path, ins.line) for step, ins in zip(copies, plan.copies))

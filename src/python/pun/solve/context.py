@@ -1,0 +1,259 @@
+"""A build context directory, read the way BuildKit sees a `local://` source.
+
+buildctl sends the context with every owner reset to 0:0 and symlinks as symlinks; BuildKit then
+resolves COPY sources with the context as the root. So nothing here ever opens a path outside the
+context: `..` stops at the context root, absolute symlink targets restart from it, and files are
+opened with O_NOFOLLOW after resolution. Fifos, sockets and devices are refused (reading a fifo
+would block forever).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from dataclasses import dataclass
+from typing import BinaryIO, Iterator, List, Optional, Tuple
+
+from pun.diagnostics import error
+from pun.solve.fstree import ROOT, Kind, LocalFile, Node, resolve_in_root, split_components
+
+_TYPE_NAMES = {
+    stat.S_IFIFO: "a fifo",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+}
+
+
+@dataclass(frozen=True)
+class ContextDir:
+    root: str  # absolute host path
+
+    @staticmethod
+    def open(path: str) -> "ContextDir":
+        root = os.path.realpath(path)
+        if not os.path.isdir(root):
+            raise error(
+                f"the build context {path!r} is not a directory",
+                hint="pass an existing directory with --context",
+            )
+        return ContextDir(root)
+
+    def host_path(self, path: str) -> str:
+        """Host path of an already resolved, absolute context path."""
+        parts = split_components(path)
+        return os.path.join(self.root, *parts) if parts else self.root
+
+    def _symlink_target(self, path: str) -> Optional[str]:
+        try:
+            st = os.lstat(self.host_path(path))
+        except OSError:
+            return None
+        if not stat.S_ISLNK(st.st_mode):
+            return None
+        return os.readlink(self.host_path(path))
+
+    def resolve(self, path: str, follow_last: bool) -> str:
+        return resolve_in_root(path, self._symlink_target, follow_last, "COPY source")
+
+    def lstat(self, path: str) -> Optional[os.stat_result]:
+        try:
+            return os.lstat(self.host_path(path))
+        except FileNotFoundError:
+            return None
+        except NotADirectoryError:
+            return None
+
+    def node(self, path: str, st: os.stat_result) -> Node:
+        """The node BuildKit would see for a context entry: owner 0:0, mode and mtime kept."""
+        mode = stat.S_IMODE(st.st_mode)
+        mtime = int(st.st_mtime)
+        if stat.S_ISDIR(st.st_mode):
+            return Node(Kind.DIR, mode, 0, 0, mtime)
+        if stat.S_ISREG(st.st_mode):
+            return Node(Kind.FILE, mode, 0, 0, mtime, st.st_size, LocalFile(self.host_path(path)))
+        if stat.S_ISLNK(st.st_mode):
+            target = os.readlink(self.host_path(path))
+            return Node(
+                Kind.SYMLINK,
+                0o777,
+                0,
+                0,
+                mtime,
+                len(target.encode("utf-8", "surrogateescape")),
+                linkname=target,
+            )
+        kind = _TYPE_NAMES.get(stat.S_IFMT(st.st_mode), "an unsupported file type")
+        raise error(
+            f"{path!r} in the build context is {kind}",
+            hint="remove it from the context or from the COPY source",
+        )
+
+    def walk(self, path: str) -> Iterator[Tuple[str, os.stat_result]]:
+        """Entries below directory `path` (not itself), depth first, names in byte order.
+
+        Symlinks are not followed, so a walk cannot loop or leave the context.
+        """
+        try:
+            names = os.listdir(self.host_path(path))
+        except OSError as exc:
+            raise error(f"cannot read {path!r} in the build context: {exc.strerror}") from None
+        for name in sorted(names, key=lambda n: n.encode("utf-8", "surrogateescape")):
+            child = path.rstrip("/") + "/" + name
+            st = os.lstat(self.host_path(child))
+            yield child, st
+            if stat.S_ISDIR(st.st_mode):
+                yield from self.walk(child)
+
+
+def open_local(content: LocalFile, expected_size: int) -> "SizedReader":
+    """Open a context file for streaming; refuse a path that became a symlink since the walk."""
+    try:
+        fd = os.open(content.path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise error(
+            f"cannot read {content.path}: {exc.strerror}",
+            hint="the build context changed during the build; run it again",
+        ) from None
+    return SizedReader(os.fdopen(fd, "rb"), expected_size, content.path)
+
+
+class SizedReader:
+    """A file that must yield exactly `size` bytes; a file that grew or shrank is an error."""
+
+    def __init__(self, handle: BinaryIO, size: int, name: str) -> None:
+        self._handle = handle
+        self._left = size
+        self._name = name
+
+    def read(self, n: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        want = self._left if n is None or n < 0 else min(n, self._left)
+        data = self._handle.read(want)
+        if not data:
+            raise error(
+                f"{self._name} shrank while it was being read",
+                hint="the build context changed during the build; run it again",
+            )
+        self._left -= len(data)
+        return bytes(data)
+
+    def fileno(self) -> int:
+        return self._handle.fileno()
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def __enter__(self) -> "SizedReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def go_match_regex(pattern: str) -> Optional["re.Pattern[str]"]:
+    """Go's path.Match as a regex: `*`/`?` never match `/`, `[^...]` negates, `\\` escapes.
+
+    Returns None for a malformed pattern (Go's ErrBadPattern), which BuildKit treats as no match.
+    """
+    out: List[str] = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "*":
+            out.append("[^/]*")
+        elif ch == "?":
+            out.append("[^/]")
+        elif ch == "\\":
+            i += 1
+            if i >= len(pattern):
+                return None
+            out.append(re.escape(pattern[i]))
+        elif ch == "[":
+            end, klass = _char_class(pattern, i + 1)
+            if klass is None:
+                return None
+            out.append(klass)
+            i = end
+        else:
+            out.append(re.escape(ch))
+        i += 1
+    return re.compile("".join(out) + r"\Z", re.DOTALL)
+
+
+def _char_class(pattern: str, i: int) -> Tuple[int, Optional[str]]:
+    negate = i < len(pattern) and pattern[i] == "^"
+    if negate:
+        i += 1
+    ranges: List[str] = []
+    first = True
+    while i < len(pattern) and (pattern[i] != "]" or first):
+        first = False
+        lo, i = _class_char(pattern, i)
+        if lo is None:
+            return i, None
+        if (
+            i < len(pattern)
+            and pattern[i] == "-"
+            and i + 1 < len(pattern)
+            and pattern[i + 1] != "]"
+        ):
+            hi, i = _class_char(pattern, i + 1)
+            if hi is None or hi < lo:
+                return i, None
+            ranges.append(f"{re.escape(lo)}-{re.escape(hi)}")
+        else:
+            ranges.append(re.escape(lo))
+    if i >= len(pattern) or not ranges:
+        return i, None
+    body = "".join(ranges)
+    # Go's classes never match the separator, negated or not.
+    return i, f"(?!/)[^{body}]" if negate else f"[{body}]"
+
+
+def _class_char(pattern: str, i: int) -> Tuple[Optional[str], int]:
+    if pattern[i] == "\\":
+        i += 1
+        if i >= len(pattern):
+            return None, i
+    return pattern[i], i + 1
+
+
+def has_wildcards(part: str) -> bool:
+    escaped = False
+    for ch in part:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch in "*?[":
+            return True
+    return False
+
+
+def resolve_wildcards(context: ContextDir, src: str, follow_links: bool) -> List[str]:
+    """Context paths matching `src` (BuildKit's ResolveWildcards): the literal prefix is resolved,
+    the rest matched against every entry below it; a matching directory is not descended."""
+    parts = split_components(src)
+    split = next((i for i, part in enumerate(parts) if has_wildcards(part)), len(parts))
+    prefix = ROOT + "/".join(parts[:split])
+    if split == len(parts):
+        return [prefix]
+    regex = go_match_regex("/".join(parts[split:]))
+    base = context.resolve(prefix, follow_last=follow_links)
+    st = context.lstat(base)
+    if regex is None or st is None or not stat.S_ISDIR(st.st_mode):
+        return []
+    matches: List[str] = []
+    skip: Optional[str] = None
+    for path, entry in context.walk(base):
+        if skip is not None and path.startswith(skip):
+            continue
+        relative = path[len(base.rstrip("/")) + 1 :]
+        if regex.match(relative):
+            matches.append(path)
+            if stat.S_ISDIR(entry.st_mode):
+                skip = path + "/"
+    return matches

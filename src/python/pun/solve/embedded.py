@@ -1,0 +1,251 @@
+"""The embedded builder: run a Definition in-process and write the requested output.
+
+Steps: decode the op chain (refusing anything outside the subset), pull the base image into
+the cache, replay each FileOp on the filesystem tree while recording what it wrote, then either
+write the tree (type=local) or cut one layer per FileOp (or one with squash) and assemble,
+archive or push the image.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import sys
+import tempfile
+import time
+from typing import BinaryIO, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
+
+from pun.diagnostics import error
+from pun.solve.archives import docker_entries, layout_entries, write_archive
+from pun.solve.atomic import atomic_directory, atomic_file
+from pun.solve.baselayers import read_member, scan_layers
+from pun.solve.cache import BlobCache, default_cache_dir
+from pun.solve.context import ContextDir, open_local
+from pun.solve.fileops import ActionSite, StepRunner
+from pun.solve.fstree import (
+    Inline,
+    Kind,
+    LayerMember,
+    LocalFile,
+    Node,
+    Tree,
+    ancestors,
+    path_sort_key,
+)
+from pun.solve.graph import Chain, FileStep, decode_chain
+from pun.solve.image import BaseImage, BuiltImage, assemble
+from pun.solve.layers import Compression, Layer, write_layer
+from pun.solve.options import EMBEDDED, BuildOptions, BuildResult, ImageMetadata
+from pun.solve.output_spec import OutputSpec
+from pun.solve.progress import Progress
+from pun.solve.pull import pull
+from pun.solve.push import push
+
+CONTEXT_NAME = "context"
+Warn = Callable[[str], None]
+
+
+def _stderr_warning(text: str) -> None:
+    sys.stderr.write(f"pun build: warning: {text}\n")
+
+
+def solve_embedded(
+    definition: bytes,
+    context_dir: str,
+    metadata: ImageMetadata,
+    output: OutputSpec,
+    options: BuildOptions,
+    warn: Warn = _stderr_warning,
+) -> BuildResult:
+    chain = decode_chain(definition)
+    _check_output(output)
+    progress = Progress(options.progress)
+    contexts = {CONTEXT_NAME: ContextDir.open(context_dir)}
+    cache = BlobCache(options.cache_dir or default_cache_dir())
+    base: Optional[BaseImage] = None
+    if chain.base is not None:
+        platform = chain.base.platform or metadata.platform
+        base = pull(chain.base.reference, platform, cache, progress, options.insecure_registry)
+    layer_paths = [blob.path for blob in base.layers] if base else []
+    tree = scan_layers(layer_paths) if layer_paths else Tree()
+    diffs = _replay(chain, tree, contexts, layer_paths, options)
+    if output.type == "local":
+        from pun.solve.rootfs import write_rootfs
+
+        with atomic_directory(output.dest) as directory:
+            write_rootfs(tree, directory, layer_paths, options.source_date_epoch, progress, warn)
+        return BuildResult(EMBEDDED, output)
+    with _workdir(cache) as workdir:
+        image = _image(base, diffs, tree, metadata, output, options, workdir, progress)
+        pushed: Tuple[str, ...] = ()
+        if output.type == "image":
+            config_path = os.path.join(workdir, "config.json")
+            with open(config_path, "wb") as handle:
+                handle.write(image.config)
+            pushed = tuple(
+                push(image, config_path, output.names, progress, output.flag("registry.insecure"))
+            )
+        else:
+            entries = (layout_entries if output.type == "oci" else docker_entries)(
+                image, output.names
+            )
+            with atomic_file(output.dest) as sink:
+                write_archive(entries, sink, options.source_date_epoch, progress)
+    return BuildResult(EMBEDDED, output, image.manifest_digest, image.config_digest, pushed)
+
+
+def _check_output(output: OutputSpec) -> None:
+    if output.type == "image" and not output.flag("push"):
+        raise error(
+            "type=image without push=true: the embedded builder has no image store",
+            hint="add push=true, or write an archive with type=oci or type=docker",
+        )
+
+
+@contextlib.contextmanager
+def _workdir(cache: BlobCache) -> Iterator[str]:
+    # Layers are written next to the cache (usually a real disk, unlike a tmpfs /tmp).
+    root = os.path.join(cache.root, "work")
+    try:
+        os.makedirs(root, exist_ok=True)
+    except OSError as exc:
+        raise error(
+            f"cannot create {root}: {exc.strerror}",
+            hint="set XDG_CACHE_HOME or --cache-dir to a writable directory",
+        ) from None
+    directory = tempfile.mkdtemp(dir=root, prefix="build-")
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+# One recorded step: its description and the nodes it left, in layer order.
+StepDiff = Tuple[str, List[Tuple[str, Node]]]
+
+
+def _replay(
+    chain: Chain,
+    tree: Tree,
+    contexts: Dict[str, ContextDir],
+    layer_paths: Sequence[str],
+    options: BuildOptions,
+) -> List[StepDiff]:
+    lines = {s.digest: s for s in options.sources}
+    runner = StepRunner(tree, contexts, int(time.time()), _small_file_reader(layer_paths))
+    diffs: List[StepDiff] = []
+    for step in chain.steps:
+        where = lines.get(step.digest)
+        sites = [
+            ActionSite(step.digest, i, where.path if where else "", where.line if where else None)
+            for i in range(len(step.actions))
+        ]
+        written = runner.run(step, sites)
+        diffs.append((step.description or describe(step), _layer_entries(tree, written)))
+    return diffs
+
+
+def _layer_entries(tree: Tree, written: Set[str]) -> List[Tuple[str, Node]]:
+    """The nodes a layer holds: what was written, plus the directories above it."""
+    paths = set(written)
+    for path in written:
+        paths.update(ancestors(path))
+    entries = []
+    for path in sorted(paths, key=path_sort_key):
+        node = tree.get(path)
+        if node is not None:
+            entries.append((path, node))
+    return entries
+
+
+def describe(step: FileStep) -> str:
+    parts = []
+    for action in step.actions:
+        kind = action.WhichOneof("action")
+        if kind == "copy":
+            parts.append(f"copy {action.copy.src} {action.copy.dest}")
+        elif kind == "mkfile":
+            parts.append(f"mkfile {action.mkfile.path}")
+        else:
+            parts.append(f"mkdir {action.mkdir.path}")
+    return "; ".join(parts)
+
+
+def _small_file_reader(layer_paths: Sequence[str]) -> Callable[[Tree, str], Optional[bytes]]:
+    def read(tree: Tree, path: str) -> Optional[bytes]:
+        node = tree.get(tree.resolve(path))
+        if node is None or node.kind is not Kind.FILE:
+            return None
+        content = node.content
+        if isinstance(content, Inline):
+            return content.data
+        if isinstance(content, LocalFile):
+            with open_local(content, node.size) as handle:
+                return handle.read(4 * 1024 * 1024)
+        if isinstance(content, LayerMember):
+            return read_member(layer_paths[content.layer], content.name)
+        return None
+
+    return read
+
+
+@contextlib.contextmanager
+def _open_content(node: Node) -> Iterator[BinaryIO]:
+    content = node.content
+    if isinstance(content, LocalFile):
+        with open_local(content, node.size) as handle:
+            yield handle  # type: ignore[misc]
+    elif isinstance(content, Inline):
+        yield io.BytesIO(content.data)
+    else:
+        raise error(f"internal error: a new layer would copy {content!r} from a base layer")
+
+
+def _image(
+    base: Optional[BaseImage],
+    diffs: List[StepDiff],
+    tree: Tree,
+    metadata: ImageMetadata,
+    output: OutputSpec,
+    options: BuildOptions,
+    workdir: str,
+    progress: Progress,
+) -> BuiltImage:
+    oci = output.flag("oci-mediatypes", default=output.type != "docker")
+    compression = Compression(
+        output.get("compression", "gzip"), int(output.get("compression-level") or 6)
+    )
+    if options.squash and diffs:
+        written = {path for _, entries in diffs for path, _ in entries}
+        diffs = [("; ".join(d for d, _ in diffs), _layer_entries(tree, written))]
+    layers: List[Layer] = []
+    for created_by, entries in diffs:
+        if not entries:
+            continue
+        size = sum(node.size for _, node in entries if node.kind is Kind.FILE)
+        progress.start(f"writing layer {len(layers) + 1} ({created_by[:60]})", size)
+        layers.append(
+            write_layer(
+                entries,
+                workdir,
+                _open_content,
+                options.source_date_epoch,
+                compression,
+                oci,
+                created_by,
+                progress,
+            )
+        )
+        progress.finish()
+    labels = dict(metadata.labels)
+    return assemble(
+        base,
+        layers,
+        labels,
+        metadata.manifest_annotations(),
+        metadata.platform,
+        options.source_date_epoch,
+        oci,
+    )

@@ -1,0 +1,363 @@
+"""Run FileOp actions (copy, mkfile, mkdir) on a Tree, exactly as BuildKit's file backend does.
+
+The rules follow BuildKit's `docopy`/`mkfile`/`mkdir` and fsutil's `Copy`:
+* the destination's directory part is created first (`/d/` creates `/d`, `/d/f` creates `/d`);
+* a source directory copied onto an existing destination lands *inside* it unless
+  dirCopyContents is set; a file copied onto an existing directory lands inside it too;
+* a new directory tree is created as a copy of the source directory itself;
+* owners come from the context (0:0) unless the action chowns; a mode override replaces the
+  permission bits of every copied entry and of the directories the copy creates;
+* timestamps are kept (timestamp -1) or set to the action's timestamp.
+Every path written is recorded, so the caller can cut one layer per FileOp.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import stat
+from dataclasses import dataclass, replace
+from typing import Callable, Dict, List, Optional, Set, Tuple
+
+from pun.diagnostics import PunError, error
+from pun.llb.pb import ops_pb2
+from pun.solve.context import ContextDir, resolve_wildcards
+from pun.solve.fstree import ROOT, Inline, Kind, Node, Tree, clean, split_components
+from pun.solve.graph import NO_INPUT, FileStep
+
+DEFAULT_DIR_MODE = 0o755
+_NO_TIMESTAMP = -1
+
+# Reads a small file (e.g. /etc/passwd) from the tree; None when it does not exist.
+SmallFileReader = Callable[[Tree, str], Optional[bytes]]
+
+
+@dataclass(frozen=True)
+class Owner:
+    uid: int
+    gid: int
+
+
+@dataclass(frozen=True)
+class ActionSite:
+    """Where an action came from, for messages: op digest, action index, Containerfile line."""
+
+    digest: str
+    index: int
+    path: str = ""
+    line: Optional[int] = None
+
+    def fail(self, message: str, hint: str = "") -> PunError:
+        return error(
+            f"{message} (op {self.digest[:19]}…, action #{self.index})", self.path, self.line, hint
+        )
+
+
+class StepRunner:
+    """Applies the FileSteps of one chain to one tree, recording what each step writes."""
+
+    def __init__(
+        self, tree: Tree, contexts: Dict[str, ContextDir], now: int, read_small: SmallFileReader
+    ) -> None:
+        self.tree = tree
+        self._contexts = contexts
+        self._now = now
+        self._read_small = read_small
+        self.written: Set[str] = set()
+
+    def run(self, step: FileStep, sites: List[ActionSite]) -> Set[str]:
+        """Run every action of `step`; return the paths it wrote (including created parents)."""
+        self.written = set()
+        for action, source, site in zip(step.actions, step.copy_sources, sites):
+            kind = action.WhichOneof("action")
+            if kind == "copy":
+                assert source is not None
+                context = self._contexts.get(source.name)
+                if context is None:
+                    raise site.fail(
+                        f"no directory was given for local source {source.name!r}",
+                        "pun passes its --context as the local named 'context'",
+                    )
+                _Copy(
+                    self, action.copy, context, self._owner(action.copy, action, site), site
+                ).run()
+            elif kind == "mkfile":
+                self._mkfile(action.mkfile, self._owner(action.mkfile, action, site), site)
+            else:
+                self._mkdir(action.mkdir, self._owner(action.mkdir, action, site), site)
+        return self.written
+
+    # --- helpers shared with _Copy -------------------------------------------------------------
+
+    def put(self, path: str, node: Node) -> None:
+        self.tree.set(path, node)
+        self.written.add(path)
+
+    def mkdir_all(
+        self, path: str, mode: int, owner: Optional[Owner], mtime: Optional[int], site: ActionSite
+    ) -> None:
+        """fsutil's MkdirAll on a resolved path: create missing directories, fail on a file."""
+        current = ""
+        for part in split_components(path):
+            current += "/" + part
+            resolved = self.tree.resolve(current)
+            node = self.tree.get(resolved)
+            if node is None:
+                uid, gid = (owner.uid, owner.gid) if owner else (0, 0)
+                self.put(
+                    resolved, Node(Kind.DIR, mode, uid, gid, self._now if mtime is None else mtime)
+                )
+            elif not node.is_dir:
+                raise site.fail(
+                    f"cannot create directory {current}: a {node.kind.value} is in the way"
+                )
+            current = resolved
+
+    def timestamp(self, value: int) -> Optional[int]:
+        return None if value == _NO_TIMESTAMP else value
+
+    # --- actions ---------------------------------------------------------------------------------
+
+    def _mkfile(
+        self, action: "ops_pb2.FileActionMkFile", owner: Optional[Owner], site: ActionSite
+    ) -> None:
+        path = self.tree.resolve(clean(action.path))
+        parent = self.tree.get(posixpath.dirname(path))
+        if parent is None or not parent.is_dir:
+            raise site.fail(f"cannot create {action.path}: its directory does not exist")
+        existing = self.tree.get(path)
+        if existing is not None and existing.is_dir:
+            raise site.fail(f"cannot create file {action.path}: it is a directory")
+        # Like os.WriteFile: an existing file keeps its mode; a new one gets the action's mode.
+        mode = (
+            existing.mode
+            if existing is not None and existing.kind is Kind.FILE
+            else action.mode & 0o777
+        )
+        base_owner = Owner(existing.uid, existing.gid) if existing is not None else Owner(0, 0)
+        who = owner or base_owner
+        mtime = self.timestamp(action.timestamp)
+        data = bytes(action.data)
+        self.put(
+            path,
+            Node(
+                Kind.FILE,
+                mode,
+                who.uid,
+                who.gid,
+                self._now if mtime is None else mtime,
+                len(data),
+                Inline(data),
+            ),
+        )
+
+    def _mkdir(
+        self, action: "ops_pb2.FileActionMkDir", owner: Optional[Owner], site: ActionSite
+    ) -> None:
+        path = self.tree.resolve(clean(action.path))
+        mtime = self.timestamp(action.timestamp)
+        if action.makeParents:
+            self.mkdir_all(path, action.mode & 0o777, owner, mtime, site)
+            return
+        parent = self.tree.get(posixpath.dirname(path))
+        if parent is None or not parent.is_dir:
+            raise site.fail(
+                f"cannot create directory {action.path}: its parent does not exist",
+                "set makeParents",
+            )
+        if self.tree.get(path) is not None:
+            return  # os.Mkdir's EEXIST is not an error for BuildKit
+        who = owner or Owner(0, 0)
+        self.put(
+            path,
+            Node(
+                Kind.DIR,
+                action.mode & 0o777,
+                who.uid,
+                who.gid,
+                self._now if mtime is None else mtime,
+            ),
+        )
+
+    # --- owners ----------------------------------------------------------------------------------
+
+    def _owner(
+        self, holder: object, action: "ops_pb2.FileAction", site: ActionSite
+    ) -> Optional[Owner]:
+        if not holder.HasField("owner"):  # type: ignore[attr-defined]
+            return None
+        chown = holder.owner  # type: ignore[attr-defined]
+        uid = gid = 0
+        if chown.HasField("user"):
+            uid, gid = self._user(chown.user, "passwd", site)
+        if chown.HasField("group"):
+            gid = self._user(chown.group, "group", site)[0]
+        return Owner(uid, gid)
+
+    def _user(self, user: "ops_pb2.UserOpt", database: str, site: ActionSite) -> Tuple[int, int]:
+        which = user.WhichOneof("user")
+        if which == "byID":
+            return user.byID, user.byID
+        name = user.byName.name
+        if user.byName.input == NO_INPUT:
+            raise site.fail(
+                f"--chown {name!r} needs /etc/{database} from the base image, "
+                "but the image starts FROM scratch",
+                "use numeric ids, e.g. --chown=1000:1000",
+            )
+        data = self._read_small(self.tree, f"/etc/{database}")
+        if data is None:
+            raise site.fail(
+                f"--chown {name!r}: the base image has no /etc/{database}",
+                "use numeric ids, e.g. --chown=1000:1000",
+            )
+        for line in data.decode("utf-8", "replace").splitlines():
+            fields = line.split(":")
+            if fields and fields[0] == name:
+                try:
+                    if database == "passwd" and len(fields) >= 4:
+                        return int(fields[2]), int(fields[3])
+                    if database == "group" and len(fields) >= 3:
+                        return int(fields[2]), int(fields[2])
+                except ValueError:
+                    break
+        raise site.fail(
+            f"--chown {name!r}: no such {'user' if database == 'passwd' else 'group'} "
+            f"in the base image's /etc/{database}",
+            "use numeric ids or an existing name",
+        )
+
+
+class _Copy:
+    """One copy action (BuildKit's docopy + fsutil's Copy)."""
+
+    def __init__(
+        self,
+        runner: StepRunner,
+        action: "ops_pb2.FileActionCopy",
+        context: ContextDir,
+        owner: Optional[Owner],
+        site: ActionSite,
+    ) -> None:
+        self.r = runner
+        self.a = action
+        self.context = context
+        self.owner = owner
+        self.site = site
+        self.mode = None if action.mode == -1 else action.mode
+        self.mtime = runner.timestamp(action.timestamp)
+
+    def run(self) -> None:
+        tree = self.r.tree
+        dest = _clean_keep_slash(self.a.dest)
+        if not self.a.createDestPath:
+            parent = tree.get(posixpath.dirname(tree.resolve(clean(self.a.dest))))
+            if parent is None:
+                raise self.site.fail(
+                    f"the directory of COPY destination {self.a.dest} does not exist"
+                )
+        # The destination's directory part is created before anything is copied.
+        head, tail = posixpath.split(dest)
+        ensure = dest if tail in ("", ".") else head
+        self.r.mkdir_all(
+            tree.resolve(clean(ensure)), self._dir_mode(), self.owner, self.mtime, self.site
+        )
+        target = tree.resolve(clean(dest))
+        src = _clean_keep_slash(self.a.src)
+        if self.a.allowWildcard:
+            sources = resolve_wildcards(self.context, src, self.a.followSymlink)
+            if not sources:
+                if self.a.allowEmptyWildcard:
+                    return
+                raise self.site.fail(
+                    f"COPY source {self.a.src} matches nothing in the build context",
+                    "check the pattern and the --context directory",
+                )
+        else:
+            sources = [src]
+        for source in sources:
+            self._copy_one(source, target)
+
+    def _dir_mode(self) -> int:
+        return DEFAULT_DIR_MODE if self.mode is None else self.mode & 0o7777
+
+    def _copy_one(self, src: str, dest: str) -> None:
+        followed = self.context.resolve(clean(src), follow_last=self.a.followSymlink)
+        st = self.context.lstat(followed)
+        if st is None:
+            raise self.site.fail(
+                f"COPY source {self.a.src} not found in the build context ({self.context.root})",
+                "check the path; COPY reads only from the context directory",
+            )
+        src_is_dir = stat.S_ISDIR(st.st_mode)
+        existing = self.r.tree.stat(dest)
+        if (not self.a.dirCopyContents and src_is_dir and existing is not None) or (
+            not src_is_dir and existing is not None and existing.is_dir
+        ):
+            base = posixpath.basename(clean(src).rstrip("/"))
+            dest = clean(posixpath.join(dest, base)) if base else dest
+        parent_target = posixpath.dirname(dest)
+        if self.a.dirCopyContents and src_is_dir and existing is None:
+            parent_target = dest
+        self.r.mkdir_all(parent_target, self._dir_mode(), self.owner, self.mtime, self.site)
+        self._copy_entry(followed, st, dest, overwrite_metadata=False)
+        if src_is_dir:
+            for child, child_st in self.context.walk(followed):
+                relative = child[len(followed.rstrip("/")) :]
+                self._copy_entry(
+                    child, child_st, dest.rstrip("/") + relative, overwrite_metadata=True
+                )
+
+    def _copy_entry(
+        self, src: str, st: os.stat_result, target: str, overwrite_metadata: bool
+    ) -> None:
+        node = self.context.node(src, st)
+        tree = self.r.tree
+        current = tree.get(target)
+        if (
+            self.a.alwaysReplaceExistingDestPaths
+            and current is not None
+            and not (current.is_dir and node.is_dir)
+        ):
+            for gone in tree.remove(target):
+                self.r.written.discard(gone)
+            current = None
+        if not node.is_dir:
+            if current is not None and current.is_dir:
+                raise self.site.fail(f"cannot replace directory {target} with a file")
+            if current is not None:
+                tree.remove(target)
+            self.r.put(target, self._metadata(node))
+            return
+        if current is None:
+            self.r.put(target, self._metadata(node))
+        elif not current.is_dir:
+            raise self.site.fail(
+                f"cannot copy directory {src} onto {target}: it is a {current.kind.value}"
+            )
+        elif overwrite_metadata:
+            # A nested directory merged into an existing one takes the source's metadata.
+            self.r.put(target, self._metadata(node))
+        else:
+            # The top directory merged into an existing one keeps its owner and mode, only its
+            # timestamp is refreshed.
+            mtime = node.mtime if self.mtime is None else self.mtime
+            self.r.put(target, replace(current, mtime=mtime))
+
+    def _metadata(self, node: Node) -> Node:
+        mode = node.mode
+        if self.mode is not None and node.kind is not Kind.SYMLINK:
+            mode = self.mode & 0o7777
+        uid, gid = (self.owner.uid, self.owner.gid) if self.owner else (node.uid, node.gid)
+        mtime = node.mtime if self.mtime is None else self.mtime
+        return replace(node, mode=mode, uid=uid, gid=gid, mtime=mtime)
+
+
+def _clean_keep_slash(path: str) -> str:
+    """BuildKit's cleanPath: absolute and clean, keeping a trailing `/` or `/.`."""
+    cleaned = clean(path)
+    if path.endswith("/."):
+        return (cleaned if cleaned == ROOT else cleaned + "/") + "."
+    if path.endswith("/") and cleaned != ROOT:
+        return cleaned + "/"
+    return cleaned

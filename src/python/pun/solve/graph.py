@@ -1,0 +1,225 @@
+"""Definition bytes -> the linear op chain the embedded solver can execute.
+
+The embedded solver runs a subset of LLB: `docker-image://` and `local://` sources, FileOps whose
+actions are copy/mkfile/mkdir, chained one after another. Everything else is refused here, before
+any work starts, with the op digest and a pointer to the buildctl builder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Tuple, Union
+
+from pun.diagnostics import PunError, error
+from pun.llb.pb import ops_pb2
+from pun.platform import Platform
+
+IMAGE_SCHEME = "docker-image://"
+LOCAL_SCHEME = "local://"
+NO_INPUT = -1
+
+# Source attrs that do not change what the source yields (identity or cache hints only).
+_IGNORED_LOCAL_ATTRS = frozenset(
+    {"local.unique", "local.session", "local.sharedkeyhint", "local.differ"}
+)
+_IGNORED_IMAGE_ATTRS = frozenset({"image.recordtype", "image.resolvemode"})
+_HINT = "build it with `--builder buildctl` (a real BuildKit runs any LLB)"
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    digest: str
+    reference: str  # normalized, without the scheme
+    platform: Optional[Platform]
+
+
+@dataclass(frozen=True)
+class LocalSource:
+    digest: str
+    name: str
+
+
+@dataclass(frozen=True)
+class FileStep:
+    """One FileOp: its actions run in order; each copy reads from `copy_sources[i]`."""
+
+    digest: str
+    actions: Tuple["ops_pb2.FileAction", ...]
+    copy_sources: Tuple[Optional[LocalSource], ...]
+    description: str
+
+
+@dataclass(frozen=True)
+class Chain:
+    """base (None = scratch) followed by the FileOps that build on it, in order."""
+
+    base: Optional[ImageSource]
+    steps: Tuple[FileStep, ...]
+
+
+Vertex = Union[ImageSource, LocalSource, FileStep]
+
+
+def op_digest(op_bytes: bytes) -> str:
+    return "sha256:" + hashlib.sha256(op_bytes).hexdigest()
+
+
+def unsupported(digest: str, what: str) -> PunError:
+    return error(f"op {digest}: {what} is outside what the embedded builder runs", hint=_HINT)
+
+
+def decode_chain(definition: bytes) -> Chain:
+    """Decode and validate; raise PunError naming the first op outside the subset."""
+    parsed = ops_pb2.Definition()
+    try:
+        parsed.ParseFromString(definition)
+    except Exception as exc:  # protobuf raises DecodeError or others depending on the backend
+        raise error(
+            f"the LLB definition does not parse: {exc}",
+            hint="pass the bytes `pun --LLB` writes, unmodified",
+        ) from None
+    ops: Dict[str, "ops_pb2.Op"] = {}
+    order: List[str] = []
+    for op_bytes in getattr(parsed, "def"):
+        op = ops_pb2.Op()
+        op.ParseFromString(op_bytes)
+        digest = op_digest(op_bytes)
+        ops[digest] = op
+        order.append(digest)
+    if not order:
+        return Chain(base=None, steps=())
+    terminal = ops[order[-1]]
+    if terminal.WhichOneof("op") is not None or len(terminal.inputs) != 1:
+        raise error(
+            "the LLB definition has no terminal op (an op with one input and no body)",
+            hint="pass a complete Definition as `pun --LLB` writes it",
+        )
+    return _Decoder(ops, parsed).chain(terminal.inputs[0].digest)
+
+
+class _Decoder:
+    def __init__(self, ops: Dict[str, "ops_pb2.Op"], definition: "ops_pb2.Definition") -> None:
+        self._ops = ops
+        self._definition = definition
+
+    def _op(self, digest: str) -> "ops_pb2.Op":
+        op = self._ops.get(digest)
+        if op is None:
+            raise error(
+                f"op input {digest} is not in the definition",
+                hint="the LLB is truncated or corrupt",
+            )
+        return op
+
+    def chain(self, head: str) -> Chain:
+        steps: List[FileStep] = []
+        base: Optional[ImageSource] = None
+        digest: Optional[str] = head
+        seen = set()
+        while digest is not None:
+            if digest in seen:
+                raise error(f"op {digest} depends on itself", hint="the LLB is corrupt")
+            seen.add(digest)
+            vertex = self._vertex(digest)
+            if isinstance(vertex, FileStep):
+                steps.append(vertex)
+                digest = self._primary_input(digest)
+            elif isinstance(vertex, ImageSource):
+                base, digest = vertex, None
+            else:
+                raise unsupported(digest, "a local directory used as the image's root filesystem")
+        steps.reverse()
+        return Chain(base=base, steps=tuple(steps))
+
+    def _vertex(self, digest: str) -> Vertex:
+        op = self._op(digest)
+        kind = op.WhichOneof("op")
+        if kind == "source":
+            return self._source(digest, op)
+        if kind == "file":
+            return self._file(digest, op)
+        if kind is None:
+            raise unsupported(digest, "an op with no body (a second terminal?)")
+        raise unsupported(digest, f"a `{kind}` op")
+
+    def _source(self, digest: str, op: "ops_pb2.Op") -> Union[ImageSource, LocalSource]:
+        identifier = op.source.identifier
+        attrs = dict(op.source.attrs)
+        if identifier.startswith(IMAGE_SCHEME):
+            extra = sorted(set(attrs) - _IGNORED_IMAGE_ATTRS)
+            if extra:
+                raise unsupported(digest, f"image source attributes {extra}")
+            platform = None
+            if op.HasField("platform"):
+                p = op.platform
+                platform = Platform(os=p.OS, architecture=p.Architecture, variant=p.Variant)
+            return ImageSource(digest, identifier[len(IMAGE_SCHEME) :], platform)
+        if identifier.startswith(LOCAL_SCHEME):
+            extra = sorted(set(attrs) - _IGNORED_LOCAL_ATTRS)
+            if extra:
+                raise unsupported(
+                    digest, f"local source attributes {extra} (include/exclude filters)"
+                )
+            return LocalSource(digest, identifier[len(LOCAL_SCHEME) :])
+        scheme = identifier.split("://", 1)[0] if "://" in identifier else identifier
+        raise unsupported(digest, f"a `{scheme}` source")
+
+    def _file(self, digest: str, op: "ops_pb2.Op") -> FileStep:
+        inputs = [i.digest for i in op.inputs]
+        actions = tuple(op.file.actions)
+        if not actions:
+            raise unsupported(digest, "a FileOp without actions")
+        sources: List[Optional[LocalSource]] = []
+        for index, action in enumerate(actions):
+            kind = action.WhichOneof("action")
+            if kind not in ("copy", "mkfile", "mkdir"):
+                raise unsupported(digest, f"file action #{index} `{kind or 'unknown'}`")
+            self._check_primary(digest, index, action.input, len(inputs))
+            if kind == "copy":
+                sources.append(self._copy_source(digest, index, action, inputs))
+                _check_copy(digest, index, action.copy)
+            else:
+                if action.secondaryInput != NO_INPUT:
+                    raise unsupported(digest, f"file action #{index} with a secondary input")
+                sources.append(None)
+        meta = self._definition.metadata.get(digest)
+        description = meta.description.get("llb.customname", "") if meta is not None else ""
+        return FileStep(digest, actions, tuple(sources), description)
+
+    def _check_primary(self, digest: str, index: int, primary: int, n_inputs: int) -> None:
+        # The first action reads the op's base (an input or scratch), later ones the previous
+        # action's result.
+        expected_later = n_inputs + index - 1
+        if index == 0 and (primary == NO_INPUT or 0 <= primary < n_inputs):
+            return
+        if index > 0 and primary == expected_later:
+            return
+        raise unsupported(
+            digest, f"file action #{index} reading input {primary} (not a linear chain)"
+        )
+
+    def _copy_source(
+        self, digest: str, index: int, action: "ops_pb2.FileAction", inputs: List[str]
+    ) -> LocalSource:
+        secondary = action.secondaryInput
+        if not 0 <= secondary < len(inputs):
+            raise unsupported(digest, f"copy action #{index} from input {secondary}")
+        source = self._vertex(inputs[secondary])
+        if not isinstance(source, LocalSource):
+            raise unsupported(digest, f"copy action #{index} from another image or build step")
+        return source
+
+    def _primary_input(self, digest: str) -> Optional[str]:
+        op = self._ops[digest]
+        first = op.file.actions[0].input
+        if first == NO_INPUT:
+            return None
+        return op.inputs[first].digest
+
+
+def _check_copy(digest: str, index: int, copy: "ops_pb2.FileActionCopy") -> None:
+    if copy.include_patterns or copy.exclude_patterns:
+        raise unsupported(digest, f"copy action #{index} with include/exclude patterns")
+    if copy.attemptUnpackDockerCompatibility:
+        raise unsupported(digest, f"copy action #{index} that unpacks archives (ADD)")

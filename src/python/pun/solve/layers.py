@@ -1,0 +1,166 @@
+"""Write one image layer: a deterministic tar, optionally gzipped, hashed while it streams.
+
+Determinism: entries in component-wise byte order, numeric owners only (no user/group names),
+mtimes clamped to SOURCE_DATE_EPOCH, gzip header with mtime 0 and no file name. The same
+entries always give the same bytes (for a given zlib), so the same diffID and digest.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from typing import BinaryIO, Callable, ContextManager, Optional, Sequence, Tuple
+
+from pun.solve.fstree import Kind, Node
+from pun.solve.progress import Progress
+
+COPY_BUFFER = 1024 * 1024
+MEDIA_TYPE_OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
+MEDIA_TYPE_DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+MEDIA_TYPE_DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar"
+
+# Opens a node's bytes for streaming (a context manager yielding something with read(n)).
+ContentOpener = Callable[[Node], ContextManager[BinaryIO]]
+
+
+@dataclass(frozen=True)
+class Compression:
+    kind: str = "gzip"  # or "uncompressed"
+    level: int = 6
+
+    @property
+    def media_suffix(self) -> str:
+        return "+gzip" if self.kind == "gzip" else ""
+
+
+@dataclass(frozen=True)
+class Blob:
+    digest: str
+    size: int
+    media_type: str
+    path: str  # the bytes, on disk
+
+
+@dataclass(frozen=True)
+class Layer:
+    blob: Blob
+    diff_id: str
+    created_by: str
+
+
+class _HashingWriter(io.RawIOBase):
+    """Counts and hashes everything written through it to an underlying file."""
+
+    def __init__(self, sink: Optional[BinaryIO]) -> None:
+        super().__init__()
+        self._sink = sink
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: "bytes | bytearray | memoryview") -> int:  # type: ignore[override]
+        view = memoryview(data)
+        self.sha256.update(view)
+        self.size += len(view)
+        if self._sink is not None:
+            self._sink.write(view)
+        return len(view)
+
+    def tell(self) -> int:
+        return self.size
+
+
+def _tar_info(path: str, node: Node, epoch: int) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(path.lstrip("/") + ("/" if node.is_dir else ""))
+    info.mode = node.mode & 0o7777
+    info.uid, info.gid = node.uid, node.gid
+    info.uname = info.gname = ""
+    info.mtime = min(node.mtime, epoch)
+    if node.kind is Kind.DIR:
+        info.type = tarfile.DIRTYPE
+    elif node.kind is Kind.SYMLINK:
+        info.type = tarfile.SYMTYPE
+        info.linkname = node.linkname
+    elif node.kind is Kind.FILE:
+        info.type = tarfile.REGTYPE
+        info.size = node.size
+    else:
+        raise ValueError(f"cannot write {node.kind} nodes into a new layer")
+    return info
+
+
+def write_tar(
+    entries: Sequence[Tuple[str, Node]],
+    sink: BinaryIO,
+    open_content: ContentOpener,
+    epoch: int,
+    progress: Optional[Progress] = None,
+) -> None:
+    """Stream `entries` (already in order) as a tar into `sink`."""
+    with tarfile.open(fileobj=sink, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        tar.copybufsize = COPY_BUFFER  # type: ignore[attr-defined]
+        for path, node in entries:
+            info = _tar_info(path, node, epoch)
+            if node.kind is Kind.FILE:
+                with open_content(node) as handle:
+                    source = progress.wrap(handle) if progress is not None else handle
+                    tar.addfile(info, source)
+            else:
+                tar.addfile(info)
+
+
+def write_layer(
+    entries: Sequence[Tuple[str, Node]],
+    workdir: str,
+    open_content: ContentOpener,
+    epoch: int,
+    compression: Compression,
+    oci: bool,
+    created_by: str,
+    progress: Optional[Progress] = None,
+) -> Layer:
+    """Write a layer blob into `workdir`; its name is its digest."""
+    fd, tmp = tempfile.mkstemp(dir=workdir, prefix=".layer-")
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            compressed = _HashingWriter(raw)
+            if compression.kind == "gzip":
+                # filename="" and mtime=0 keep the gzip header free of anything build-specific.
+                with gzip.GzipFile(
+                    filename="",
+                    mode="wb",
+                    fileobj=compressed,
+                    compresslevel=compression.level,
+                    mtime=0,
+                ) as zipped:
+                    plain = _HashingWriter(zipped)  # type: ignore[arg-type]
+                    write_tar(entries, plain, open_content, epoch, progress)  # type: ignore[arg-type]
+            else:
+                plain = compressed
+                write_tar(entries, plain, open_content, epoch, progress)  # type: ignore[arg-type]
+        digest = "sha256:" + compressed.sha256.hexdigest()
+        final = os.path.join(workdir, digest.split(":", 1)[1])
+        os.replace(tmp, final)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    media = layer_media_type(oci, compression.kind == "gzip")
+    return Layer(
+        Blob(digest, compressed.size, media, final),
+        "sha256:" + plain.sha256.hexdigest(),
+        created_by,
+    )
+
+
+def layer_media_type(oci: bool, gzipped: bool) -> str:
+    if oci:
+        return MEDIA_TYPE_OCI_LAYER + ("+gzip" if gzipped else "")
+    return MEDIA_TYPE_DOCKER_LAYER_GZIP if gzipped else MEDIA_TYPE_DOCKER_LAYER

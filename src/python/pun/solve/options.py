@@ -1,0 +1,80 @@
+"""The inputs and result of a build, shared by both builders and the public API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+from pun.platform import DEFAULT_TARGET, Platform
+from pun.solve.output_spec import OutputSpec
+
+EMBEDDED = "embedded"
+BUILDCTL = "buildctl"
+BUILDERS = (EMBEDDED, BUILDCTL)
+
+
+@dataclass(frozen=True)
+class ImageMetadata:
+    """What the image carries besides its filesystem.
+
+    `labels` become the config's `Labels` and manifest annotations (the same key/value);
+    `annotations` are extra manifest annotations; `platform` goes into the config and index.
+    """
+
+    labels: Tuple[Tuple[str, str], ...] = ()
+    platform: Platform = DEFAULT_TARGET
+    annotations: Tuple[Tuple[str, str], ...] = ()
+
+    @staticmethod
+    def of(
+        labels: Mapping[str, str],
+        platform: Platform = DEFAULT_TARGET,
+        annotations: Optional[Mapping[str, str]] = None,
+    ) -> "ImageMetadata":
+        return ImageMetadata(
+            tuple(sorted(labels.items())), platform, tuple(sorted((annotations or {}).items()))
+        )
+
+    def manifest_annotations(self) -> Dict[str, str]:
+        return {**dict(self.labels), **dict(self.annotations)}
+
+
+@dataclass(frozen=True)
+class SourceLine:
+    """Where an op came from: the Containerfile and line, for error messages."""
+
+    digest: str
+    path: str
+    line: int
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    source_date_epoch: int = 0
+    squash: bool = False
+    cache_dir: Optional[str] = None  # default: $XDG_CACHE_HOME/pun
+    progress: str = "auto"  # auto | plain | quiet
+    buildkit_addr: Optional[str] = None  # buildctl's --addr; None: buildctl's own default
+    buildctl: str = "buildctl"
+    insecure_registry: bool = False  # plain HTTP for pulls from non-loopback registries
+    sources: Tuple[SourceLine, ...] = ()
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    builder: str
+    output: OutputSpec
+    manifest_digest: Optional[str] = None
+    config_digest: Optional[str] = None
+    pushed: Tuple[str, ...] = ()
+
+    def metadata(self) -> Dict[str, Any]:
+        """buildctl's --metadata-file keys, where they apply."""
+        out: Dict[str, Any] = {"pun.builder": self.builder}
+        if self.manifest_digest:
+            out["containerimage.digest"] = self.manifest_digest
+        if self.config_digest:
+            out["containerimage.config.digest"] = self.config_digest
+        if self.output.names:
+            out["image.name"] = ",".join(self.output.names)
+        return out

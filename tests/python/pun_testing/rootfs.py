@@ -1,0 +1,48 @@
+"""The fixtures' rootfs listing format: `./path mode sha256-prefix`, directories `./dir/ mode`."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+from pathlib import Path
+from typing import List
+
+
+def listing(root: Path) -> List[str]:
+    """One line per entry below `root` (not root itself), sorted like the recorded listings."""
+    lines = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = Path(dirpath) / name
+            relative = "./" + str(path.relative_to(root))
+            st = os.lstat(path)
+            mode = format(stat.S_IMODE(st.st_mode), "o")
+            if stat.S_ISDIR(st.st_mode):
+                lines.append(f"{relative}/ {mode}")
+            elif stat.S_ISLNK(st.st_mode):
+                lines.append(f"{relative} -> {os.readlink(path)}")
+            else:
+                lines.append(f"{relative} {mode} {sha256_prefix(path)}")
+    return sorted(lines)
+
+
+def sha256_prefix(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
+def writable_copy(case: Path, dest: Path) -> Path:
+    """Copy a fixture case out of the read-only ../shared and give it the modes it was recorded
+    with (files 644, folders 755): CI lays ../shared out without write bits (444/555), but the
+    expected listings were made from 644/755 files, and COPY preserves modes."""
+    shutil.copytree(case, dest)
+    for dirpath, _, filenames in os.walk(dest):
+        os.chmod(dirpath, 0o755)
+        for name in filenames:
+            os.chmod(Path(dirpath) / name, 0o644)
+    return dest
