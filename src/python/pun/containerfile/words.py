@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from typing import List, Mapping, Set
 
 
+_SPECIAL = frozenset("'\"$")
+
+
 class WordError(ValueError):
     pass
 
@@ -146,6 +149,8 @@ class Expanded:
 
 def process_word(text: str, env: Mapping[str, str], escape: str = "\\") -> Expanded:
     """Remove quotes and escapes and expand variables in one Dockerfile word."""
+    if not _SPECIAL.intersection(text) and escape not in text:
+        return Expanded(value=text, unset_variables=frozenset())  # the common, plain word
     lexer = _Lexer(text=text, env=env, escape=escape)
     value = lexer.word()
     return Expanded(value=value, unset_variables=frozenset(lexer.unset))

@@ -14,7 +14,12 @@ from typing import Iterable, List, Optional, Tuple
 _VARINT, _LEN = 0, 2
 
 
+_SMALL = [bytes((n,)) for n in range(0x80)]
+
+
 def varint(value: int) -> bytes:
+    if 0 <= value < 0x80:
+        return _SMALL[value]
     if value < 0:
         value += 1 << 64  # negative int32/int64 are ten-byte two's-complement varints
     out = bytearray()

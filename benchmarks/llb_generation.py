@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Benchmark: Containerfile -> LLB (issue targets, checked here rather than in timed tests).
+
+1. One `pun --LLB` process on the rumprun-redis fixture: median wall time over N runs, for each
+   way a user can start pun (the installed console script, `python -m pun.cli`, the PEX).
+   Target: within 3x of the original Go binary (~12 ms on these machines), i.e. <= 36 ms.
+2. LLB for 100 Containerfiles through the library in one process, after imports.
+   Target: < 60 ms (100 runs of the original take ~1.2 s).
+
+Usage: benchmarks/llb_generation.py [--runs N] [--pun CMD ...] [--shared DIR]
+Run from the repository root; PYTHONPATH must reach src/python for part 2 (or pun installed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import List
+
+
+def time_process(command: List[str], runs: int) -> float:
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)  # warm the page cache
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples) * 1000
+
+
+def batch_of_100(shared: Path) -> float:
+    from pun.api import GenerateOptions, generate
+
+    cases = shared / "fixtures" / "pun-reference" / "cases"
+    texts = [p.read_text() for p in sorted(cases.glob("*/Containerfile")) if "err-" not in str(p)]
+    batch = [texts[i % len(texts)] + f"LABEL org.example.n={i}\n" for i in range(100)]
+    generate(batch[0])  # imports and first-use costs are not part of the figure
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        for text in batch:
+            generate(text, GenerateOptions(local_unique_id="bench"))
+        best = min(best, time.perf_counter() - start)
+    return best * 1000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--pun", action="append", default=[],
+                        help="a command that starts pun (repeatable), e.g. 'dist/src.python.pun/pun.pex'")
+    parser.add_argument("--shared", type=Path, default=Path("..") / "shared")
+    args = parser.parse_args()
+    containerfile = args.shared / "fixtures" / "pun-reference" / "cases" / "rumprun-redis" / "Containerfile"
+    commands = args.pun or [f"{sys.executable} -m pun.cli"]
+    for command in commands:
+        argv = [*shlex.split(command), "--LLB", "-f", str(containerfile)]
+        print(f"single process  {command}: {time_process(argv, args.runs):.1f} ms (median of {args.runs})")
+    print(f"batch of 100 through the library: {batch_of_100(args.shared):.1f} ms (best of 5)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
