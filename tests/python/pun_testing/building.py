@@ -57,7 +57,7 @@ def _capture(out: io.BytesIO, err: io.StringIO) -> Iterator[None]:
 
     wrapper = io.TextIOWrapper(out, encoding="utf-8", write_through=True)
     saved = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = wrapper, err  # type: ignore[assignment]
+    sys.stdout, sys.stderr = wrapper, err
     try:
         yield
     finally:

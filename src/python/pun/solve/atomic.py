@@ -40,6 +40,27 @@ def atomic_file(dest: str) -> Iterator[BinaryIO]:
 
 
 @contextlib.contextmanager
+def atomic_path(dest: str) -> Iterator[str]:
+    """Yield a temporary path for another program to create; on success it replaces `dest`."""
+    directory = os.path.dirname(os.path.abspath(dest))
+    if not os.path.isdir(directory):
+        raise error(
+            f"cannot write {dest}: directory {directory} does not exist",
+            hint="create the directory first or choose another dest=",
+        )
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(dest)}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
 def atomic_directory(dest: str) -> Iterator[str]:
     """Yield a fresh directory to fill; on success it becomes `dest`.
 

@@ -22,7 +22,7 @@ import threading
 from typing import IO, Deque, Dict, Iterator, List, Optional
 
 from pun.diagnostics import PunError, error
-from pun.solve.atomic import atomic_directory, atomic_file
+from pun.solve.atomic import atomic_directory, atomic_path
 from pun.solve.options import BUILDCTL, BuildOptions, BuildResult, ImageMetadata
 from pun.solve.output_spec import OutputSpec
 
@@ -118,15 +118,16 @@ def _destination(output: OutputSpec) -> Iterator[Optional[str]]:
     elif output.type == "local":
         with atomic_directory(output.dest) as directory:
             yield directory
+    elif output.dest == "-":
+        with tempfile.TemporaryDirectory(prefix="pun-buildctl-") as scratch:
+            produced = os.path.join(scratch, "output")
+            yield produced
+            with open(produced, "rb") as handle:
+                shutil.copyfileobj(handle, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
     else:
-        with atomic_file(output.dest) as sink:
-            if sink is sys.stdout.buffer:
-                with tempfile.NamedTemporaryFile(prefix="pun-buildctl-") as tmp:
-                    yield tmp.name
-                    with open(tmp.name, "rb") as produced:
-                        shutil.copyfileobj(produced, sink)
-            else:
-                yield sink.name
+        with atomic_path(output.dest) as path:
+            yield path
 
 
 def _run(argv: List[str], definition: bytes, address: str) -> None:

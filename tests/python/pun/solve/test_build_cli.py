@@ -1,0 +1,135 @@
+"""`pun build` as a command: stdout carries data only, progress only when asked or on a TTY,
+and `pun --LLB` never pays for importing the builder."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+from pun.solve.progress import Progress
+from pun_testing.building import pun_build
+from pun_testing.rootfs import writable_copy
+from pun_testing.shared import CASES, buildroot
+
+
+def context(tmp_path: Path) -> Path:
+    return writable_copy(CASES / "rumprun-redis", tmp_path / "ctx")
+
+
+def test_stdout_is_empty_and_stderr_quiet_when_not_a_tty(tmp_path: Path) -> None:
+    result = pun_build(
+        ["--context", str(context(tmp_path)), "--output", f"type=oci,dest={tmp_path / 'x.tar'}"],
+        tmp_path / "cache",
+    )
+    assert result.code == 0
+    assert (result.out, result.err) == (b"", "")
+
+
+def test_plain_progress_goes_to_stderr(tmp_path: Path) -> None:
+    result = pun_build(
+        [
+            "--context",
+            str(context(tmp_path)),
+            "--progress",
+            "plain",
+            "--output",
+            f"type=oci,dest={tmp_path / 'x.tar'}",
+        ],
+        tmp_path / "cache",
+    )
+    assert result.code == 0 and result.out == b""
+    assert "#pun writing layer 1 (copy /test-redis.hvt /unikernel/test-redis.hvt)" in result.err
+    assert "#pun writing image archive" in result.err
+
+
+def test_tty_progress_redraws_one_line() -> None:
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stream = Tty()
+    progress = Progress("auto", stream)
+    progress.start("hashing", 10)
+    progress.finish()
+    assert stream.getvalue().startswith("\r\x1b[Khashing 0.0 MiB / 0.0 MiB")
+    assert Progress("auto", io.StringIO()).enabled is False
+
+
+def test_dest_dash_streams_the_archive_to_stdout(tmp_path: Path) -> None:
+    result = pun_build(
+        ["--context", str(context(tmp_path)), "--output", "type=oci,dest=-"], tmp_path / "cache"
+    )
+    assert result.code == 0, result.err
+    with tarfile.open(fileobj=io.BytesIO(result.out)) as tar:
+        assert "index.json" in tar.getnames()
+
+
+def test_metadata_file_is_written_atomically(tmp_path: Path) -> None:
+    metadata = tmp_path / "meta.json"
+    result = pun_build(
+        [
+            "--context",
+            str(context(tmp_path)),
+            "--output",
+            f"type=oci,dest={tmp_path / 'x.tar'}",
+            "--metadata-file",
+            str(metadata),
+        ],
+        tmp_path / "cache",
+    )
+    assert result.code == 0 and result.out == b""
+    assert json.loads(metadata.read_text())["containerimage.digest"].startswith("sha256:")
+
+
+def test_errors_name_the_file_and_line_and_write_nothing(tmp_path: Path) -> None:
+    ctx = context(tmp_path)
+    (ctx / "Containerfile").write_text("FROM scratch\nCOPY missing.hvt /unikernel/\n")
+    dest = tmp_path / "x.tar"
+    result = pun_build(
+        ["--context", str(ctx), "--output", f"type=oci,dest={dest}"], tmp_path / "cache"
+    )
+    assert result.code == 1 and result.out == b""
+    assert f"{ctx / 'Containerfile'}:2: error: COPY source /missing.hvt not found" in result.err
+    assert not dest.exists() and not list(tmp_path.glob(".x.tar*"))
+
+
+def test_type_image_needs_push(tmp_path: Path) -> None:
+    result = pun_build(
+        ["--context", str(context(tmp_path)), "--output", "type=image,name=a.test/b"],
+        tmp_path / "cache",
+    )
+    assert result.code == 1 and "push=true" in result.err
+
+
+def test_local_output_refuses_a_non_empty_directory(tmp_path: Path) -> None:
+    dest = tmp_path / "out"
+    dest.mkdir()
+    (dest / "keep").write_text("mine")
+    result = pun_build(
+        ["--context", str(context(tmp_path)), "--output", f"type=local,dest={dest}"],
+        tmp_path / "cache",
+    )
+    assert result.code == 1 and "not an empty directory" in result.err
+    assert (dest / "keep").read_text() == "mine"
+
+
+def test_llb_mode_does_not_import_the_builder(tmp_path: Path) -> None:
+    code = (
+        "import sys, io\n"
+        "from pun.cli import main\n"
+        "sys.stdout = io.TextIOWrapper(io.BytesIO())\n"
+        f"assert main(['--LLB', '-f', {str(CASES / 'rumprun-redis' / 'Containerfile')!r}]) == 0\n"
+        "loaded = [m for m in sys.modules if m.startswith('pun.solve') or m == 'requests']\n"
+        "assert not loaded, loaded\n"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(buildroot() / "src" / "python"), *sys.path]),
+    }
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr.decode()

@@ -1,0 +1,109 @@
+"""Hand-made base images for tests, written without pun's own image code (so they can judge it).
+
+`multiarch_layout()` writes an OCI layout holding an index with a linux/amd64 and a
+linux/arm64 image: /etc/passwd and /etc/group with an `app` user, a file removed again by a
+whiteout in the second layer, and a config with Env/Cmd/Entrypoint/WorkingDir/Labels.
+Push it with `skopeo copy --all`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import tarfile
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+PASSWD = b"root:x:0:0:root:/root:/bin/sh\napp:x:1234:5678::/home/app:/bin/sh\n"
+GROUP = b"root:x:0:\nstaff:x:4321:app\n"
+
+
+def _tar(entries: List[Tuple[str, bytes, int]]) -> bytes:
+    """entries: (name, data, mode); a name ending in / is a directory."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, data, mode in entries:
+            info = tarfile.TarInfo(name)
+            info.mode = mode
+            if name.endswith("/"):
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+            else:
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+def _blob(layout: Path, data: bytes) -> Dict[str, Any]:
+    digest = hashlib.sha256(data).hexdigest()
+    (layout / "blobs" / "sha256" / digest).write_bytes(data)
+    return {"digest": f"sha256:{digest}", "size": len(data)}
+
+
+def _image(layout: Path, arch: str) -> Dict[str, Any]:
+    first = _tar(
+        [
+            ("etc/", b"", 0o755),
+            ("etc/passwd", PASSWD, 0o644),
+            ("etc/group", GROUP, 0o644),
+            ("etc/old", b"old", 0o644),
+            ("srv/", b"", 0o750),
+            ("srv/base.txt", arch.encode(), 0o640),
+        ]
+    )
+    second = _tar([("etc/", b"", 0o755), ("etc/.wh.old", b"", 0o644)])
+    layers = []
+    diff_ids = []
+    for plain in (first, second):
+        diff_ids.append("sha256:" + hashlib.sha256(plain).hexdigest())
+        zipped = gzip.compress(plain, mtime=0)
+        layers.append(
+            {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **_blob(layout, zipped)}
+        )
+    config = {
+        "architecture": arch,
+        "os": "linux",
+        "config": {
+            "Env": ["PATH=/usr/bin:/bin", f"BASE_ARCH={arch}"],
+            "Cmd": ["--serve"],
+            "Entrypoint": ["/init"],
+            "WorkingDir": "/srv",
+            "Labels": {"base.label": "kept"},
+        },
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        "history": [{"created_by": "base layer 1"}, {"created_by": "base layer 2"}],
+    }
+    config_desc = {
+        "mediaType": "application/vnd.oci.image.config.v1+json",
+        **_blob(layout, json.dumps(config).encode()),
+    }
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": config_desc,
+        "layers": layers,
+    }
+    return {
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        **_blob(layout, json.dumps(manifest).encode()),
+        "platform": {"architecture": arch, "os": "linux"},
+    }
+
+
+def multiarch_layout(layout: Path, tag: str = "1.0") -> Path:
+    (layout / "blobs" / "sha256").mkdir(parents=True)
+    (layout / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+    index = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [_image(layout, "arm64"), _image(layout, "amd64")],
+    }
+    entry = {
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        **_blob(layout, json.dumps(index).encode()),
+        "annotations": {"org.opencontainers.image.ref.name": tag},
+    }
+    (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [entry]}))
+    return layout
