@@ -59,14 +59,28 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         sys.stdout.write(f"pun version {__version__}\n")
         return EXIT_OK
     if not (args.llb or args.dump):
-        sys.stderr.write(
-            "pun: the BuildKit frontend mode is not available yet; use `pun --LLB -f Containerfile`\n"
-        )
-        return EXIT_USAGE
+        return _frontend()
     if not args.file:
         sys.stderr.write("pun: no Containerfile given\n  hint: pass -f Containerfile (see pun --help)\n")
         return EXIT_FAILURE
     return _write_llb(args, sys.stdout.buffer)
+
+
+def _frontend() -> int:
+    """Without --LLB, pun is a BuildKit gateway frontend, but only when BuildKit started it."""
+    from pun.frontend.detect import started_by_buildkit
+
+    if not started_by_buildkit(os.environ):
+        sys.stderr.write(
+            "pun: without --LLB, pun is a BuildKit frontend, and BuildKit did not start it "
+            "(no BUILDKIT_* environment)\n"
+            "  hint: write LLB with `pun --LLB -f Containerfile`, or put "
+            "`#syntax=<pun frontend image>` on a Containerfile's first line and `docker build`\n"
+        )
+        return EXIT_USAGE
+    from pun.frontend.main import run  # grpc is imported only here
+
+    return run()
 
 
 def _write_llb(args: argparse.Namespace, out: BinaryIO) -> int:

@@ -1,0 +1,210 @@
+"""One frontend build: read the Containerfile, make the LLB with the core, Solve, describe it.
+
+The daemon has already been Ping'd; this module decides what to ask it and what to return.
+Every user-facing failure is a PunError naming the file and line, so `main` can hand its text
+to Return and `docker build` shows it.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+
+from pun.api import GenerateOptions, generate
+from pun.containerfile.plan import PackPlan
+from pun.diagnostics import Diagnostic, PunError, error
+from pun.frontend.bridge import Bridge, BridgeError, BridgeWarning, Pong
+from pun.frontend.caps import PROTO_REFARRAY, RESOLVE_IMAGE, WARNINGS, Capabilities
+from pun.frontend.environment import FrontendEnvironment
+from pun.frontend.imageconfig import (
+    CONFIG_KEY,
+    image_config,
+    manifest_annotations,
+    parse_base_config,
+)
+from pun.frontend.options import BuildRequest, read_request
+from pun.llb.identity import new_id
+from pun.llb.marshal import MarshalOptions, digest_of, marshal
+from pun.llb.pb import ops_pb2
+from pun.llb.state import local
+from pun.platform import DEFAULT_TARGET, Platform, base_image_platform
+from pun.urunc import HYPERVISOR
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class FrontendResult:
+    ref: str
+    metadata: Mapping[str, bytes]
+
+
+@dataclass(frozen=True)
+class ContainerfileSource:
+    """The Containerfile as read from the build, and which op read it (for warnings)."""
+
+    filename: str
+    data: bytes
+    local_name: str
+    digest: str
+
+    @property
+    def text(self) -> str:
+        try:
+            return self.data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise error(f"not UTF-8 text (byte {exc.start})", self.filename,
+                        self.data.count(b"\n", 0, exc.start) + 1,
+                        "save the Containerfile as UTF-8") from None
+
+
+@dataclass(frozen=True)
+class Reporter:
+    """Warnings go to stderr (the daemon's log) and, when the daemon can, to the build output."""
+
+    bridge: Bridge
+    caps: Capabilities
+    log: Log
+
+    def report(self, diagnostic: Diagnostic, source: Optional[ContainerfileSource] = None) -> None:
+        self.log(diagnostic.render())
+        if not self.caps.supports(WARNINGS):
+            return
+        about_file = source is not None and diagnostic.path == source.filename
+        warning = BridgeWarning(
+            short=diagnostic.render().split("\n", 1)[0],
+            detail=(diagnostic.hint,) if diagnostic.hint else (),
+            digest=source.digest if source is not None else "",
+            filename=source.filename if source is not None and about_file else "",
+            data=source.data if source is not None and about_file else b"",
+            line=diagnostic.line if about_file else None,
+        )
+        try:
+            self.bridge.warn(warning)
+        except BridgeError as exc:
+            self.log(f"could not pass a warning to the build output: {exc}")
+
+
+def run_build(
+    bridge: Bridge, environment: FrontendEnvironment, pong: Pong, log: Log
+) -> FrontendResult:
+    reporter = Reporter(bridge, pong.caps, log)
+    request = read_request(environment.opts)
+    for note in request.notes:
+        reporter.report(note)
+    platform = target_platform(request, environment, pong)
+    source = read_containerfile(bridge, request, pong.caps)
+    generated = generate(
+        source.text,
+        # local_unique_id stays None: a fresh random id per build, as BuildKit's client does.
+        GenerateOptions(
+            path=source.filename, build_args=request.build_args, target_platform=platform
+        ),
+    )
+    for warning in generated.warnings:
+        reporter.report(warning, source)
+    check_llb_caps(generated.definition, pong.caps)
+    array_ref = pong.caps.supports(PROTO_REFARRAY)
+    ref = bridge.solve(generated.definition, array_ref=array_ref)
+    base = base_config(bridge, generated.plan, platform, pong.caps, log)
+    labels = generated.plan.label_values()
+    metadata: Dict[str, bytes] = {
+        CONFIG_KEY: image_config(base, platform, {**labels, **request.labels}),
+        **manifest_annotations(labels),
+    }
+    return FrontendResult(ref=ref, metadata=metadata)
+
+
+def target_platform(
+    request: BuildRequest, environment: FrontendEnvironment, pong: Pong
+) -> Platform:
+    if len(request.platforms) > 1:
+        listed = ", ".join(str(p) for p in request.platforms)
+        raise error(f"pun builds one platform at a time, but {listed} were requested",
+                    hint="run one build per platform (--platform linux/amd64)")
+    if request.platforms:
+        return request.platforms[0]
+    # Like the Dockerfile frontend: the daemon's first worker platform is the default.
+    for platforms in (environment.worker_platforms, pong.worker_platforms):
+        if platforms:
+            return platforms[0]
+    return DEFAULT_TARGET
+
+
+def read_containerfile(
+    bridge: Bridge, request: BuildRequest, caps: Capabilities
+) -> ContainerfileSource:
+    """Read `filename` from the `dockerfile` local, falling back to `context` (as pun did)."""
+    failures = []
+    for local_name in request.containerfile_locals:
+        state = local(
+            local_name,
+            include_patterns=(request.filename,),
+            custom_name=f"[internal] load build definition from {request.filename}",
+        )
+        definition = marshal(state, MarshalOptions(local_unique_id=new_id()))
+        try:
+            ref = bridge.solve(definition, array_ref=caps.supports(PROTO_REFARRAY))
+            data = bridge.read_file(ref, request.filename)
+        except BridgeError as exc:
+            failures.append(f"local {local_name!r}: {exc.details or exc.code}")
+            continue
+        return ContainerfileSource(request.filename, data, local_name, _first_op_digest(definition))
+    raise error(
+        f"cannot read {request.filename} from the build: " + "; ".join(failures),
+        request.filename,
+        hint="pass the Containerfile with -f (docker build) or --opt filename=... and "
+        "--local dockerfile=DIR (buildctl)",
+    )
+
+
+def _first_op_digest(definition: bytes) -> str:
+    ops = getattr(ops_pb2.Definition.FromString(definition), "def")
+    return digest_of(bytes(ops[0])) if ops else ""
+
+
+def check_llb_caps(definition: bytes, caps: Capabilities) -> None:
+    """Fail clearly, before the daemon does, when the LLB needs something it lacks."""
+    parsed = ops_pb2.Definition.FromString(definition)
+    wanted = {cap for meta in parsed.metadata.values() for cap, on in meta.caps.items() if on}
+    missing = caps.missing_llb(wanted)
+    if missing:
+        raise error(f"this BuildKit lacks LLB capabilities pun needs: {', '.join(sorted(missing))}",
+                    hint="use a newer BuildKit (Docker Engine 20.10 or later)")
+
+
+def base_config(
+    bridge: Bridge, plan: PackPlan, platform: Platform, caps: Capabilities, log: Log
+) -> Optional[Mapping[str, Any]]:
+    """The base image's config, resolved for the platform the LLB pulls it for."""
+    reference = plan.base.reference
+    if reference is None:
+        return None
+    if not caps.supports(RESOLVE_IMAGE):
+        log(f"the daemon cannot resolve image configs; {reference}'s config is not inherited")
+        return None
+    pull_platform = plan.base.platform or base_image_platform(
+        reference.domain, platform, plan.label_values().get(HYPERVISOR)
+    )
+    try:
+        answer = bridge.resolve_image_config(
+            str(reference), pull_platform, log_name=f"[internal] load metadata for {reference}"
+        )
+    except BridgeError as exc:
+        raise error(
+            f"cannot resolve base image {reference} for {pull_platform}: {exc.details}",
+            plan.path,
+            plan.base.line,
+            "check the image name and that the registry is reachable from the daemon",
+        ) from None
+    return parse_base_config(answer.config, str(reference))
+
+
+def render_error(exc: PunError) -> Tuple[str, ...]:
+    return tuple(diagnostic.render() for diagnostic in exc.diagnostics)
+
+
+def stderr_log(message: str) -> None:
+    sys.stderr.write(f"pun frontend: {message}\n")
+    sys.stderr.flush()

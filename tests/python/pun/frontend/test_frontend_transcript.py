@@ -1,0 +1,303 @@
+"""The frontend process against a recording LLBBridge server, over its real stdin/stdout.
+
+Each test starts `pun` as BuildKit would (BUILDKIT_* environment, pipes for fd 0/1), serves
+the gateway API on those pipes and checks the protocol transcript: which calls, in which
+order, with which requests, and what comes back in Return. Anything but HTTP/2 on the
+frontend's stdout would break the server's connection, so every passing run also proves that.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+import pytest
+
+from pun.api import GenerateOptions, generate
+from pun.llb.pb import ops_pb2
+from pun_testing.fake_llbbridge import FakeDaemon, FrontendRun, frontend_env, run_frontend
+from pun_testing.shared import CASES
+
+SCRATCH = """\
+FROM scratch
+COPY hello.txt /hello.txt
+LABEL com.urunc.unikernel.binary=/hello.txt
+LABEL com.urunc.unikernel.unikernelType=rumprun com.urunc.unikernel.hypervisor=hvt
+"""
+UNIQUE = re.compile(r"^[0-9a-z]{25}$")
+
+
+def make_context(tmp_path: Path, containerfile: str, name: str = "Containerfile") -> Path:
+    context = tmp_path / "context"
+    context.mkdir()
+    (context / name).write_text(containerfile)
+    (context / "hello.txt").write_text("hello\n")
+    return context
+
+
+def run(daemon: FakeDaemon, opts: Mapping[str, str], workers: Optional[str] = None) -> FrontendRun:
+    extra = {} if workers is None else {"BUILDKIT_WORKERS": workers}
+    return run_frontend(daemon, frontend_env(opts, extra))
+
+
+def sources(definition: ops_pb2.Definition) -> Dict[str, Any]:
+    found = {}
+    for data in getattr(definition, "def"):
+        op = ops_pb2.Op.FromString(data)
+        if op.WhichOneof("op") == "source":
+            found[op.source.identifier] = op
+    return found
+
+
+def local_unique(definition: ops_pb2.Definition) -> str:
+    (op,) = [op for name, op in sources(definition).items() if name.startswith("local://")]
+    return str(op.source.attrs["local.unique"])
+
+
+def returned(daemon: FakeDaemon) -> Any:
+    (request,) = daemon.requests("Return")
+    return request
+
+
+def config_of(daemon: FakeDaemon) -> Dict[str, Any]:
+    result: Dict[str, Any] = json.loads(returned(daemon).result.metadata["containerimage.config"])
+    return result
+
+
+def test_docker_build_transcript(tmp_path: Path) -> None:
+    context = make_context(tmp_path, SCRATCH)
+    daemon = FakeDaemon(locals={"dockerfile": context, "context": context})
+    run_ = run(daemon, {"filename": "Containerfile", "source": "pun", "cmdline": "pun"})
+    assert run_.returncode == 0, run_.stderr
+    assert daemon.methods() == ["Ping", "Solve", "ReadFile", "Solve", "Return"]
+
+    read_solve, main_solve = daemon.requests("Solve")
+    for request in (read_solve, main_solve):
+        assert request.allowResultReturn and request.allowResultArrayRef
+    # The Containerfile is read like the Dockerfile frontend does: local `dockerfile`, only it.
+    (read_source,) = sources(read_solve.Definition).values()
+    assert read_source.source.identifier == "local://dockerfile"
+    assert read_source.source.attrs["local.includepattern"] == '["Containerfile"]'
+    (read_file,) = daemon.requests("ReadFile")
+    assert (read_file.Ref, read_file.FilePath) == ("ref-1", "Containerfile")
+
+    # The main definition is exactly the core's LLB, with a fresh random local.unique.
+    unique = local_unique(main_solve.Definition)
+    assert UNIQUE.match(unique) and unique != local_unique(read_solve.Definition)
+    expected = generate(SCRATCH, GenerateOptions(path="Containerfile", local_unique_id=unique))
+    assert main_solve.Definition == ops_pb2.Definition.FromString(expected.definition)
+
+    result = returned(daemon).result
+    assert result.ref.id == "ref-2" and not returned(daemon).HasField("error")
+    assert config_of(daemon) == {
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {"Labels": expected.plan.label_values()},
+        "rootfs": {"type": "layers", "diff_ids": []},
+    }
+    annotations = {k: v for k, v in result.metadata.items() if k != "containerimage.config"}
+    assert annotations == {
+        "annotation-manifest.com.urunc.unikernel.binary": b"/hello.txt",
+        "annotation-manifest.com.urunc.unikernel.unikernelType": b"rumprun",
+        "annotation-manifest.com.urunc.unikernel.hypervisor": b"hvt",
+    }
+
+
+def test_every_build_gets_its_own_local_unique(tmp_path: Path) -> None:
+    context = make_context(tmp_path, SCRATCH)
+    seen = set()
+    for _ in range(2):
+        daemon = FakeDaemon(locals={"dockerfile": context, "context": context})
+        assert run(daemon, {"filename": "Containerfile"}).returncode == 0
+        seen.add(local_unique(daemon.requests("Solve")[-1].Definition))
+    assert len(seen) == 2
+
+
+def test_falls_back_to_the_context_local_like_the_original(tmp_path: Path) -> None:
+    # buildctl --local context=. only (the original pun's documented invocation).
+    daemon = FakeDaemon(locals={"context": make_context(tmp_path, SCRATCH)})
+    run_ = run(daemon, {"filename": "Containerfile"})
+    assert run_.returncode == 0, run_.stderr
+    assert daemon.methods() == ["Ping", "Solve", "ReadFile", "Solve", "ReadFile", "Solve", "Return"]
+    first, second, _ = daemon.requests("Solve")
+    assert list(sources(first.Definition)) == ["local://dockerfile"]
+    assert list(sources(second.Definition)) == ["local://context"]
+
+
+def test_filename_defaults_to_dockerfile(tmp_path: Path) -> None:
+    context = make_context(tmp_path, SCRATCH, name="Dockerfile")
+    daemon = FakeDaemon(locals={"dockerfile": context, "context": context})
+    assert run(daemon, {}).returncode == 0
+    assert daemon.requests("ReadFile")[0].FilePath == "Dockerfile"
+
+
+def test_dockerfilekey_renames_the_local(tmp_path: Path) -> None:
+    context = make_context(tmp_path, SCRATCH)
+    daemon = FakeDaemon(locals={"defs": context, "context": context})
+    assert run(daemon, {"filename": "Containerfile", "dockerfilekey": "defs"}).returncode == 0
+    assert list(sources(daemon.requests("Solve")[0].Definition)) == ["local://defs"]
+
+
+def test_missing_containerfile_is_returned_as_an_error(tmp_path: Path) -> None:
+    context = make_context(tmp_path, SCRATCH)
+    daemon = FakeDaemon(locals={"dockerfile": context, "context": context})
+    run_ = run(daemon, {"filename": "Nope"})
+    assert run_.returncode == 1
+    error = returned(daemon).error
+    assert "cannot read Nope" in error.message
+    assert "'dockerfile'" in error.message and "'context'" in error.message
+    assert not returned(daemon).HasField("result")
+
+
+def test_build_args_and_platform_reach_the_llb(tmp_path: Path) -> None:
+    text = "ARG SRC=missing\nFROM alpine\nARG SRC\nCOPY $SRC /dst\n"
+    context = make_context(tmp_path, text)
+    daemon = FakeDaemon(locals={"dockerfile": context, "context": context},
+                        images={"docker.io/library/alpine:latest": b"{}"})
+    run_ = run(daemon, {"filename": "Containerfile", "build-arg:SRC": "hello.txt",
+                        "platform": "linux/arm64"})
+    assert run_.returncode == 0, run_.stderr
+    main = daemon.requests("Solve")[-1].Definition
+    image = sources(main)["docker-image://docker.io/library/alpine:latest"]
+    assert (image.platform.OS, image.platform.Architecture) == ("linux", "arm64")
+    copies = [ops_pb2.Op.FromString(d).file.actions[0].copy for d in getattr(main, "def")
+              if ops_pb2.Op.FromString(d).WhichOneof("op") == "file"]
+    assert copies[0].src == "/hello.txt"
+    (resolve,) = daemon.requests("ResolveImageConfig")
+    assert (resolve.Platform.OS, resolve.Platform.Architecture) == ("linux", "arm64")
+    assert (config_of(daemon)["os"], config_of(daemon)["architecture"]) == ("linux", "arm64")
+
+
+def test_default_platform_is_the_first_worker_platform(tmp_path: Path) -> None:
+    context = make_context(tmp_path, SCRATCH)
+    daemon = FakeDaemon(locals={"dockerfile": context, "context": context})
+    workers = json.dumps([{"id": "w", "platforms": [{"os": "linux", "architecture": "arm64"}]}])
+    assert run(daemon, {"filename": "Containerfile"}, workers=workers).returncode == 0
+    assert config_of(daemon)["architecture"] == "arm64"
+
+
+def test_base_image_config_is_inherited(tmp_path: Path) -> None:
+    base = {
+        "architecture": "amd64", "os": "linux", "created": "2020-01-01T00:00:00Z",
+        "config": {"Env": ["PATH=/bin"], "Cmd": ["/start"], "WorkingDir": "/srv",
+                   "Labels": {"from.base": "yes", "com.urunc.unikernel.binary": "/old"}},
+        "rootfs": {"type": "layers", "diff_ids": ["sha256:" + "1" * 64]},
+        "history": [{"created_by": "base layer"}],
+        "container_config": {"Cmd": ["legacy"]},
+    }
+    text = "FROM 127.0.0.1:5000/unikernels/base:1.0\n" + SCRATCH.split("\n", 1)[1]
+    context = make_context(tmp_path, text)
+    daemon = FakeDaemon(locals={"dockerfile": context, "context": context},
+                        images={"127.0.0.1:5000/unikernels/base:1.0": json.dumps(base).encode()})
+    run_ = run(daemon, {"filename": "Containerfile", "label:org.example.by": "docker --label"})
+    assert run_.returncode == 0, run_.stderr
+    assert daemon.methods() == [
+        "Ping", "Solve", "ReadFile", "Solve", "ResolveImageConfig", "Return"
+    ]
+    config = config_of(daemon)
+    assert config["config"]["Env"] == ["PATH=/bin"] and config["config"]["Cmd"] == ["/start"]
+    assert config["config"]["WorkingDir"] == "/srv"
+    assert config["config"]["Labels"] == {
+        "from.base": "yes",
+        "com.urunc.unikernel.binary": "/hello.txt",  # the Containerfile wins over the base
+        "com.urunc.unikernel.unikernelType": "rumprun",
+        "com.urunc.unikernel.hypervisor": "hvt",
+        "org.example.by": "docker --label",  # label: options win over both
+    }
+    assert config["history"] == base["history"]
+    assert "created" not in config and "container_config" not in config
+    # Annotations are the Containerfile's labels only (they are what urunc reads).
+    keys = set(returned(daemon).result.metadata) - {"containerimage.config"}
+    assert "annotation-manifest.org.example.by" not in keys
+    assert "annotation-manifest.from.base" not in keys
+
+
+def test_unresolvable_base_image_names_the_from_line(tmp_path: Path) -> None:
+    text = "# a comment\nFROM 127.0.0.1:5000/nothing/here:1\n"
+    context = make_context(tmp_path, text)
+    daemon = FakeDaemon(locals={"dockerfile": context, "context": context})
+    assert run(daemon, {"filename": "Containerfile"}).returncode == 1
+    message = returned(daemon).error.message
+    assert message.startswith("Containerfile:2: error: cannot resolve base image "
+                              "127.0.0.1:5000/nothing/here:1"), message
+
+
+@pytest.mark.parametrize(
+    "case, line, must_say",
+    [("err-multistage", None, "multi-stage"), ("err-no-from", None, "no FROM")],
+)
+def test_containerfile_errors_are_returned(tmp_path: Path, case: str, line: Optional[int],
+                                           must_say: str) -> None:
+    daemon = FakeDaemon(locals={"dockerfile": CASES / case, "context": CASES / case})
+    run_ = run(daemon, {"filename": "Containerfile"})
+    assert run_.returncode == 1
+    request = returned(daemon)
+    assert request.error.code == 3  # INVALID_ARGUMENT
+    assert request.error.message.startswith("Containerfile:")
+    assert must_say in request.error.message
+    assert request.error.message.splitlines()[0] in run_.stderr
+    assert daemon.methods() == ["Ping", "Solve", "ReadFile", "Return"]  # nothing else solved
+
+
+def ignored_case() -> Tuple[Path, Dict[str, int]]:
+    path = CASES / "unsupported-instructions"
+    lines = (path / "Containerfile").read_text().splitlines()
+    keywords = {k: next(i for i, t in enumerate(lines, 1) if t.startswith(k))
+                for k in ("ENV", "RUN", "EXPOSE", "CMD")}
+    return path, keywords
+
+
+def test_warnings_go_to_the_bridge_when_the_daemon_supports_it(tmp_path: Path) -> None:
+    path, keywords = ignored_case()
+    caps = ("return", "proto.refarray", "resolveimage", "readfile", "gateway.warnings")
+    daemon = FakeDaemon(locals={"dockerfile": path, "context": path}, frontend_caps=caps)
+    run_ = run(daemon, {"filename": "Containerfile"})
+    assert run_.returncode == 0, run_.stderr
+    warns = daemon.requests("Warn")
+    read_def = daemon.requests("Solve")[0].Definition
+    read_digest = "sha256:" + __import__("hashlib").sha256(getattr(read_def, "def")[0]).hexdigest()
+    for keyword, line in keywords.items():
+        (warn,) = [w for w in warns if f":{line}: warning: {keyword}" in w.short.decode()]
+        assert warn.level == 1 and warn.digest == read_digest
+        assert warn.info.filename == "Containerfile" and warn.info.language == "Dockerfile"
+        assert warn.info.data == (path / "Containerfile").read_bytes()
+        assert [r.start.line for r in warn.ranges] == [line]
+        assert f"Containerfile:{line}: warning: {keyword}" in run_.stderr  # and on stderr
+    assert daemon.methods()[-1] == "Return" and not returned(daemon).HasField("error")
+
+
+def test_without_the_warnings_cap_warnings_only_reach_stderr(tmp_path: Path) -> None:
+    path, keywords = ignored_case()
+    daemon = FakeDaemon(locals={"dockerfile": path, "context": path})
+    run_ = run(daemon, {"filename": "Containerfile"})
+    assert run_.returncode == 0
+    assert "Warn" not in daemon.methods()
+    for keyword, line in keywords.items():
+        assert f"Containerfile:{line}: warning: {keyword}" in run_.stderr
+
+
+def test_old_daemon_without_refarray_gets_bare_ref_ids(tmp_path: Path) -> None:
+    context = make_context(tmp_path, SCRATCH)
+    daemon = FakeDaemon(locals={"dockerfile": context, "context": context},
+                        frontend_caps=("return", "resolveimage", "readfile"))
+    assert run(daemon, {"filename": "Containerfile"}).returncode == 0
+    assert all(not r.allowResultArrayRef for r in daemon.requests("Solve"))
+    assert returned(daemon).result.refDeprecated == "ref-2"
+
+
+def test_missing_llb_caps_fail_before_the_daemon_does(tmp_path: Path) -> None:
+    context = make_context(tmp_path, SCRATCH)
+    llb = ("source.local", "source.local.unique", "source.local.includepatterns",
+           "constraints", "platform", "meta.description")  # no file.base
+    daemon = FakeDaemon(locals={"dockerfile": context, "context": context}, llb_caps=llb)
+    assert run(daemon, {"filename": "Containerfile"}).returncode == 1
+    assert "file.base" in returned(daemon).error.message
+
+
+def test_several_platforms_are_refused(tmp_path: Path) -> None:
+    context = make_context(tmp_path, SCRATCH)
+    daemon = FakeDaemon(locals={"dockerfile": context, "context": context})
+    assert run(daemon, {"platform": "linux/amd64,linux/arm64"}).returncode == 1
+    assert "one platform at a time" in returned(daemon).error.message

@@ -1,0 +1,249 @@
+"""A stand-in BuildKit daemon for frontend tests: an LLBBridge gRPC server that records every
+call and serves a `pun` process over that process's own stdin/stdout.
+
+It implements just enough of the daemon's side to drive a frontend: Ping with chosen caps,
+lazy Solve (remembers definitions, hands out ref ids), ReadFile from local source ops (honouring
+the include pattern, as the daemon's FileSync would), ResolveImageConfig from a table, Warn and
+Return. The real daemon (Docker Engine) is exercised by the end-to-end tests.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from concurrent import futures
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, NoReturn, Optional, Sequence, Tuple
+
+import grpc
+
+import pun.cli
+from pun.frontend.pb import caps_pb2, gateway_pb2, gateway_pb2_grpc, worker_pb2
+from pun.llb.pb import ops_pb2
+
+# What Docker Engine 20.10's BuildKit announces that matters to pun (it has no Warn).
+DOCKER_20_10_CAPS = ("solve.base", "solve.inlinereturn", "resolveimage", "readfile", "return",
+                     "returnmap", "proto.refarray", "frontend.inputs")
+ALL_LLB_CAPS = ("source.image", "source.local", "source.local.unique",
+                "source.local.includepatterns", "file.base", "constraints", "platform",
+                "meta.description")
+_RUN_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    request: Any
+
+
+@dataclass
+class FakeDaemon:
+    """The daemon's state; tests set it up, run a frontend, then read `calls`."""
+
+    locals: Dict[str, Path] = field(default_factory=dict)
+    images: Dict[str, bytes] = field(default_factory=dict)  # normalized ref -> config JSON
+    frontend_caps: Sequence[str] = DOCKER_20_10_CAPS
+    llb_caps: Sequence[str] = ALL_LLB_CAPS
+    platforms: Sequence[Tuple[str, str]] = (("linux", "amd64"), ("linux", "386"))
+    calls: List[Call] = field(default_factory=list)
+    _definitions: Dict[str, ops_pb2.Definition] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, method: str, request: Any) -> None:
+        with self._lock:
+            self.calls.append(Call(method, request))
+
+    def methods(self) -> List[str]:
+        return [call.method for call in self.calls]
+
+    def requests(self, method: str) -> List[Any]:
+        return [call.request for call in self.calls if call.method == method]
+
+    def definition(self, ref: str) -> ops_pb2.Definition:
+        return self._definitions[ref]
+
+    def add_definition(self, definition: ops_pb2.Definition) -> str:
+        with self._lock:
+            ref = f"ref-{len(self._definitions) + 1}"
+            self._definitions[ref] = definition
+            return ref
+
+
+def _local_source(definition: ops_pb2.Definition) -> Optional[ops_pb2.SourceOp]:
+    for data in getattr(definition, "def"):
+        op = ops_pb2.Op.FromString(data)
+        if op.WhichOneof("op") == "source" and op.source.identifier.startswith("local://"):
+            return op.source
+    return None
+
+
+def _abort(context: Any, code: grpc.StatusCode, message: str) -> NoReturn:
+    context.abort(code, message)  # raises; the line below only tells the type checker
+    raise AssertionError("unreachable")
+
+
+class _Servicer(gateway_pb2_grpc.LLBBridgeServicer):
+    def __init__(self, daemon: FakeDaemon) -> None:
+        self.daemon = daemon
+
+    def Ping(self, request: Any, context: Any) -> Any:  # noqa: N802 (gRPC method names)
+        self.daemon.record("Ping", request)
+        caps = [caps_pb2.APICap(ID=c, Enabled=True) for c in self.daemon.frontend_caps]
+        llb = [caps_pb2.APICap(ID=c, Enabled=True) for c in self.daemon.llb_caps]
+        worker = worker_pb2.WorkerRecord(
+            ID="fake",
+            platforms=[ops_pb2.Platform(OS=o, Architecture=a) for o, a in self.daemon.platforms],
+        )
+        return gateway_pb2.PongResponse(FrontendAPICaps=caps, LLBCaps=llb, Workers=[worker])
+
+    def Solve(self, request: Any, context: Any) -> Any:  # noqa: N802
+        self.daemon.record("Solve", request)
+        ref = self.daemon.add_definition(request.Definition)
+        if request.allowResultArrayRef:
+            return gateway_pb2.SolveResponse(result=gateway_pb2.Result(ref=gateway_pb2.Ref(id=ref)))
+        return gateway_pb2.SolveResponse(result=gateway_pb2.Result(refDeprecated=ref))
+
+    def ReadFile(self, request: Any, context: Any) -> Any:  # noqa: N802
+        self.daemon.record("ReadFile", request)
+        source = _local_source(self.daemon.definition(request.Ref))
+        if source is None:
+            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "not a local source")
+        name = source.identifier[len("local://"):]
+        root = self.daemon.locals.get(name)
+        if root is None:
+            _abort(context, grpc.StatusCode.NOT_FOUND, f"no local directory {name!r} here")
+        patterns = json.loads(source.attrs.get("local.includepattern", "[]"))
+        if patterns and not any(fnmatch.fnmatch(request.FilePath, p) for p in patterns):
+            _abort(context, grpc.StatusCode.NOT_FOUND, f"{request.FilePath}: not transferred")
+        path = root / request.FilePath
+        if not path.is_file():
+            _abort(context, grpc.StatusCode.NOT_FOUND,
+                          f"open {request.FilePath}: no such file or directory")
+        return gateway_pb2.ReadFileResponse(Data=path.read_bytes())
+
+    def ResolveImageConfig(self, request: Any, context: Any) -> Any:  # noqa: N802
+        self.daemon.record("ResolveImageConfig", request)
+        config = self.daemon.images.get(request.Ref)
+        if config is None:
+            _abort(context, grpc.StatusCode.NOT_FOUND, f"{request.Ref}: not found")
+        return gateway_pb2.ResolveImageConfigResponse(Digest="sha256:" + "0" * 64, Config=config)
+
+    def Warn(self, request: Any, context: Any) -> Any:  # noqa: N802
+        self.daemon.record("Warn", request)
+        if "gateway.warnings" not in self.daemon.frontend_caps:
+            _abort(context, grpc.StatusCode.UNIMPLEMENTED, "unknown method Warn")
+        return gateway_pb2.WarnResponse()
+
+    def Return(self, request: Any, context: Any) -> Any:  # noqa: N802
+        self.daemon.record("Return", request)
+        return gateway_pb2.ReturnResponse()
+
+
+@dataclass(frozen=True)
+class FrontendRun:
+    returncode: int
+    stderr: str
+
+    @property
+    def log(self) -> str:
+        return self.stderr
+
+
+def frontend_env(opts: Mapping[str, str], extra: Mapping[str, str] = {}) -> Dict[str, str]:
+    """The environment BuildKit gives a frontend (options numbered as the daemon does)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BUILDKIT_")}
+    for index, (key, value) in enumerate(sorted(opts.items())):
+        env[f"BUILDKIT_FRONTEND_OPT_{index}"] = f"{key}={value}"
+    # The child sees what this interpreter sees (a plain venv, or the Pants test sandbox).
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    env["BUILDKIT_SESSION_ID"] = "fake-session"
+    env["BUILDKIT_EXPORTEDPRODUCT"] = "buildkit"
+    env.update(extra)
+    return env
+
+
+def pun_command() -> List[str]:
+    # Imported above so that the frontend's modules are in the (Pants) test sandbox.
+    script = f"import sys; from {pun.cli.__name__} import main; sys.exit(main())"
+    return [sys.executable, "-c", script]
+
+
+def run_frontend(daemon: FakeDaemon, env: Mapping[str, str],
+                 command: Optional[Sequence[str]] = None) -> FrontendRun:
+    """Start the frontend as a process whose stdin/stdout are the daemon's HTTP/2 server side."""
+    # Fork before this process has a live gRPC connection: grpcio's fork handlers in the child
+    # can shut down sockets the parent still uses (they share the open files).
+    process = subprocess.Popen(list(command or pun_command()), stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(env))
+    with tempfile.TemporaryDirectory(prefix="fake-buildkitd-") as tmp:
+        address = os.path.join(tmp, "bridge.sock")
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+        gateway_pb2_grpc.add_LLBBridgeServicer_to_server(_Servicer(daemon), server)
+        server.add_insecure_port("unix:" + address)
+        server.start()
+        try:
+            return _serve_process(address, process)
+        finally:
+            server.stop(grace=None)
+
+
+def _serve_process(address: str, process: "subprocess.Popen[bytes]") -> FrontendRun:
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.connect(address)
+    assert process.stdin is not None and process.stdout is not None
+    stdin, stdout = process.stdin, process.stdout
+
+    def frontend_to_server() -> None:
+        # Everything the frontend writes to stdout must be HTTP/2 for the server to accept it.
+        while True:
+            data = os.read(stdout.fileno(), 65536)
+            if not data:
+                break
+            conn.sendall(data)
+        try:
+            conn.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def server_to_frontend() -> None:
+        try:
+            while True:
+                data = conn.recv(65536)
+                if not data:
+                    break
+                stdin.write(data)
+                stdin.flush()
+        except (OSError, ValueError):
+            pass  # the frontend exited
+        finally:
+            try:
+                stdin.close()
+            except OSError:
+                pass
+
+    errors: List[bytes] = []
+    stderr = process.stderr
+    assert stderr is not None
+    threads = [threading.Thread(target=frontend_to_server, daemon=True),
+               threading.Thread(target=server_to_frontend, daemon=True),
+               threading.Thread(target=lambda: errors.append(stderr.read()), daemon=True)]
+    for thread in threads:
+        thread.start()
+    try:
+        process.wait(timeout=_RUN_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise AssertionError("the frontend did not finish in time")
+    finally:
+        for thread in threads:
+            thread.join(timeout=5)
+        conn.close()
+    return FrontendRun(process.returncode, b"".join(errors).decode("utf-8", errors="replace"))
