@@ -78,13 +78,13 @@ def lookup(domain: str, path: Optional[str] = None) -> Optional[Credentials]:
     helpers = config.get("credHelpers") or {}
     for key in _keys(domain):
         if key in helpers:
-            return _from_helper(helpers[key], key)
+            return _from_helper(helpers[key], key, path)
     if config.get("credsStore"):
-        return _from_helper(config["credsStore"], _keys(domain)[0])
+        return _from_helper(config["credsStore"], _keys(domain)[0], path)
     return None
 
 
-def _from_helper(helper: str, server: str) -> Optional[Credentials]:
+def _from_helper(helper: str, server: str, config: str) -> Optional[Credentials]:
     program = f"docker-credential-{helper}"
     try:
         done = subprocess.run(
@@ -96,7 +96,7 @@ def _from_helper(helper: str, server: str) -> Optional[Credentials]:
         )
     except FileNotFoundError:
         raise error(
-            f"credential helper {program} (from {config_path()}) is not installed",
+            f"credential helper {program} (from {config}) is not installed",
             hint=f"install {program} or remove it from the docker config",
         ) from None
     except subprocess.TimeoutExpired:
