@@ -41,7 +41,7 @@ from pun.solve.options import EMBEDDED, BuildOptions, BuildResult, ImageMetadata
 from pun.solve.output_spec import OutputSpec
 from pun.solve.progress import Progress
 from pun.solve.pull import pull
-from pun.solve.push import push
+from pun.solve.push import parse_names, push
 
 CONTEXT_NAME = "context"
 Warn = Callable[[str], None]
@@ -97,6 +97,7 @@ def solve_embedded(
 
 
 def _check_output(output: OutputSpec) -> None:
+    parse_names(output.names)  # a bad name= fails before any work, not after the build
     if output.type == "image" and not output.flag("push"):
         raise error(
             "type=image without push=true: the embedded builder has no image store",

@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from pun.gojson import go_json_dumps
 from pun.platform import Platform
+from pun.reference import normalize
 from pun.solve.layers import Blob, Layer, layer_media_type
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -168,7 +169,11 @@ def assemble(
 
 
 def index_json(image: BuiltImage, names: Sequence[str]) -> bytes:
-    """An OCI index naming the image (one entry per name, or one unnamed entry)."""
+    """An OCI index naming the image (one entry per name, or one unnamed entry).
+
+    Like BuildKit: `io.containerd.image.name` holds the normalized name, the OCI ref name
+    the tag alone.
+    """
     entries: List[Dict[str, Any]] = []
     for name in names or [""]:
         entry: Dict[str, Any] = {
@@ -178,14 +183,10 @@ def index_json(image: BuiltImage, names: Sequence[str]) -> bytes:
             "platform": platform_json(image.platform),
         }
         if name:
+            ref = normalize(name)
             entry["annotations"] = {
-                CONTAINERD_NAME_ANNOTATION: name,
-                REF_NAME_ANNOTATION: name.rsplit(":", 1)[1] if _has_tag(name) else name,
+                CONTAINERD_NAME_ANNOTATION: str(ref),
+                REF_NAME_ANNOTATION: ref.tag or str(ref),
             }
         entries.append(entry)
     return canonical_json({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries})
-
-
-def _has_tag(name: str) -> bool:
-    last = name.rsplit("/", 1)[-1]
-    return ":" in last and "@" not in last

@@ -133,3 +133,11 @@ def test_llb_mode_does_not_import_the_builder(tmp_path: Path) -> None:
     }
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=60)
     assert done.returncode == 0, done.stderr.decode()
+
+
+def test_a_bad_image_name_fails_before_building(tmp_path: Path) -> None:
+    dest = tmp_path / "x.tar"
+    result = pun_build(["--context", str(context(tmp_path)), "--output",
+                        f"type=oci,dest={dest},name=Not/Valid"], tmp_path / "cache")
+    assert result.code == 1 and "name='Not/Valid'" in result.err and "must be lowercase" in result.err
+    assert not dest.exists()
