@@ -170,6 +170,10 @@ def frontend_env(opts: Mapping[str, str], extra: Mapping[str, str] = {}) -> Dict
 
 
 def pun_command() -> List[str]:
+    """`pun` from source, or the frozen executable in $PUN_FRONTEND_EXECUTABLE (image build)."""
+    frozen = os.environ.get("PUN_FRONTEND_EXECUTABLE")
+    if frozen:
+        return [frozen]
     # Imported above so that the frontend's modules are in the (Pants) test sandbox.
     script = f"import sys; from {pun.cli.__name__} import main; sys.exit(main())"
     return [sys.executable, "-c", script]

@@ -90,6 +90,8 @@ def run_build(
     bridge: Bridge, environment: FrontendEnvironment, pong: Pong, log: Log
 ) -> FrontendResult:
     reporter = Reporter(bridge, pong.caps, log)
+    # Option names only: values (build args) may hold secrets, and this goes to the daemon's log.
+    log("options: " + (", ".join(sorted(environment.opts)) or "none"))
     request = read_request(environment.opts)
     for note in request.notes:
         reporter.report(note)

@@ -83,12 +83,19 @@ def since_process_start_ms() -> str:
         ticks = os.sysconf("SC_CLK_TCK")
         with open("/proc/uptime") as handle:
             uptime_s = float(handle.read().split()[0])
-        starts = [_start_ticks(os.getpid())]
-        if "_PYI_ARCHIVE_FILE" in os.environ or "_MEIPASS2" in os.environ:
-            starts.append(_start_ticks(os.getppid()))  # PyInstaller's onefile parent came first
-        return f"{(uptime_s - min(starts) / ticks) * 1000:.0f}"
+        started = _start_ticks(os.getpid())
+        if _parent_is_same_program():
+            started = _start_ticks(os.getppid())  # a onefile bundle's unpacking parent came first
+        return f"{(uptime_s - started / ticks) * 1000:.0f}"
     except (OSError, ValueError, IndexError):
         return "?"
+
+
+def _parent_is_same_program() -> bool:
+    try:
+        return os.readlink("/proc/self/exe") == os.readlink(f"/proc/{os.getppid()}/exe")
+    except OSError:
+        return False  # no parent in our PID namespace (we are PID 1 in BuildKit's container)
 
 
 def _start_ticks(pid: int) -> int:

@@ -20,12 +20,17 @@ DOCKERFILE_LOCAL = "dockerfile"
 CONTEXT_LOCAL = "context"
 BUILD_ARG_PREFIX = "build-arg:"
 LABEL_PREFIX = "label:"
-# Options pun understands or knowingly ignores; anything else gets a warning.
+# Options pun understands, or knowingly ignores because they only matter for RUN, stages or
+# caching (docker build sends several by default); anything else gets a warning.
 _KNOWN = frozenset(
-    {"filename", "dockerfilekey", "platform", "source", "cmdline", "target", "no-cache",
-     "image-resolve-mode", "contextkey", "multi-platform", "frontend.caps"}
+    {"filename", "dockerfilekey", "platform", "source", "cmdline", "contextkey",
+     "target", "no-cache", "image-resolve-mode", "multi-platform", "frontend.caps",
+     "add-hosts", "cache-from", "cache-imports", "cgroup-parent", "force-network-mode",
+     "hostname", "shm-size", "ulimit", "gateway-devel"}
 )
-_IGNORED_PREFIXES = ("context:", "attest:", "local-sessionid:", "input:")
+_IGNORED_PREFIXES = ("context:", "attest:", "local-sessionid:", "input:", "input-metadata:")
+# Diagnostics about options have no file; this names their origin instead.
+OPTIONS_ORIGIN = "build options"
 
 
 @dataclass(frozen=True)
@@ -55,10 +60,11 @@ def read_request(opts: Mapping[str, str]) -> BuildRequest:
         elif key.startswith(LABEL_PREFIX):
             labels[key[len(LABEL_PREFIX):]] = value
         elif key not in _KNOWN and not key.startswith(_IGNORED_PREFIXES):
-            notes.append(warning(f"frontend option {key!r} is not supported and was ignored"))
+            notes.append(warning(f"frontend option {key!r} is not supported and was ignored",
+                                 OPTIONS_ORIGIN))
     if opts.get("contextkey", CONTEXT_LOCAL) != CONTEXT_LOCAL:
         notes.append(warning("frontend option 'contextkey' is not supported: COPY reads the "
-                             "local named 'context'"))
+                             "local named 'context'", OPTIONS_ORIGIN))
     return BuildRequest(
         filename=posixpath.normpath(filename),
         containerfile_locals=tuple(dict.fromkeys((dockerfile_local, CONTEXT_LOCAL))),

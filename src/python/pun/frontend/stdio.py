@@ -32,13 +32,15 @@ class StdioFds:
 def take_stdio() -> StdioFds:
     """Move the daemon's pipes to private fds and make fd 0/1 harmless.
 
-    Afterwards fd 0 reads /dev/null and fd 1 is a copy of stderr, so a stray print (ours or a
-    library's) lands in the daemon's log instead of corrupting the HTTP/2 stream.
+    Afterwards fd 0 is at end of file and fd 1 is a copy of stderr, so a stray print (ours or
+    a library's) lands in the daemon's log instead of corrupting the HTTP/2 stream.
     """
     fds = StdioFds(read_fd=os.dup(0), write_fd=os.dup(1))
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.close(devnull)
+    # An empty pipe whose writer is gone, not /dev/null: the image may have no /dev.
+    empty, writer = os.pipe()
+    os.close(writer)
+    os.dup2(empty, 0)
+    os.close(empty)
     os.dup2(2, 1)
     return fds
 

@@ -37,7 +37,7 @@ def test_take_stdio_sends_stray_prints_to_stderr() -> None:
         "fds = take_stdio()\n"
         "print('stray print'); sys.stdout.flush()\n"
         "os.write(1, b'stray write\\n')\n"
-        "assert sys.stdin.read() == ''\n"  # fd 0 is /dev/null now
+        "assert sys.stdin.read() == ''\n"  # fd 0 is at end of file now
         "os.write(fds.write_fd, b'h2 bytes only')\n"
     )
     done = python(code, child_env())
