@@ -14,7 +14,7 @@ import os
 import tarfile
 import tempfile
 from dataclasses import dataclass
-from typing import BinaryIO, Callable, ContextManager, Optional, Sequence, Tuple
+from typing import BinaryIO, Callable, ContextManager, Optional, Sequence, Tuple, cast
 
 from pun.solve.fstree import Kind, Node
 from pun.solve.progress import Progress
@@ -140,11 +140,11 @@ def write_layer(
                     compresslevel=compression.level,
                     mtime=0,
                 ) as zipped:
-                    plain = _HashingWriter(zipped)  # type: ignore[arg-type]
-                    write_tar(entries, plain, open_content, epoch, progress)  # type: ignore[arg-type]
+                    plain = _HashingWriter(cast(BinaryIO, zipped))
+                    write_tar(entries, cast(BinaryIO, plain), open_content, epoch, progress)
             else:
                 plain = compressed
-                write_tar(entries, plain, open_content, epoch, progress)  # type: ignore[arg-type]
+                write_tar(entries, cast(BinaryIO, plain), open_content, epoch, progress)
         digest = "sha256:" + compressed.sha256.hexdigest()
         final = os.path.join(workdir, digest.split(":", 1)[1])
         os.replace(tmp, final)

@@ -30,6 +30,12 @@ def build(tmp_path: Path, output: str, *extra: str) -> Dict[str, Any]:
     return json.loads(result.out)
 
 
+def member_bytes(tar: tarfile.TarFile, name: str) -> bytes:
+    handle = tar.extractfile(name)
+    assert handle is not None
+    return handle.read()
+
+
 def expected_labels() -> Dict[str, str]:
     return {
         "com.urunc.unikernel.binary": "/unikernel/test-redis.hvt",
@@ -90,8 +96,8 @@ def test_docker_archive_is_also_an_oci_layout(tmp_path: Path) -> None:
     build(tmp_path, f"type=docker,dest={archive},name={NAME}")
     with tarfile.open(archive) as tar:
         names = set(tar.getnames())
-        manifest = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
-        repositories = json.loads(tar.extractfile("repositories").read())  # type: ignore[union-attr]
+        manifest = json.loads(member_bytes(tar, "manifest.json"))
+        repositories = json.loads(member_bytes(tar, "repositories"))
     assert {"oci-layout", "index.json", "manifest.json", "repositories"} <= names
     assert manifest[0]["RepoTags"] == [NAME]
     assert list(repositories) == ["pun.test/unikernels/redis"]
