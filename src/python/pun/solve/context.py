@@ -188,9 +188,7 @@ def _char_class(pattern: str, i: int) -> Tuple[int, Optional[str]]:
     if negate:
         i += 1
     ranges: List[str] = []
-    first = True
-    while i < len(pattern) and (pattern[i] != "]" or first):
-        first = False
+    while i < len(pattern) and (pattern[i] != "]" or not ranges):
         lo, i = _class_char(pattern, i)
         if lo is None:
             return i, None
@@ -214,6 +212,9 @@ def _char_class(pattern: str, i: int) -> Tuple[int, Optional[str]]:
 
 
 def _class_char(pattern: str, i: int) -> Tuple[Optional[str], int]:
+    # Go's getEsc: an unescaped `-` or `]` where a class character belongs is a bad pattern.
+    if pattern[i] in "-]":
+        return None, i
     if pattern[i] == "\\":
         i += 1
         if i >= len(pattern):

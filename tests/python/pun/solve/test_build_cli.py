@@ -137,8 +137,10 @@ def test_llb_mode_does_not_import_the_builder(tmp_path: Path) -> None:
 
 def test_a_bad_image_name_fails_before_building(tmp_path: Path) -> None:
     dest = tmp_path / "x.tar"
-    result = pun_build(["--context", str(context(tmp_path)), "--output",
-                        f"type=oci,dest={dest},name=Not/Valid"], tmp_path / "cache")
+    result = pun_build(
+        ["--context", str(context(tmp_path)), "--output", f"type=oci,dest={dest},name=Not/Valid"],
+        tmp_path / "cache",
+    )
     assert result.code == 1 and "name='Not/Valid'" in result.err
     assert "must be lowercase" in result.err
     assert not dest.exists()
