@@ -1,0 +1,201 @@
+"""End to end: the frontend image in a registry, `docker build` with `#syntax=`, a real daemon.
+
+Docker Engine 20.10 (its built-in BuildKit) pulls the pun image named on the Containerfile's
+first line from a Debian docker-registry on 127.0.0.1, runs it as a gateway frontend and
+exports the result into its image store. The image is then judged with skopeo + umoci
+(root filesystem) and `docker image inspect` (config), and compared with what
+`pun build --builder embedded` makes of the same Containerfile.
+
+Needs: a Docker Engine at $DOCKER_HOST, docker-registry, skopeo, umoci, and the frontend image
+archive (build-support/frontend-image/build) at $PUN_FRONTEND_IMAGE_ARCHIVE or in dist/.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Dict, Iterator, List, Tuple
+
+import pytest
+
+from pun_testing.building import pun_build
+from pun_testing.docker_engine import DockerEngine, docker_engine, push_archive, unique_tag
+from pun_testing.images import multiarch_layout
+from pun_testing.registry import Registry, start_registry, stop_registry
+from pun_testing.rootfs import listing, writable_copy
+from pun_testing.shared import CASES
+from pun_testing.tools import require, unavailable
+
+ARCHIVE_ENV = "PUN_FRONTEND_IMAGE_ARCHIVE"
+# Fixture cases with a recorded root filesystem, plus one whose ignored instructions must not
+# stop the build (it packs the same files as scratch-single).
+CASES_WITH_ROOTFS = ["scratch-single", "copy-into-dir", "label-forms", "syntax-directive",
+                     "rumprun-redis"]
+EXPECTED_ROOTFS = {**{c: c for c in CASES_WITH_ROOTFS},
+                   "unsupported-instructions": "scratch-single"}
+
+
+def frontend_archive() -> Path:
+    candidates = [os.environ.get(ARCHIVE_ENV, "")]
+    if os.environ.get("PUN_BUILDROOT"):
+        candidates.append(os.path.join(os.environ["PUN_BUILDROOT"], "dist", "frontend-image",
+                                       "pun-frontend.oci.tar"))
+    for candidate in candidates:
+        if candidate and os.path.isfile(candidate):
+            return Path(candidate)
+    unavailable(f"no frontend image archive: run build-support/frontend-image/build and set "
+                f"{ARCHIVE_ENV}")
+    raise AssertionError("unreachable")
+
+
+@pytest.fixture(scope="module")
+def engine() -> DockerEngine:
+    return docker_engine()
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    registry, process = start_registry(tmp_path_factory.mktemp("registry"))
+    try:
+        yield registry
+    finally:
+        stop_registry(process)
+
+
+@pytest.fixture(scope="module")
+def frontend(registry: Registry) -> str:
+    """The frontend image, pushed under a tag no daemon has resolved before."""
+    require("skopeo")
+    reference = f"{registry.host}/pun:{unique_tag('frontend')}"
+    push_archive(frontend_archive(), reference)
+    return reference
+
+
+@pytest.fixture(scope="module")
+def built(engine: DockerEngine, frontend: str,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, Tuple[str, Path]]]:
+    """Each case built once through the frontend: case -> (image tag, its unpacked rootfs)."""
+    results: Dict[str, Tuple[str, Path]] = {}
+    tags: List[str] = []
+    for case in EXPECTED_ROOTFS:
+        workdir = tmp_path_factory.mktemp(case)
+        context = with_syntax_line(case, workdir / "context", frontend)
+        tag = f"pun-e2e/{case}:{unique_tag()}"
+        tags.append(tag)
+        result = engine.build(context, "Containerfile", tag)
+        assert result.code == 0, result.output
+        results[case] = (tag, engine.rootfs(tag, workdir))
+    yield results
+    for tag in tags:
+        engine.remove_image(tag)
+
+
+def with_syntax_line(case: str, context: Path, frontend: str) -> Path:
+    """A writable copy of a fixture case whose first line names our frontend."""
+    writable_copy(CASES / case, context)
+    containerfile = context / "Containerfile"
+    lines = [line for line in containerfile.read_text().splitlines(keepends=True)
+             if not line.lower().startswith(("#syntax=", "# syntax="))]
+    containerfile.write_text(f"#syntax={frontend}\n" + "".join(lines))
+    shutil.rmtree(context / "expected", ignore_errors=True)
+    return context
+
+
+def expected_labels(case: str) -> Dict[str, str]:
+    decoded: Dict[str, str] = json.loads((CASES / case / "expected" / "urunc.json").read_text())
+    return decoded
+
+
+@pytest.mark.parametrize("case", list(EXPECTED_ROOTFS))
+def test_docker_build_makes_the_recorded_rootfs(built: Dict[str, Tuple[str, Path]],
+                                                case: str) -> None:
+    _, rootfs = built[case]
+    expected = (CASES / EXPECTED_ROOTFS[case] / "expected" / "rootfs.txt").read_text()
+    assert listing(rootfs) == expected.splitlines()
+
+
+@pytest.mark.parametrize("case", list(EXPECTED_ROOTFS))
+def test_labels_reach_the_image_config_and_urunc_json(engine: DockerEngine,
+                                                      built: Dict[str, Tuple[str, Path]],
+                                                      case: str) -> None:
+    tag, rootfs = built[case]
+    labels = expected_labels(EXPECTED_ROOTFS[case])
+    image = engine.inspect(tag)
+    assert (image["Config"]["Labels"] or {}) == labels
+    assert (image["Os"], image["Architecture"]) == ("linux", "amd64")
+    # Nothing of the original's hard-coded config.
+    assert image["Config"]["Entrypoint"] is None and image["Config"]["Cmd"] is None
+    urunc = json.loads((rootfs / "urunc.json").read_bytes())
+    assert {k: base64.b64decode(v).decode() for k, v in urunc.items()} == labels
+
+
+@pytest.mark.parametrize("case", list(EXPECTED_ROOTFS))
+def test_same_rootfs_as_the_embedded_builder(built: Dict[str, Tuple[str, Path]], case: str,
+                                             tmp_path: Path) -> None:
+    """`pun build --builder embedded` (the core's LLB, solved in-process) agrees with BuildKit."""
+    _, docker_rootfs = built[case]
+    context = writable_copy(CASES / case, tmp_path / "context")
+    shutil.rmtree(context / "expected", ignore_errors=True)
+    out = tmp_path / "out"
+    run = pun_build(["--builder", "embedded", "-f", str(context / "Containerfile"),
+                     "--context", str(context), "--output", f"type=local,dest={out}"],
+                    tmp_path / "cache")
+    assert run.code == 0, run.err
+    assert listing(out) == listing(docker_rootfs)
+
+
+def test_an_error_reaches_docker_build_output(engine: DockerEngine, frontend: str,
+                                              tmp_path: Path) -> None:
+    context = with_syntax_line("err-multistage", tmp_path / "context", frontend)
+    second_from = [n for n, line in enumerate(
+        (context / "Containerfile").read_text().splitlines(), 1) if line.startswith("FROM")][1]
+    result = engine.build(context, "Containerfile", f"pun-e2e/err:{unique_tag()}")
+    assert result.code != 0
+    assert f"Containerfile:{second_from}: error: multi-stage builds are not supported" \
+        in result.output, result.output
+
+
+def test_base_image_config_is_inherited(engine: DockerEngine, registry: Registry, frontend: str,
+                                        tmp_path: Path) -> None:
+    base = f"{registry.host}/unikernels/base:{unique_tag()}"
+    layout = multiarch_layout(tmp_path / "layout")
+    skopeo = require("skopeo")
+    copied = subprocess.run([skopeo, "copy", "--quiet", "--all", "--dest-tls-verify=false",
+                             f"oci:{layout}:1.0", f"docker://{base}"], capture_output=True,
+                            timeout=120, check=False)
+    assert copied.returncode == 0, copied.stderr
+    context = tmp_path / "context"
+    context.mkdir()
+    (context / "app.hvt").write_bytes(b"\x7fELF unikernel")
+    (context / "Containerfile").write_text(
+        f"#syntax={frontend}\nFROM {base}\nCOPY app.hvt /unikernel/app.hvt\n"
+        "LABEL com.urunc.unikernel.binary=/unikernel/app.hvt\n"
+        "LABEL com.urunc.unikernel.unikernelType=rumprun com.urunc.unikernel.hypervisor=hvt\n"
+    )
+    tag = f"pun-e2e/base:{unique_tag()}"
+    result = engine.build(context, "Containerfile", tag, "--label", "org.example.from=cli")
+    assert result.code == 0, result.output
+    try:
+        config = engine.inspect(tag)["Config"]
+        base_config = json.loads(
+            subprocess.run([skopeo, "inspect", "--config", "--tls-verify=false",
+                            f"docker://{base}"], capture_output=True, timeout=60,
+                           check=True).stdout)["config"]
+        for key in ("Env", "Cmd", "Entrypoint", "WorkingDir"):
+            assert config[key] == base_config[key], key
+        assert config["Labels"] == {
+            **base_config["Labels"],
+            "com.urunc.unikernel.binary": "/unikernel/app.hvt",
+            "com.urunc.unikernel.unikernelType": "rumprun",
+            "com.urunc.unikernel.hypervisor": "hvt",
+            "org.example.from": "cli",
+        }
+        rootfs = engine.rootfs(tag, tmp_path / "judge")
+        assert (rootfs / "unikernel" / "app.hvt").read_bytes() == b"\x7fELF unikernel"
+        assert (rootfs / "etc" / "passwd").is_file()  # the base image's files are there too
+    finally:
+        engine.remove_image(tag)
