@@ -1,0 +1,1 @@
+"""Pants plugin for pun (placeholder: rules and target types come later)."""
