@@ -199,3 +199,29 @@ def test_base_image_config_is_inherited(engine: DockerEngine, registry: Registry
         assert (rootfs / "etc" / "passwd").is_file()  # the base image's files are there too
     finally:
         engine.remove_image(tag)
+
+
+def test_containerfile_outside_the_context_with_build_args_and_platform(
+        engine: DockerEngine, frontend: str, tmp_path: Path) -> None:
+    """docker build -f elsewhere: read from the `dockerfile` local; ARG and --platform honoured."""
+    context, definitions = tmp_path / "context", tmp_path / "definitions"
+    context.mkdir()
+    definitions.mkdir()
+    (context / "arm.hvt").write_bytes(b"arm64 unikernel")
+    (context / "x86.hvt").write_bytes(b"amd64 unikernel")
+    (definitions / "Pack.containerfile").write_text(
+        f"#syntax={frontend}\nARG KERNEL=x86.hvt\nFROM scratch\nARG KERNEL\n"
+        "COPY $KERNEL /unikernel/app.hvt\nLABEL com.urunc.unikernel.binary=/unikernel/app.hvt\n"
+    )
+    tag = f"pun-e2e/args:{unique_tag()}"
+    result = engine.run("build", "--progress=plain", "-f", str(definitions / "Pack.containerfile"),
+                        "--platform", "linux/arm64", "--build-arg", "KERNEL=arm.hvt", "-t", tag,
+                        str(context), check=False)
+    assert result.code == 0, result.output
+    try:
+        image = engine.inspect(tag)
+        assert (image["Os"], image["Architecture"]) == ("linux", "arm64")
+        rootfs = engine.rootfs(tag, tmp_path / "judge")
+        assert (rootfs / "unikernel" / "app.hvt").read_bytes() == b"arm64 unikernel"
+    finally:
+        engine.remove_image(tag)
