@@ -50,17 +50,28 @@ def batch_of_100(shared: Path) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--pun", action="append", default=[],
-                        help="a command that starts pun (repeatable), e.g. 'dist/src.python.pun/pun.pex'")
+    parser.add_argument(
+        "--pun",
+        action="append",
+        default=[],
+        help="a command that starts pun (repeatable), e.g. 'dist/src.python.pun/pun.pex'",
+    )
     parser.add_argument("--shared", type=Path, default=Path("..") / "shared")
     args = parser.parse_args()
-    containerfile = args.shared / "fixtures" / "pun-reference" / "cases" / "rumprun-redis" / "Containerfile"
+    containerfile = (
+        args.shared / "fixtures" / "pun-reference" / "cases" / "rumprun-redis" / "Containerfile"
+    )
     commands = args.pun or [f"{sys.executable} -m pun.cli"]
     for command in commands:
         argv = [*shlex.split(command), "--LLB", "-f", str(containerfile)]
-        print(f"single process  {command}: {time_process(argv, args.runs):.1f} ms (median of {args.runs})")
+        print(
+            f"single process  {command}: "
+            f"{time_process(argv, args.runs):.1f} ms (median of {args.runs})"
+        )
     print(f"batch of 100 through the library: {batch_of_100(args.shared):.1f} ms (best of 5)")
     return 0
 

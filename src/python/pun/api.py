@@ -42,7 +42,11 @@ class Generated:
 def read_plan(text: str, options: GenerateOptions = GenerateOptions()) -> PackPlan:
     return parse_containerfile(
         text,
-        ParseOptions(path=options.path, build_args=options.build_args, target_platform=options.target_platform),
+        ParseOptions(
+            path=options.path,
+            build_args=options.build_args,
+            target_platform=options.target_platform,
+        ),
     )
 
 
@@ -63,7 +67,12 @@ def generate(text: str, options: GenerateOptions = GenerateOptions()) -> Generat
     as_warnings = tuple(
         Diagnostic(Severity.WARNING, f.message, f.path, f.line, f.hint) for f in findings
     )
-    state = plan_to_state(plan, ConvertOptions(target_platform=options.target_platform, base_platform=options.base_platform))
+    state = plan_to_state(
+        plan,
+        ConvertOptions(
+            target_platform=options.target_platform, base_platform=options.base_platform
+        ),
+    )
     unique = options.local_unique_id if options.local_unique_id is not None else new_id()
     definition = marshal(state, MarshalOptions(local_unique_id=unique))
     return Generated(definition=definition, plan=plan, warnings=plan.warnings + as_warnings)

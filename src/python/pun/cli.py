@@ -28,22 +28,54 @@ def _parser() -> argparse.ArgumentParser:
         "--output type=oci,dest=image.tar",
         allow_abbrev=False,
     )
-    parser.add_argument("--LLB", "-LLB", dest="llb", action="store_true",
-                        help="write the LLB definition to stdout (without it, pun is a BuildKit frontend)")
-    parser.add_argument("-f", "--file", "-file", dest="file", metavar="FILE",
-                        help="the Containerfile to read ('-' for stdin)")
-    parser.add_argument("--dump", action="store_true",
-                        help="write one JSON object per op instead of LLB bytes (like buildctl debug dump-llb)")
-    parser.add_argument("--build-arg", dest="build_args", action="append", default=[], metavar="KEY=VALUE",
-                        help="set a build-time ARG (repeatable)")
-    parser.add_argument("--platform", metavar="OS/ARCH[/VARIANT]",
-                        help="target platform (default linux/amd64); its arch is used for unikraft.org images")
-    parser.add_argument("--base-platform", metavar="OS/ARCH[/VARIANT]",
-                        help="force the base image's platform (the original pun used qemu/amd64 for all)")
-    parser.add_argument("--strict", action="store_true",
-                        help="treat urunc label problems as errors instead of warnings")
-    parser.add_argument("--local-unique-id", metavar="ID",
-                        help="pin the local source's unique id (default: random per run, like BuildKit)")
+    parser.add_argument(
+        "--LLB",
+        "-LLB",
+        dest="llb",
+        action="store_true",
+        help="write the LLB definition to stdout (without it, pun is a BuildKit frontend)",
+    )
+    parser.add_argument(
+        "-f",
+        "--file",
+        "-file",
+        dest="file",
+        metavar="FILE",
+        help="the Containerfile to read ('-' for stdin)",
+    )
+    parser.add_argument(
+        "--dump",
+        action="store_true",
+        help="write one JSON object per op instead of LLB bytes (like buildctl debug dump-llb)",
+    )
+    parser.add_argument(
+        "--build-arg",
+        dest="build_args",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a build-time ARG (repeatable)",
+    )
+    parser.add_argument(
+        "--platform",
+        metavar="OS/ARCH[/VARIANT]",
+        help="target platform (default linux/amd64); its arch is used for unikraft.org images",
+    )
+    parser.add_argument(
+        "--base-platform",
+        metavar="OS/ARCH[/VARIANT]",
+        help="force the base image's platform (the original pun used qemu/amd64 for all)",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="treat urunc label problems as errors instead of warnings",
+    )
+    parser.add_argument(
+        "--local-unique-id",
+        metavar="ID",
+        help="pin the local source's unique id (default: random per run, like BuildKit)",
+    )
     parser.add_argument("-v", "--version", action="store_true", help="print the version and exit")
     return parser
 
@@ -61,7 +93,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not (args.llb or args.dump):
         return _frontend()
     if not args.file:
-        sys.stderr.write("pun: no Containerfile given\n  hint: pass -f Containerfile (see pun --help)\n")
+        sys.stderr.write(
+            "pun: no Containerfile given\n  hint: pass -f Containerfile (see pun --help)\n"
+        )
         return EXIT_FAILURE
     return _write_llb(args, sys.stdout.buffer)
 
@@ -92,7 +126,9 @@ def _write_llb(args: argparse.Namespace, out: BinaryIO) -> int:
             path=args.file,
             build_args=_build_args(args.build_args),
             target_platform=_platform(args.platform, "--platform"),
-            base_platform=_platform(args.base_platform, "--base-platform") if args.base_platform else None,
+            base_platform=_platform(args.base_platform, "--base-platform")
+            if args.base_platform
+            else None,
             local_unique_id=args.local_unique_id,
             strict=args.strict,
         )
@@ -119,13 +155,21 @@ def _read(path: str) -> str:
     try:
         raw = sys.stdin.buffer.read() if path == "-" else _read_file(path)
     except OSError as exc:
-        raise error(f"cannot read the Containerfile: {exc.strerror or exc}", path, None,
-                    "check the path given with -f") from None
+        raise error(
+            f"cannot read the Containerfile: {exc.strerror or exc}",
+            path,
+            None,
+            "check the path given with -f",
+        ) from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise error(f"not UTF-8 text (byte {exc.start})", path, raw.count(b"\n", 0, exc.start) + 1,
-                    "save the Containerfile as UTF-8") from None
+        raise error(
+            f"not UTF-8 text (byte {exc.start})",
+            path,
+            raw.count(b"\n", 0, exc.start) + 1,
+            "save the Containerfile as UTF-8",
+        ) from None
 
 
 def _read_file(path: str) -> bytes:

@@ -29,8 +29,12 @@ def plan_to_state(plan: PackPlan, options: ConvertOptions = ConvertOptions()) ->
     if reference is None:
         state = scratch()
     else:
-        platform = plan.base.platform or options.base_platform or base_image_platform(
-            reference.domain, options.target_platform, labels.get(HYPERVISOR)
+        platform = (
+            plan.base.platform
+            or options.base_platform
+            or base_image_platform(
+                reference.domain, options.target_platform, labels.get(HYPERVISOR)
+            )
         )
         state = image(str(reference), platform)
     context = local(CONTEXT_LOCAL_NAME)

@@ -36,7 +36,9 @@ def parse_platform(text: str) -> Platform:
     """Parse `os/arch[/variant]` (or a bare `arch`, meaning linux), normalized like containerd."""
     parts = text.strip().split("/")
     if not text.strip() or len(parts) > 3 or any(not p for p in parts):
-        raise InvalidPlatform(f"invalid platform {text!r}: expected os/arch[/variant], e.g. linux/amd64")
+        raise InvalidPlatform(
+            f"invalid platform {text!r}: expected os/arch[/variant], e.g. linux/amd64"
+        )
     if len(parts) == 1:
         parts = ["linux", parts[0]]
     os_name = parts[0].lower()
@@ -62,5 +64,7 @@ def base_image_platform(domain: str, target: Platform, hypervisor: Optional[str]
     ordinary target platform; the original pun forced `qemu/amd64` on all of them.
     """
     if domain in HYPERVISOR_AS_OS_DOMAINS:
-        return Platform(os=hypervisor or "qemu", architecture=target.architecture, variant=target.variant)
+        return Platform(
+            os=hypervisor or "qemu", architecture=target.architecture, variant=target.variant
+        )
     return target

@@ -72,8 +72,10 @@ def normalize(reference: str) -> ImageReference:
         raise InvalidReference("invalid reference format")
     name = match.group("name")
     if len(name) > _NAME_TOTAL_LENGTH_MAX:
-        raise InvalidReference(f"repository name must not be more than {_NAME_TOTAL_LENGTH_MAX} characters")
-    path = name[len(domain) + 1:]
+        raise InvalidReference(
+            f"repository name must not be more than {_NAME_TOTAL_LENGTH_MAX} characters"
+        )
+    path = name[len(domain) + 1 :]
     tag = match.group("tag")
     digest = match.group("digest")
     if tag is None and digest is None:
@@ -89,7 +91,7 @@ def _split_domain(name: str) -> "tuple[str, str]":
     ):
         domain, remainder = DEFAULT_DOMAIN, name
     else:
-        domain, remainder = head, name[slash + 1:]
+        domain, remainder = head, name[slash + 1 :]
     if domain == _LEGACY_DEFAULT_DOMAIN:
         domain = DEFAULT_DOMAIN
     if domain == DEFAULT_DOMAIN and "/" not in remainder:

@@ -37,8 +37,19 @@ REQUIRED_KEYS: Tuple[str, ...] = (UNIKERNEL_TYPE, HYPERVISOR, BINARY)
 IMAGE_PATH_KEYS: Tuple[str, ...] = (BINARY, INITRD, BLOCK)
 KNOWN_KEYS: FrozenSet[str] = frozenset(
     {
-        UNIKERNEL_TYPE, HYPERVISOR, BINARY, CMDLINE, INITRD, BLOCK, BLOCK_MOUNT_POINT,
-        UNIKERNEL_VERSION, MOUNT_ROOTFS, USE_DM_BLOCK, SOLO5_NET_DEV, SOLO5_BLK_DEV, VACCEL,
+        UNIKERNEL_TYPE,
+        HYPERVISOR,
+        BINARY,
+        CMDLINE,
+        INITRD,
+        BLOCK,
+        BLOCK_MOUNT_POINT,
+        UNIKERNEL_VERSION,
+        MOUNT_ROOTFS,
+        USE_DM_BLOCK,
+        SOLO5_NET_DEV,
+        SOLO5_BLK_DEV,
+        VACCEL,
         RPC_ADDRESS,
     }
 )
@@ -57,13 +68,18 @@ HYPERVISORS: FrozenSet[str] = frozenset(GUEST_MONITOR_PAIRS)
 DEFAULT_HYPERVISOR = "qemu"
 
 _IMAGE_PATH = re.compile(r"^[A-Za-z0-9._/-]+$")
-_BOOL_WORDS = frozenset({"1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"})
+_BOOL_WORDS = frozenset(
+    {"1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"}
+)
 _SOLO5_DEVICE = re.compile(r"^[A-Za-z0-9]{1,67}$")
 
 
 def urunc_json(labels: Mapping[str, str]) -> bytes:
     """The `/urunc.json` bytes: every label, value base64-encoded, as the original pun wrote it."""
-    encoded = {key: base64.b64encode(value.encode("utf-8")).decode("ascii") for key, value in labels.items()}
+    encoded = {
+        key: base64.b64encode(value.encode("utf-8")).decode("ascii")
+        for key, value in labels.items()
+    }
     return go_json_dumps(encoded).encode("utf-8")
 
 
@@ -103,10 +119,10 @@ def validate(
     for key in REQUIRED_KEYS:
         if key not in urunc_labels:
             finding(f"required label {key} is missing", from_line, f"add `LABEL {key}=<value>`")
-    for key, site in sorted(urunc_labels.items()):
+    for key, labelled in sorted(urunc_labels.items()):
         if key not in KNOWN_KEYS:
-            known = ", ".join(sorted(k[len(PREFIX):] for k in KNOWN_KEYS))
-            finding(f"unknown urunc label {key}", site.line, f"urunc knows: {known}")
+            known = ", ".join(sorted(k[len(PREFIX) :] for k in KNOWN_KEYS))
+            finding(f"unknown urunc label {key}", labelled.line, f"urunc knows: {known}")
     _check_pair(urunc_labels, finding)
     for key in IMAGE_PATH_KEYS:
         site = urunc_labels.get(key)
@@ -114,7 +130,11 @@ def validate(
             continue
         problem = _image_path_problem(site.value)
         if problem:
-            finding(f"{key}={site.value!r} {problem}", site.line, "use a clean absolute path such as /unikernel/app")
+            finding(
+                f"{key}={site.value!r} {problem}",
+                site.line,
+                "use a clean absolute path such as /unikernel/app",
+            )
         elif base_is_scratch and not _is_copied(site.value, copy_destinations):
             finding(
                 f"{key}={site.value} is not in the image: no COPY puts a file there",
@@ -128,10 +148,18 @@ def validate(
     for key in (SOLO5_NET_DEV, SOLO5_BLK_DEV):
         site = urunc_labels.get(key)
         if site is not None and not _SOLO5_DEVICE.match(site.value):
-            finding(f"{key}={site.value!r} is not a Solo5 device name", site.line, "use 1-67 letters or digits")
+            finding(
+                f"{key}={site.value!r} is not a Solo5 device name",
+                site.line,
+                "use 1-67 letters or digits",
+            )
     vaccel = urunc_labels.get(VACCEL)
     if vaccel is not None and vaccel.value != "vsock":
-        finding(f"{VACCEL}={vaccel.value!r} is not supported", vaccel.line, 'the only accepted value is "vsock"')
+        finding(
+            f"{VACCEL}={vaccel.value!r} is not supported",
+            vaccel.line,
+            'the only accepted value is "vsock"',
+        )
     return findings
 
 

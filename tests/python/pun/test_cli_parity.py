@@ -18,17 +18,37 @@ def run(capfdbinary: pytest.CaptureFixture[bytes], argv: List[str]) -> Tuple[int
 
 
 @pytest.mark.parametrize("case", PARITY_CASES)
-def test_llb_is_byte_identical_to_the_original(case: str, capfdbinary: pytest.CaptureFixture[bytes]) -> None:
-    code, out, _ = run(capfdbinary, ["--LLB", "-f", str(CASES / case / "Containerfile"),
-                                     "--local-unique-id", FIXTURE_UNIQUE_ID])
+def test_llb_is_byte_identical_to_the_original(
+    case: str, capfdbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    code, out, _ = run(
+        capfdbinary,
+        [
+            "--LLB",
+            "-f",
+            str(CASES / case / "Containerfile"),
+            "--local-unique-id",
+            FIXTURE_UNIQUE_ID,
+        ],
+    )
     assert code == 0
     assert out == (CASES / case / "expected" / "llb").read_bytes()
 
 
 @pytest.mark.parametrize("case", PARITY_CASES)
-def test_dump_matches_buildctl_dump_llb(case: str, capfdbinary: pytest.CaptureFixture[bytes]) -> None:
-    code, out, _ = run(capfdbinary, ["--dump", "-f", str(CASES / case / "Containerfile"),
-                                     "--local-unique-id", FIXTURE_UNIQUE_ID])
+def test_dump_matches_buildctl_dump_llb(
+    case: str, capfdbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    code, out, _ = run(
+        capfdbinary,
+        [
+            "--dump",
+            "-f",
+            str(CASES / case / "Containerfile"),
+            "--local-unique-id",
+            FIXTURE_UNIQUE_ID,
+        ],
+    )
     assert code == 0
     assert out.decode("utf-8") == (CASES / case / "expected" / "dump.jsonl").read_text()
 
@@ -41,15 +61,21 @@ def test_original_flag_spellings(capfdbinary: pytest.CaptureFixture[bytes]) -> N
         assert (code, out) == (0, expected)
 
 
-def test_ignored_instructions_warn_on_stderr_only(capfdbinary: pytest.CaptureFixture[bytes]) -> None:
+def test_ignored_instructions_warn_on_stderr_only(
+    capfdbinary: pytest.CaptureFixture[bytes],
+) -> None:
     path = CASES / "unsupported-instructions" / "Containerfile"
-    code, out, err = run(capfdbinary, ["--LLB", "-f", str(path), "--local-unique-id", FIXTURE_UNIQUE_ID])
+    code, out, err = run(
+        capfdbinary, ["--LLB", "-f", str(path), "--local-unique-id", FIXTURE_UNIQUE_ID]
+    )
     assert code == 0
     assert out == (CASES / "scratch-single" / "expected" / "llb").read_bytes()
     lines = path.read_text().splitlines()
     for keyword in ("ENV", "RUN", "EXPOSE", "CMD"):
         number = next(i for i, text in enumerate(lines, 1) if text.startswith(keyword))
-        warnings = [w for w in err.splitlines() if f"Containerfile:{number}: warning: {keyword}" in w]
+        warnings = [
+            w for w in err.splitlines() if f"Containerfile:{number}: warning: {keyword}" in w
+        ]
         assert len(warnings) == 1, err
 
 
@@ -67,15 +93,21 @@ def test_errors_exit_non_zero_with_nothing_on_stdout(
     assert f"{case}/Containerfile:" in err and "hint:" in err
 
 
-def test_registry_base_gets_the_ordinary_linux_platform(capfdbinary: pytest.CaptureFixture[bytes]) -> None:
+def test_registry_base_gets_the_ordinary_linux_platform(
+    capfdbinary: pytest.CaptureFixture[bytes],
+) -> None:
     import json
 
     path = CASES / "registry-base" / "Containerfile"
-    code, out, _ = run(capfdbinary, ["--dump", "-f", str(path), "--local-unique-id", FIXTURE_UNIQUE_ID])
+    code, out, _ = run(
+        capfdbinary, ["--dump", "-f", str(path), "--local-unique-id", FIXTURE_UNIQUE_ID]
+    )
     assert code == 0
     first = json.loads(out.decode().splitlines()[0])
     assert first["Op"]["platform"] == {"Architecture": "amd64", "OS": "linux"}
-    reference = json.loads((CASES / "registry-base" / "reference-pun.dump.jsonl").read_text().splitlines()[0])
+    reference = json.loads(
+        (CASES / "registry-base" / "reference-pun.dump.jsonl").read_text().splitlines()[0]
+    )
     # The same op as the original's but for the platform it forced.
     assert first["Op"]["Op"] == reference["Op"]["Op"]
     assert reference["Op"]["platform"]["OS"] == "qemu"
@@ -85,20 +117,26 @@ def test_platform_flag_sets_the_arch(capfdbinary: pytest.CaptureFixture[bytes]) 
     import json
 
     for case, os_name in (("registry-base", "linux"), ("unikraft-nginx", "qemu")):
-        code, out, _ = run(capfdbinary, ["--dump", "--platform", "linux/arm64", "-f",
-                                         str(CASES / case / "Containerfile")])
+        code, out, _ = run(
+            capfdbinary,
+            ["--dump", "--platform", "linux/arm64", "-f", str(CASES / case / "Containerfile")],
+        )
         assert code == 0
         first = json.loads(out.decode().splitlines()[0])
         assert first["Op"]["platform"] == {"Architecture": "arm64", "OS": os_name}
 
 
-def test_local_unique_id_is_random_per_run_by_default(capfdbinary: pytest.CaptureFixture[bytes]) -> None:
+def test_local_unique_id_is_random_per_run_by_default(
+    capfdbinary: pytest.CaptureFixture[bytes],
+) -> None:
     path = str(CASES / "rumprun-redis" / "Containerfile")
     outs = {run(capfdbinary, ["--LLB", "-f", path])[1] for _ in range(3)}
     assert len(outs) == 3
 
 
-def test_missing_file_is_a_clean_error(tmp_path: Path, capfdbinary: pytest.CaptureFixture[bytes]) -> None:
+def test_missing_file_is_a_clean_error(
+    tmp_path: Path, capfdbinary: pytest.CaptureFixture[bytes]
+) -> None:
     code, out, err = run(capfdbinary, ["--LLB", "-f", str(tmp_path / "nope")])
     assert (code, out) == (1, b"")
     assert "cannot read" in err and "nope" in err
@@ -121,7 +159,9 @@ def test_version(capfdbinary: pytest.CaptureFixture[bytes]) -> None:
     assert code == 0 and out.startswith(b"pun version ")
 
 
-def test_strict_turns_urunc_findings_into_errors(tmp_path: Path, capfdbinary: pytest.CaptureFixture[bytes]) -> None:
+def test_strict_turns_urunc_findings_into_errors(
+    tmp_path: Path, capfdbinary: pytest.CaptureFixture[bytes]
+) -> None:
     containerfile = tmp_path / "Containerfile"
     containerfile.write_text(
         "FROM scratch\nCOPY app /unikernel/app\n"
@@ -130,13 +170,19 @@ def test_strict_turns_urunc_findings_into_errors(tmp_path: Path, capfdbinary: py
         "LABEL com.urunc.unikernel.hypervisor=qemu\n"
     )
     code, out, err = run(capfdbinary, ["--LLB", "-f", str(containerfile)])
-    assert code == 0 and out and "Containerfile:5: warning: urunc cannot run a rumprun unikernel on qemu" in err
+    assert (
+        code == 0
+        and out
+        and "Containerfile:5: warning: urunc cannot run a rumprun unikernel on qemu" in err
+    )
     code, out, err = run(capfdbinary, ["--LLB", "--strict", "-f", str(containerfile)])
     assert (code, out) == (1, b"")
     assert "Containerfile:5: error: urunc cannot run a rumprun unikernel on qemu" in err
 
 
-def test_build_args_reach_from_copy_and_label(tmp_path: Path, capfdbinary: pytest.CaptureFixture[bytes]) -> None:
+def test_build_args_reach_from_copy_and_label(
+    tmp_path: Path, capfdbinary: pytest.CaptureFixture[bytes]
+) -> None:
     import json
 
     containerfile = tmp_path / "Containerfile"
@@ -144,8 +190,18 @@ def test_build_args_reach_from_copy_and_label(tmp_path: Path, capfdbinary: pytes
         "ARG REGISTRY=127.0.0.1:5000\nFROM ${REGISTRY}/base:1\nARG APP=default\n"
         "COPY ${APP}.hvt /unikernel/\nLABEL com.urunc.unikernel.binary=/unikernel/${APP}.hvt\n"
     )
-    code, out, _ = run(capfdbinary, ["--dump", "--build-arg", "APP=redis", "--build-arg", "REGISTRY=localhost",
-                                     "-f", str(containerfile)])
+    code, out, _ = run(
+        capfdbinary,
+        [
+            "--dump",
+            "--build-arg",
+            "APP=redis",
+            "--build-arg",
+            "REGISTRY=localhost",
+            "-f",
+            str(containerfile),
+        ],
+    )
     assert code == 0
     ops = [json.loads(line) for line in out.decode().splitlines()]
     assert ops[0]["Op"]["Op"]["source"]["identifier"] == "docker-image://localhost/base:1"

@@ -9,13 +9,51 @@ from pun.api import GenerateOptions, generate
 from pun.diagnostics import PunError
 from pun.llb.dump import parse_definition
 
-KEYWORDS = ["FROM", "COPY", "LABEL", "ARG", "ENV", "RUN", "from", "copy", "label", "BOGUS", "#", "# escape="]
+KEYWORDS = [
+    "FROM",
+    "COPY",
+    "LABEL",
+    "ARG",
+    "ENV",
+    "RUN",
+    "from",
+    "copy",
+    "label",
+    "BOGUS",
+    "#",
+    "# escape=",
+]
 WORDS = st.sampled_from(
-    ["scratch", "alpine", "a", "/d/", "k=v", '"q w"', "'s'", "$X", "${X:-y}", "\\", "--chmod=7", "[\"a\",\"/b\"]",
-     "=", "\"", "'", "<<EOF", "AS", "x:y", "--from=z", "unikraft.org/n:1", "\t", "ü", "a<b&c"]
+    [
+        "scratch",
+        "alpine",
+        "a",
+        "/d/",
+        "k=v",
+        '"q w"',
+        "'s'",
+        "$X",
+        "${X:-y}",
+        "\\",
+        "--chmod=7",
+        '["a","/b"]',
+        "=",
+        '"',
+        "'",
+        "<<EOF",
+        "AS",
+        "x:y",
+        "--from=z",
+        "unikraft.org/n:1",
+        "\t",
+        "ü",
+        "a<b&c",
+    ]
 )
 LINE = st.one_of(
-    st.builds(lambda k, ws: " ".join([k, *ws]), st.sampled_from(KEYWORDS), st.lists(WORDS, max_size=4)),
+    st.builds(
+        lambda k, ws: " ".join([k, *ws]), st.sampled_from(KEYWORDS), st.lists(WORDS, max_size=4)
+    ),
     st.text(max_size=30),
 )
 
@@ -35,7 +73,9 @@ def test_any_text_gives_llb_or_one_clean_error(lines: list) -> None:
 
 
 VALUE = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\u2028\u2029\u0085"),
+    alphabet=st.characters(
+        blacklist_categories=("Cs", "Cc"), blacklist_characters="\u2028\u2029\u0085"
+    ),
     max_size=40,
 )
 

@@ -37,10 +37,16 @@ def test_a_good_image_passes() -> None:
 @pytest.mark.parametrize(
     "change, expected",
     [
-        ({"com.urunc.unikernel.hypervisor": None}, "required label com.urunc.unikernel.hypervisor is missing"),
+        (
+            {"com.urunc.unikernel.hypervisor": None},
+            "required label com.urunc.unikernel.hypervisor is missing",
+        ),
         ({"com.urunc.unikernel.unikernelType": "osv"}, "unknown unikernelType 'osv'"),
         ({"com.urunc.unikernel.hypervisor": "kvmtool"}, "unknown hypervisor 'kvmtool'"),
-        ({"com.urunc.unikernel.hypervisor": "qemu"}, "urunc cannot run a rumprun unikernel on qemu"),
+        (
+            {"com.urunc.unikernel.hypervisor": "qemu"},
+            "urunc cannot run a rumprun unikernel on qemu",
+        ),
         ({"com.urunc.unikernel.binary": "/boot/app"}, "no COPY puts a file there"),
         ({"com.urunc.unikernel.binary": "unikernel/../app"}, "not a clean path"),
         ({"com.urunc.unikernel.initrd": "/initrd img"}, "characters urunc rejects"),

@@ -37,5 +37,7 @@ def read_directives(text: str) -> Directives:
             raise DirectiveError(f"only one {key} parser directive can be used", number)
         found[key] = match.group(2)
         if key == "escape" and found[key] not in ("\\", "`"):
-            raise DirectiveError(f"invalid escape token {found[key]!r} does not match [\\`]", number)
+            raise DirectiveError(
+                f"invalid escape token {found[key]!r} does not match [\\`]", number
+            )
     return Directives(escape=found.get("escape", "\\"), syntax=found.get("syntax"))

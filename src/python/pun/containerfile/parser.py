@@ -15,14 +15,30 @@ from typing import Dict, List, Mapping, Optional, Sequence, Set, Tuple
 from pun.containerfile.directives import DirectiveError, Directives, read_directives
 from pun.containerfile.plan import BaseImage, CopyInstruction, IgnoredInstruction, Label, PackPlan
 from pun.containerfile.words import WordError, process_word
-from pun.diagnostics import Diagnostic, PunError, error, warning
+from pun.diagnostics import Diagnostic, error, warning
 from pun.platform import DEFAULT_TARGET, InvalidPlatform, Platform, parse_platform
 from pun.reference import InvalidReference, normalize
 
 KNOWN_INSTRUCTIONS = frozenset(
     {
-        "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
-        "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
+        "ADD",
+        "ARG",
+        "CMD",
+        "COPY",
+        "ENTRYPOINT",
+        "ENV",
+        "EXPOSE",
+        "FROM",
+        "HEALTHCHECK",
+        "LABEL",
+        "MAINTAINER",
+        "ONBUILD",
+        "RUN",
+        "SHELL",
+        "STOPSIGNAL",
+        "USER",
+        "VOLUME",
+        "WORKDIR",
     }
 )
 _COPY_FLAGS_SUPPORTED = frozenset({"chmod", "chown"})
@@ -44,7 +60,9 @@ def parse_containerfile(text: str, options: ParseOptions = ParseOptions()) -> Pa
     try:
         directives = read_directives(text)
     except DirectiveError as exc:
-        raise error(str(exc), options.path, exc.line, "fix or remove the parser directive") from None
+        raise error(
+            str(exc), options.path, exc.line, "fix or remove the parser directive"
+        ) from None
     commands = _split_instructions(text, options.path)
     return _PlanBuilder(options, directives).build(commands)
 
@@ -64,8 +82,12 @@ def _split_instructions(text: str, path: str) -> Sequence["_Command"]:
                 "start it with `FROM scratch` (or FROM <image>), then COPY and LABEL",
             ) from None
         found = _GO_PARSE_LINE.search(message)
-        raise error(f"cannot parse: {message}", path, int(found.group(1)) if found else None,
-                    "check the syntax of that line") from None
+        raise error(
+            f"cannot parse: {message}",
+            path,
+            int(found.group(1)) if found else None,
+            "check the syntax of that line",
+        ) from None
     return [
         _Command(
             keyword=c.cmd.upper(),
@@ -108,8 +130,10 @@ class _PlanBuilder:
         self.directives = directives
         self.path = options.path
         # Docker predefines these for FROM lines and for ARGs that name them.
-        self.predefined = {**_platform_args("TARGET", options.target_platform),
-                           **_platform_args("BUILD", DEFAULT_TARGET)}
+        self.predefined = {
+            **_platform_args("TARGET", options.target_platform),
+            **_platform_args("BUILD", DEFAULT_TARGET),
+        }
         self.meta_args: Dict[str, str] = {}
         self.stage_args: Dict[str, str] = {}
         self.env: Dict[str, str] = {}
@@ -134,12 +158,14 @@ class _PlanBuilder:
         assert self.base is not None
         unused = sorted(set(self.options.build_args) - self.consumed_build_args)
         if unused:
-            self.warnings.append(warning(
-                f"build-arg(s) {', '.join(unused)} were not consumed by any ARG",
-                self.path,
-                None,
-                "declare them with ARG or drop them",
-            ))
+            self.warnings.append(
+                warning(
+                    f"build-arg(s) {', '.join(unused)} were not consumed by any ARG",
+                    self.path,
+                    None,
+                    "declare them with ARG or drop them",
+                )
+            )
         return PackPlan(
             path=self.path,
             base=self.base,
@@ -177,12 +203,14 @@ class _PlanBuilder:
             handler(command)
             return
         self.ignored.append(IgnoredInstruction(command.written, command.line))
-        self.warnings.append(warning(
-            f"{command.written} is ignored: pun packs only FROM, COPY and LABEL",
-            self.path,
-            command.line,
-            "remove it, or build the unikernel elsewhere and COPY the result",
-        ))
+        self.warnings.append(
+            warning(
+                f"{command.written} is ignored: pun packs only FROM, COPY and LABEL",
+                self.path,
+                command.line,
+                "remove it, or build the unikernel elsewhere and COPY the result",
+            )
+        )
 
     # -- expansion -------------------------------------------------------------------------
 
@@ -192,12 +220,15 @@ class _PlanBuilder:
         except WordError as exc:
             raise error(str(exc), self.path, line, "check the quoting and ${...} syntax") from None
         for name in sorted(expanded.unset_variables):
-            self.warnings.append(warning(
-                f"variable ${name} is not set and expands to an empty string",
-                self.path,
-                line,
-                f"declare it with `ARG {name}` or `ENV {name}=...`, or pass --build-arg {name}=...",
-            ))
+            self.warnings.append(
+                warning(
+                    f"variable ${name} is not set and expands to an empty string",
+                    self.path,
+                    line,
+                    f"declare it with `ARG {name}` or `ENV {name}=...`, "
+                    f"or pass --build-arg {name}=...",
+                )
+            )
         return expanded.value
 
     def _stage_scope(self) -> Dict[str, str]:
@@ -208,7 +239,8 @@ class _PlanBuilder:
     def _from(self, command: _Command) -> None:
         if self.base is not None:
             raise error(
-                f"multi-stage builds are not supported: a second FROM (the first is at line {self.base.line})",
+                "multi-stage builds are not supported: a second FROM "
+                f"(the first is at line {self.base.line})",
                 self.path,
                 command.line,
                 "pack one image per Containerfile; build other stages with their own tools",
@@ -219,8 +251,12 @@ class _PlanBuilder:
         if len(values) == 3 and values[1].upper() == "AS":
             values = values[:1]
         if len(values) != 1 or not values[0]:
-            raise error("FROM takes one image (optionally `AS name`)", self.path, command.line,
-                        "write `FROM scratch` or `FROM <image>[:tag]`")
+            raise error(
+                "FROM takes one image (optionally `AS name`)",
+                self.path,
+                command.line,
+                "write `FROM scratch` or `FROM <image>[:tag]`",
+            )
         name = self._expand(values[0], scope, command.line)
         platform = None
         if "platform" in flags:
@@ -228,7 +264,9 @@ class _PlanBuilder:
             try:
                 platform = parse_platform(text)
             except InvalidPlatform as exc:
-                raise error(str(exc), self.path, command.line, "use e.g. --platform=linux/amd64") from None
+                raise error(
+                    str(exc), self.path, command.line, "use e.g. --platform=linux/amd64"
+                ) from None
         if name == "scratch":
             self.base = BaseImage(reference=None, line=command.line, platform=platform)
             return
@@ -248,7 +286,12 @@ class _PlanBuilder:
         for declaration in command.values:
             name, has_default, default = declaration.partition("=")
             if not name:
-                raise error("ARG needs a name", self.path, command.line, "write `ARG NAME` or `ARG NAME=value`")
+                raise error(
+                    "ARG needs a name",
+                    self.path,
+                    command.line,
+                    "write `ARG NAME` or `ARG NAME=value`",
+                )
             value: Optional[str]
             if name in self.options.build_args:
                 value = self.options.build_args[name]
@@ -266,34 +309,52 @@ class _PlanBuilder:
     def _env(self, command: _Command) -> None:
         pairs = command.values
         if len(pairs) % 2:
-            raise error("ENV needs key=value pairs", self.path, command.line, "write `ENV NAME=value`")
+            raise error(
+                "ENV needs key=value pairs", self.path, command.line, "write `ENV NAME=value`"
+            )
         for key, raw in zip(pairs[0::2], pairs[1::2]):
             self.env[key] = self._expand(raw, self._stage_scope(), command.line)
         # Its variables feed expansion below it, but the packed image gets no Env.
         self.ignored.append(IgnoredInstruction(command.written, command.line))
-        self.warnings.append(warning(
-            f"{command.written} is not packed into the image (it only sets variables for COPY and LABEL)",
-            self.path,
-            command.line,
-            "use ARG for build-time values; unikernels take settings from com.urunc.unikernel.cmdline",
-        ))
+        self.warnings.append(
+            warning(
+                f"{command.written} is not packed into the image "
+                "(it only sets variables for COPY and LABEL)",
+                self.path,
+                command.line,
+                "use ARG for build-time values; "
+                "unikernels take settings from com.urunc.unikernel.cmdline",
+            )
+        )
 
     def _label(self, command: _Command) -> None:
         pairs = command.values
         if len(pairs) % 2 or not pairs:
-            raise error("LABEL needs key=value pairs", self.path, command.line, 'write `LABEL key="value"`')
+            raise error(
+                "LABEL needs key=value pairs", self.path, command.line, 'write `LABEL key="value"`'
+            )
         scope = self._stage_scope()
         for raw_key, raw_value in zip(pairs[0::2], pairs[1::2]):
             key = self._expand(raw_key, scope, command.line)
             if not key:
-                raise error("LABEL key is empty", self.path, command.line, 'write `LABEL key="value"`')
-            self.labels.append(Label(key, self._expand(raw_value, scope, command.line), command.line))
+                raise error(
+                    "LABEL key is empty", self.path, command.line, 'write `LABEL key="value"`'
+                )
+            self.labels.append(
+                Label(key, self._expand(raw_value, scope, command.line), command.line)
+            )
 
     def _copy(self, command: _Command) -> None:
         if command.has_heredoc:
-            raise error("COPY from a heredoc is not supported", self.path, command.line,
-                        "put the content in a file in the context and COPY that file")
-        flags = self._flags(command, allowed=tuple(_COPY_FLAGS_SUPPORTED | _COPY_FLAGS_IGNORED | {"from"}))
+            raise error(
+                "COPY from a heredoc is not supported",
+                self.path,
+                command.line,
+                "put the content in a file in the context and COPY that file",
+            )
+        flags = self._flags(
+            command, allowed=tuple(_COPY_FLAGS_SUPPORTED | _COPY_FLAGS_IGNORED | {"from"})
+        )
         if "from" in flags:
             raise error(
                 "COPY --from is not supported: pun packs a single stage",
@@ -304,15 +365,24 @@ class _PlanBuilder:
         scope = self._stage_scope()
         words = [self._expand(w, scope, command.line) for w in command.values]
         if len(words) < 2:
-            raise error("COPY needs at least one source and a destination", self.path, command.line,
-                        "write `COPY <src>... <dest>`")
+            raise error(
+                "COPY needs at least one source and a destination",
+                self.path,
+                command.line,
+                "write `COPY <src>... <dest>`",
+            )
         *sources, dest = words
         if not dest or any(not s for s in sources):
-            raise error("COPY has an empty source or destination", self.path, command.line,
-                        "check the variables used in this COPY")
+            raise error(
+                "COPY has an empty source or destination",
+                self.path,
+                command.line,
+                "check the variables used in this COPY",
+            )
         if len(sources) > 1 and not dest.endswith("/"):
             raise error(
-                "when COPY has more than one source, the destination must be a directory ending in /",
+                "when COPY has more than one source, "
+                "the destination must be a directory ending in /",
                 self.path,
                 command.line,
                 f"write the destination as {dest}/",
@@ -324,13 +394,22 @@ class _PlanBuilder:
         if "chown" in flags:
             owner = self._expand(flags["chown"], scope, command.line)
             if not owner or owner.count(":") > 1:
-                raise error(f"invalid --chown value {owner!r}", self.path, command.line,
-                            "use --chown=user[:group] with names or numeric ids")
+                raise error(
+                    f"invalid --chown value {owner!r}",
+                    self.path,
+                    command.line,
+                    "use --chown=user[:group] with names or numeric ids",
+                )
         self.copies.append(CopyInstruction(tuple(sources), dest, command.line, mode, owner))
 
     def _chmod(self, text: str, line: int) -> int:
         if not re.fullmatch(r"[0-7]{1,4}", text):
-            raise error(f"invalid --chmod value {text!r}", self.path, line, "use octal permission bits, e.g. --chmod=755")
+            raise error(
+                f"invalid --chmod value {text!r}",
+                self.path,
+                line,
+                "use octal permission bits, e.g. --chmod=755",
+            )
         return int(text, 8)
 
     def _flags(self, command: _Command, allowed: Tuple[str, ...]) -> Dict[str, str]:
@@ -345,8 +424,13 @@ class _PlanBuilder:
                     "supported here: " + (", ".join(f"--{a}" for a in allowed) or "no flags"),
                 )
             if name in _COPY_FLAGS_IGNORED:
-                self.warnings.append(warning(f"--{name} has no effect on the packed image; ignored",
-                                             self.path, command.line))
+                self.warnings.append(
+                    warning(
+                        f"--{name} has no effect on the packed image; ignored",
+                        self.path,
+                        command.line,
+                    )
+                )
                 continue
             flags[name] = value
         return flags

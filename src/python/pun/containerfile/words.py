@@ -58,7 +58,7 @@ class _Lexer:
         end = self.text.find("'", self.pos)
         if end == -1:
             raise WordError("unexpected end of statement while looking for matching single-quote")
-        value = self.text[self.pos:end]
+        value = self.text[self.pos : end]
         self.pos = end + 1
         return value
 
@@ -68,7 +68,9 @@ class _Lexer:
         while True:
             ch = self.peek()
             if not ch:
-                raise WordError("unexpected end of statement while looking for matching double-quote")
+                raise WordError(
+                    "unexpected end of statement while looking for matching double-quote"
+                )
             if ch == '"':
                 self.next()
                 return "".join(out)
@@ -97,9 +99,11 @@ class _Lexer:
 
     def name(self) -> str:
         start = self.pos
-        while self.pos < len(self.text) and (self.text[self.pos].isalnum() or self.text[self.pos] == "_"):
+        while self.pos < len(self.text) and (
+            self.text[self.pos].isalnum() or self.text[self.pos] == "_"
+        ):
             self.pos += 1
-        return self.text[start:self.pos]
+        return self.text[start : self.pos]
 
     def braced(self) -> str:
         name = self.name()
@@ -113,7 +117,9 @@ class _Lexer:
         elif ch in ("-", "+", "?"):
             modifier = ch
         else:
-            raise WordError(f"unsupported modifier ({ch or 'end of word'}) in substitution of ${{{name}}}")
+            raise WordError(
+                f"unsupported modifier ({ch or 'end of word'}) in substitution of ${{{name}}}"
+            )
         operand = self.word(stop="}")
         if self.next() != "}":
             raise WordError(f"missing '}}' in substitution of ${{{name}}}")

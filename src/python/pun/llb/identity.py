@@ -17,4 +17,4 @@ def new_id() -> str:
     while number:
         number, rest = divmod(number, 36)
         digits.append(_DIGITS[rest])
-    return "".join(reversed(digits))[1:1 + ID_LENGTH]
+    return "".join(reversed(digits))[1 : 1 + ID_LENGTH]

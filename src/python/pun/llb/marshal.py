@@ -76,7 +76,7 @@ def marshal(state: State, options: MarshalOptions) -> bytes:
 def _definition(ops: List[MarshalledOp], terminal: MarshalledOp) -> bytes:
     definition = Message()
     for op in [*ops, terminal]:
-        definition.bytes(1, op.data, keep_empty=True)
+        definition.raw(1, op.data, keep_empty=True)
     metadata = []
     for op in [*ops, terminal]:
         meta = Message()
@@ -97,7 +97,11 @@ def _dependencies(vertex: Vertex) -> List[Vertex]:
     for action in reversed(vertex.actions):
         if vertex.base is not None and vertex.base not in found:
             found.append(vertex.base)
-        if isinstance(action, Copy) and action.source.vertex is not None and action.source.vertex not in found:
+        if (
+            isinstance(action, Copy)
+            and action.source.vertex is not None
+            and action.source.vertex not in found
+        ):
             found.append(action.source.vertex)
     return found
 
@@ -157,7 +161,7 @@ def _marshal_file(vertex: FileVertex, digest: DigestLookup) -> MarshalledOp:
     for index, (action, (base, secondary)) in enumerate(zip(vertex.actions, placed)):
         # Later actions read the previous action's result, numbered after the op's inputs.
         primary = base if index == 0 else len(inputs) + index - 1
-        entry = Message().int(1, primary).int(2, secondary).int(3, 0 if index == last else -1)
+        entry = Message().int64(1, primary).int64(2, secondary).int64(3, 0 if index == last else -1)
         if isinstance(action, Copy):
             entry.message(4, _copy(action, base))
         elif isinstance(action, Mkfile):
@@ -180,7 +184,12 @@ def _input(digest: str) -> Message:
 
 
 def _platform(platform: Platform) -> Message:
-    return Message().string(1, platform.architecture).string(2, platform.os).string(3, platform.variant)
+    return (
+        Message()
+        .string(1, platform.architecture)
+        .string(2, platform.os)
+        .string(3, platform.variant)
+    )
 
 
 def _copy(action: Copy, base: int) -> Message:
@@ -189,13 +198,13 @@ def _copy(action: Copy, base: int) -> Message:
         .string(1, clean_source_path(action.src))
         .string(2, normalize_dest(action.dest))
         .message_if(3, _owner(action.owner, base))
-        .int(4, action.mode if action.mode is not None else -1)
-        .bool(5, action.follow_symlinks)
-        .bool(6, action.dir_copy_contents)
-        .bool(8, action.create_dest_path)
-        .bool(9, action.allow_wildcard)
-        .bool(10, action.allow_empty_wildcard)
-        .int(11, _NO_TIMESTAMP)
+        .int64(4, action.mode if action.mode is not None else -1)
+        .flag(5, action.follow_symlinks)
+        .flag(6, action.dir_copy_contents)
+        .flag(8, action.create_dest_path)
+        .flag(9, action.allow_wildcard)
+        .flag(10, action.allow_empty_wildcard)
+        .int64(11, _NO_TIMESTAMP)
     )
 
 
@@ -203,10 +212,10 @@ def _mkfile(action: Mkfile, base: int) -> Message:
     return (
         Message()
         .string(1, _absolute(action.path))
-        .int(2, action.mode & 0o777)
-        .bytes(3, action.data)
+        .int64(2, action.mode & 0o777)
+        .raw(3, action.data)
         .message_if(4, _owner(action.owner, base))
-        .int(5, _NO_TIMESTAMP)
+        .int64(5, _NO_TIMESTAMP)
     )
 
 
@@ -214,10 +223,10 @@ def _mkdir(action: Mkdir, base: int) -> Message:
     return (
         Message()
         .string(1, _absolute(action.path))
-        .int(2, action.mode & 0o777)
-        .bool(3, action.make_parents)
+        .int64(2, action.mode & 0o777)
+        .flag(3, action.make_parents)
         .message_if(4, _owner(action.owner, base))
-        .int(5, _NO_TIMESTAMP)
+        .int64(5, _NO_TIMESTAMP)
     )
 
 
@@ -237,6 +246,6 @@ def _owner(owner: Optional[Owner], base: int) -> Optional[Message]:
 
 def _user(user: Union[int, str], base: int) -> Message:
     if isinstance(user, str):
-        return Message().message(1, Message().string(1, user).int(2, base))
+        return Message().message(1, Message().string(1, user).int64(2, base))
     # byID sits in a oneof, so it is written even when it is 0 (root).
     return Message().int_always(2, user)

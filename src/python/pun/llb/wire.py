@@ -41,7 +41,7 @@ class Message:
     def __init__(self) -> None:
         self._parts: List[bytes] = []
 
-    def int(self, number: int, value: int) -> "Message":
+    def int64(self, number: int, value: int) -> "Message":
         if value:
             self._parts.append(varint(number << 3 | _VARINT) + varint(value))
         return self
@@ -51,41 +51,41 @@ class Message:
         self._parts.append(varint(number << 3 | _VARINT) + varint(value))
         return self
 
-    def bool(self, number: int, value: bool) -> "Message":
-        return self.int(number, 1 if value else 0)
+    def flag(self, number: int, value: bool) -> "Message":
+        return self.int64(number, 1 if value else 0)
 
-    def bytes(self, number: int, value: bytes, *, keep_empty: bool = False) -> "Message":
+    def raw(self, number: int, value: bytes, *, keep_empty: bool = False) -> "Message":
         if value or keep_empty:
             self._parts.append(varint(number << 3 | _LEN) + varint(len(value)) + value)
         return self
 
     def string(self, number: int, value: str) -> "Message":
-        return self.bytes(number, value.encode("utf-8"))
+        return self.raw(number, value.encode("utf-8"))
 
     def message(self, number: int, value: "Message") -> "Message":
         """A present sub-message: written even when empty (tag + zero length)."""
-        return self.bytes(number, value.encode(), keep_empty=True)
+        return self.raw(number, value.encode(), keep_empty=True)
 
     def message_if(self, number: int, value: "Optional[Message]") -> "Message":
         return self if value is None else self.message(number, value)
 
     def repeated_strings(self, number: int, values: Iterable[str]) -> "Message":
         for value in values:
-            self.bytes(number, value.encode("utf-8"), keep_empty=True)
+            self.raw(number, value.encode("utf-8"), keep_empty=True)
         return self
 
     def string_map(self, number: int, entries: Iterable[Tuple[str, str]]) -> "Message":
         for key, value in sorted(entries, key=lambda kv: kv[0].encode("utf-8")):
             entry = Message()
-            entry.bytes(1, key.encode("utf-8"), keep_empty=True)
-            entry.bytes(2, value.encode("utf-8"), keep_empty=True)
+            entry.raw(1, key.encode("utf-8"), keep_empty=True)
+            entry.raw(2, value.encode("utf-8"), keep_empty=True)
             self.message(number, entry)
         return self
 
     def bool_map(self, number: int, entries: Iterable[Tuple[str, bool]]) -> "Message":
         for key, value in sorted(entries, key=lambda kv: kv[0].encode("utf-8")):
             entry = Message()
-            entry.bytes(1, key.encode("utf-8"), keep_empty=True)
+            entry.raw(1, key.encode("utf-8"), keep_empty=True)
             entry._parts.append(varint(2 << 3 | _VARINT) + varint(1 if value else 0))
             self.message(number, entry)
         return self
@@ -93,7 +93,7 @@ class Message:
     def message_map(self, number: int, entries: Iterable[Tuple[str, "Message"]]) -> "Message":
         for key, value in sorted(entries, key=lambda kv: kv[0].encode("utf-8")):
             entry = Message()
-            entry.bytes(1, key.encode("utf-8"), keep_empty=True)
+            entry.raw(1, key.encode("utf-8"), keep_empty=True)
             entry.message(2, value)
             self.message(number, entry)
         return self

@@ -22,17 +22,24 @@ def error_of(text: str) -> str:
 def test_label_forms_like_docker() -> None:
     labels = plan(
         "FROM scratch\n"
-        "LABEL a=b \"c\"=\"d\" e=\"f g\" h=i\\ j\n"
+        'LABEL a=b "c"="d" e="f g" h=i\\ j\n'
         "LABEL legacy value with spaces\n"
-        "LABEL \"n\"='o p' q=\"\\\"quoted\\\"\"\n"
+        'LABEL "n"=\'o p\' q="\\"quoted\\""\n'
         "LABEL a=last\n"
     ).label_values()
-    assert labels == {"a": "last", "c": "d", "e": "f g", "h": "i j", "legacy": "value with spaces",
-                      "n": "o p", "q": '"quoted"'}
+    assert labels == {
+        "a": "last",
+        "c": "d",
+        "e": "f g",
+        "h": "i j",
+        "legacy": "value with spaces",
+        "n": "o p",
+        "q": '"quoted"',
+    }
 
 
 def test_every_copy_source_is_kept() -> None:
-    copies = plan("FROM scratch\nCOPY a b c /d/\nCOPY [\"x y\", \"/z\"]\n").copies
+    copies = plan('FROM scratch\nCOPY a b c /d/\nCOPY ["x y", "/z"]\n').copies
     assert [(c.sources, c.dest) for c in copies] == [(("a", "b", "c"), "/d/"), (("x y",), "/z")]
 
 
@@ -49,7 +56,12 @@ def test_arg_scopes_and_build_args() -> None:
     )
     result = plan(text, build_args={"TAG": "2.0"}, target_platform=parse_platform("linux/arm64"))
     assert str(result.base.reference) == "docker.io/library/base:2.0"
-    assert result.label_values() == {"tag": "2.0", "local": "from-env", "arch": "", "arch2": "arm64"}
+    assert result.label_values() == {
+        "tag": "2.0",
+        "local": "from-env",
+        "arch": "",
+        "arch2": "arm64",
+    }
     assert any("$TARGETARCH is not set" in w.message for w in result.warnings)
 
 

@@ -44,5 +44,7 @@ def test_frontend_read_definition() -> None:
     source_op = ops_pb2.Op()
     source_op.ParseFromString(getattr(parse_definition(expected), "def")[0])
     unique = source_op.source.attrs["local.unique"]
-    state = local("context", include_patterns=("Containerfile",), custom_name="Internal:Read-Containerfile")
+    state = local(
+        "context", include_patterns=("Containerfile",), custom_name="Internal:Read-Containerfile"
+    )
     assert marshal(state, MarshalOptions(local_unique_id=unique)) == expected

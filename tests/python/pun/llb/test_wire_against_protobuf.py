@@ -13,7 +13,9 @@ from pun_testing.shared import CASES, PARITY_CASES
 EXTRA = [
     "FROM alpine:3.18\nCOPY --chmod=0755 --chown=app:staff a b /d/\nLABEL k=v\n",
     "FROM scratch\nCOPY --chown=0 x* /y/\n",
-    "FROM unikraft.org/base@sha256:" + "0" * 64 + "\nLABEL com.urunc.unikernel.hypervisor=firecracker\n",
+    "FROM unikraft.org/base@sha256:"
+    + "0" * 64
+    + "\nLABEL com.urunc.unikernel.hypervisor=firecracker\n",
 ]
 
 
