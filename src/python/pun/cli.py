@@ -86,6 +86,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         from pun.solve.command import main as build_main
 
         return build_main(argv[1:])
+    if argv and argv[0] == "push":
+        from pun.solve.push_command import main as push_main
+
+        return push_main(argv[1:])
     args = _parser().parse_args(argv)
     if args.version:
         sys.stdout.write(f"pun version {__version__}\n")

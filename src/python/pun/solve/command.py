@@ -10,7 +10,7 @@ import argparse
 import json
 import os
 import sys
-from typing import Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 from pun.containerfile.plan import PackPlan
 from pun.diagnostics import PunError, error
@@ -79,6 +79,19 @@ def _parser() -> argparse.ArgumentParser:
         help="set a build-time ARG (repeatable)",
     )
     parser.add_argument("--strict", action="store_true", help="urunc label problems are errors")
+    parser.add_argument(
+        "--annotation",
+        dest="annotations",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an extra manifest annotation, merged over the LABELs (repeatable)",
+    )
+    parser.add_argument(
+        "--local-unique-id",
+        metavar="ID",
+        help="pin the local source's unique id (default: random per run, like BuildKit)",
+    )
     parser.add_argument(
         "--squash", action="store_true", help="put all changes into one layer (embedded builder)"
     )
@@ -157,6 +170,7 @@ def _build(args: argparse.Namespace) -> BuildResult:
             if args.base_platform
             else None,
             strict=args.strict,
+            local_unique_id=args.local_unique_id,
         ),
     )
     for diagnostic in generated.warnings:
@@ -176,8 +190,20 @@ def _build(args: argparse.Namespace) -> BuildResult:
         insecure_registry=args.insecure_registry,
         sources=_source_lines(generated.definition, generated.plan, path),
     )
-    metadata = ImageMetadata.of(generated.plan.label_values(), target)
+    metadata = ImageMetadata.of(
+        generated.plan.label_values(), target, _annotations(args.annotations)
+    )
     return build(generated.definition, args.context, metadata, output, builder, options)
+
+
+def _annotations(pairs: Sequence[str]) -> Dict[str, str]:
+    values: Dict[str, str] = {}
+    for pair in pairs:
+        key, has_value, value = pair.partition("=")
+        if not key or not has_value:
+            raise error(f"invalid --annotation {pair!r}", hint="use --annotation KEY=VALUE")
+        values[key] = value
+    return values
 
 
 def _epoch(flag: Optional[int]) -> int:

@@ -1,0 +1,84 @@
+"""`pun push`: push an image archive that is already built (no second build).
+
+    pun push redis.oci.tar 127.0.0.1:5000/unikernels/redis:1.0 127.0.0.1:5000/unikernels/redis:x
+
+For each repository: every blob the registry lacks, then the manifest by digest, then each tag
+(pun.solve.push). stdout gets one `REPOSITORY@DIGEST` line per repository pushed to;
+diagnostics and progress go to stderr. Exit status: 0 pushed, 1 failed, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from typing import List, Optional, Sequence
+
+from pun.diagnostics import PunError, error
+from pun.reference import InvalidReference, normalize
+
+EXIT_OK, EXIT_FAILURE = 0, 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pun push",
+        description="Push an OCI image archive (pun build -o type=oci or type=docker) to "
+        "registries: blobs first, then the manifest by digest, then each tag.",
+        allow_abbrev=False,
+    )
+    parser.add_argument("archive", metavar="ARCHIVE", help="the image archive (a tar)")
+    parser.add_argument(
+        "names", nargs="+", metavar="NAME", help="REGISTRY/REPOSITORY[:TAG] to push to"
+    )
+    parser.add_argument(
+        "--insecure-registry",
+        action="store_true",
+        help="push over plain HTTP (loopback registries always are)",
+    )
+    parser.add_argument(
+        "--progress",
+        choices=("auto", "plain", "quiet"),
+        default="auto",
+        help="progress on stderr: auto (only on a TTY), plain, quiet",
+    )
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        pushed = push_archive(args.archive, args.names, args.insecure_registry, args.progress)
+    except PunError as exc:
+        for diagnostic in exc.diagnostics:
+            sys.stderr.write(diagnostic.render() + "\n")
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        sys.stderr.write("pun push: interrupted\n")
+        return 130
+    sys.stdout.write("".join(f"{ref}\n" for ref in pushed))
+    return EXIT_OK
+
+
+def push_archive(
+    archive: str, names: Sequence[str], insecure: bool = False, progress: str = "auto"
+) -> List[str]:
+    from pun.solve.layout import read_archive
+    from pun.solve.progress import Progress
+    from pun.solve.push import push
+
+    for name in names:
+        try:
+            normalize(name)
+        except InvalidReference as exc:
+            raise error(
+                f"cannot push to {name!r}: {exc}",
+                hint="use REGISTRY/REPOSITORY[:TAG], e.g. 127.0.0.1:5000/unikernels/app:1.0",
+            ) from None
+    with tempfile.TemporaryDirectory(prefix="pun-push-") as scratch:
+        image = read_archive(archive, scratch)
+        config_path = os.path.join(scratch, "config")
+        with open(config_path, "wb") as handle:
+            handle.write(image.config)
+        return push(image, config_path, names, Progress(progress), insecure=insecure)
