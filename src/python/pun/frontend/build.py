@@ -24,6 +24,7 @@ from pun.frontend.imageconfig import (
     parse_base_config,
 )
 from pun.frontend.options import BuildRequest, read_request
+from pun.frontend.steps import show_as_steps
 from pun.llb.identity import new_id
 from pun.llb.marshal import MarshalOptions, digest_of, marshal
 from pun.llb.pb import ops_pb2
@@ -70,7 +71,7 @@ class Reporter:
     def report(self, diagnostic: Diagnostic, source: Optional[ContainerfileSource] = None) -> None:
         self.log(diagnostic.render())
         if not self.caps.supports(WARNINGS):
-            return
+            return  # shown as build steps at the end instead (see pun.frontend.steps)
         about_file = source is not None and diagnostic.path == source.filename
         warning = BridgeWarning(
             short=diagnostic.render().split("\n", 1)[0],
@@ -93,6 +94,7 @@ def run_build(
     # Option names only: values (build args) may hold secrets, and this goes to the daemon's log.
     log("options: " + (", ".join(sorted(environment.opts)) or "none"))
     request = read_request(environment.opts)
+    warnings = list(request.notes)
     for note in request.notes:
         reporter.report(note)
     platform = target_platform(request, environment, pong)
@@ -106,8 +108,11 @@ def run_build(
     )
     for warning in generated.warnings:
         reporter.report(warning, source)
+    warnings.extend(generated.warnings)
     check_llb_caps(generated.definition, pong.caps)
     array_ref = pong.caps.supports(PROTO_REFARRAY)
+    if not pong.caps.supports(WARNINGS):
+        show_as_steps(bridge, warnings, array_ref=array_ref, log=log)
     ref = bridge.solve(generated.definition, array_ref=array_ref)
     base = base_config(bridge, generated.plan, platform, pong.caps, log)
     labels = generated.plan.label_values()

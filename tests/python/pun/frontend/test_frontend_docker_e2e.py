@@ -88,6 +88,7 @@ def built(engine: DockerEngine, frontend: str,
         tags.append(tag)
         result = engine.build(context, "Containerfile", tag)
         assert result.code == 0, result.output
+        (workdir / "docker-build.log").write_text(result.output)
         results[case] = (tag, engine.rootfs(tag, workdir))
     yield results
     for tag in tags:
@@ -131,6 +132,18 @@ def test_labels_reach_the_image_config_and_urunc_json(engine: DockerEngine,
     assert image["Config"]["Entrypoint"] is None and image["Config"]["Cmd"] is None
     urunc = json.loads((rootfs / "urunc.json").read_bytes())
     assert {k: base64.b64decode(v).decode() for k, v in urunc.items()} == labels
+
+
+def test_ignored_instructions_are_shown_in_docker_build_output(
+        built: Dict[str, Tuple[str, Path]]) -> None:
+    """Docker 20.10 has no Warn call: each warning is a named step in the progress output."""
+    _, rootfs = built["unsupported-instructions"]
+    output = (rootfs.parent / "docker-build.log").read_text()
+    lines = (CASES / "unsupported-instructions" / "Containerfile").read_text().splitlines()
+    for keyword in ("ENV", "RUN", "EXPOSE", "CMD"):
+        # +1: the #syntax line this test puts first.
+        number = next(i for i, text in enumerate(lines, 1) if text.startswith(keyword)) + 1
+        assert f"[pun] Containerfile:{number}: warning: {keyword} " in output, output
 
 
 @pytest.mark.parametrize("case", list(EXPECTED_ROOTFS))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import pytest
 
@@ -268,14 +268,40 @@ def test_warnings_go_to_the_bridge_when_the_daemon_supports_it(tmp_path: Path) -
     assert daemon.methods()[-1] == "Return" and not returned(daemon).HasField("error")
 
 
-def test_without_the_warnings_cap_warnings_only_reach_stderr(tmp_path: Path) -> None:
+def step_names(definition: ops_pb2.Definition) -> List[str]:
+    return sorted(meta.description["llb.customname"] for meta in definition.metadata.values()
+                  if "llb.customname" in meta.description)
+
+
+def test_without_the_warnings_cap_warnings_become_build_steps(tmp_path: Path) -> None:
     path, keywords = ignored_case()
     daemon = FakeDaemon(locals={"dockerfile": path, "context": path})
     run_ = run(daemon, {"filename": "Containerfile"})
     assert run_.returncode == 0
     assert "Warn" not in daemon.methods()
+    assert daemon.methods() == ["Ping", "Solve", "ReadFile", "Solve", "ReadFile", "Solve",
+                                "Return"]
+    # A side definition whose steps are named after the warnings, read once to run it...
+    _, steps, main = daemon.requests("Solve")
+    names = step_names(steps.Definition)
+    logged = sorted("[pun] " + line[len("pun frontend: "):] for line in run_.stderr.splitlines()
+                    if line.startswith("pun frontend: Containerfile:") and ": warning: " in line)
+    assert names == logged  # every warning, exactly once, as on stderr
     for keyword, line in keywords.items():
-        assert f"Containerfile:{line}: warning: {keyword}" in run_.stderr
+        assert any(n.startswith(f"[pun] Containerfile:{line}: warning: {keyword}") for n in names)
+    assert daemon.requests("ReadFile")[1].Ref == "ref-2"
+    # ...and never returned: the result is the main definition.
+    assert returned(daemon).result.ref.id == "ref-3"
+    assert sources(main.Definition)  # the main one reads the context
+
+
+def test_with_the_warnings_cap_no_warning_steps(tmp_path: Path) -> None:
+    path, _ = ignored_case()
+    caps = ("return", "proto.refarray", "resolveimage", "readfile", "gateway.warnings")
+    daemon = FakeDaemon(locals={"dockerfile": path, "context": path}, frontend_caps=caps)
+    assert run(daemon, {"filename": "Containerfile"}).returncode == 0
+    for request in daemon.requests("Solve"):
+        assert not any(n.startswith("[pun] ") for n in step_names(request.Definition))
 
 
 def test_old_daemon_without_refarray_gets_bare_ref_ids(tmp_path: Path) -> None:
