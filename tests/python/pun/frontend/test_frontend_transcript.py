@@ -9,6 +9,7 @@ frontend's stdout would break the server's connection, so every passing run also
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
@@ -19,6 +20,7 @@ from pun.api import GenerateOptions, generate
 from pun.llb.pb import ops_pb2
 from pun_testing.fake_llbbridge import FakeDaemon, FrontendRun, frontend_env, run_frontend
 from pun_testing.shared import CASES
+from pun_testing.tools import unavailable
 
 SCRATCH = """\
 FROM scratch
@@ -27,6 +29,19 @@ LABEL com.urunc.unikernel.binary=/hello.txt
 LABEL com.urunc.unikernel.unikernelType=rumprun com.urunc.unikernel.hypervisor=hvt
 """
 UNIQUE = re.compile(r"^[0-9a-z]{25}$")
+FROZEN_ENV = "PUN_FRONTEND_EXECUTABLE"
+
+
+@pytest.fixture(autouse=True, params=["source", "frozen"])
+def frontend_program(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every transcript twice: `pun` from source, and the frozen executable of the image
+    (build-support/frontend-image/build; .ci/run points $PUN_FRONTEND_EXECUTABLE at it)."""
+    program = str(getattr(request, "param"))  # pytest 7.0's FixtureRequest type lacks .param
+    if program == "source":
+        monkeypatch.delenv(FROZEN_ENV, raising=False)
+    elif not os.environ.get(FROZEN_ENV):
+        unavailable(f"${FROZEN_ENV} is not set (the frozen pun from the frontend image build)")
+    return program
 
 
 def make_context(tmp_path: Path, containerfile: str, name: str = "Containerfile") -> Path:
