@@ -99,6 +99,7 @@ def run_build(
         reporter.report(note)
     platform = target_platform(request, environment, pong)
     source = read_containerfile(bridge, request, pong.caps)
+    log(f"read {source.filename} from the local {source.local_name!r}")
     generated = generate(
         source.text,
         # local_unique_id stays None: a fresh random id per build, as BuildKit's client does.
