@@ -45,7 +45,7 @@ def serve(target: str, environ: Mapping[str, str], began: float, log: Log = stde
             log(f"cannot talk to BuildKit over stdin/stdout: {exc}")
             return EXIT_FAILURE
         log(f"ready {since_process_start_ms()} ms after process start "
-            f"({(time.monotonic() - began) * 1000:.0f} ms in Python)")
+            f"({(time.monotonic() - began) * 1000:.0f} ms after its imports)")
         try:
             result = run_build(bridge, read_environment(environ), pong, log)
         except PunError as exc:
