@@ -9,12 +9,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TYPE_CHECKING, BinaryIO, Dict, List, Optional, Sequence
+from typing import BinaryIO, Optional, Sequence
 
 from pun import __version__
-
-if TYPE_CHECKING:
-    from pun.platform import Platform
+from pun.cli_options import add_generate_arguments, generate_options, read_containerfile
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -48,34 +46,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="write one JSON object per op instead of LLB bytes (like buildctl debug dump-llb)",
     )
-    parser.add_argument(
-        "--build-arg",
-        dest="build_args",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="set a build-time ARG (repeatable)",
-    )
-    parser.add_argument(
-        "--platform",
-        metavar="OS/ARCH[/VARIANT]",
-        help="target platform (default linux/amd64); its arch is used for unikraft.org images",
-    )
-    parser.add_argument(
-        "--base-platform",
-        metavar="OS/ARCH[/VARIANT]",
-        help="force the base image's platform (the original pun used qemu/amd64 for all)",
-    )
-    parser.add_argument(
-        "--strict",
-        action="store_true",
-        help="treat urunc label problems as errors instead of warnings",
-    )
-    parser.add_argument(
-        "--local-unique-id",
-        metavar="ID",
-        help="pin the local source's unique id (default: random per run, like BuildKit)",
-    )
+    add_generate_arguments(parser)
     parser.add_argument("-v", "--version", action="store_true", help="print the version and exit")
     return parser
 
@@ -122,21 +93,11 @@ def _frontend() -> int:
 
 
 def _write_llb(args: argparse.Namespace, out: BinaryIO) -> int:
-    from pun.api import GenerateOptions, generate
+    from pun.api import generate
     from pun.diagnostics import PunError
 
     try:
-        options = GenerateOptions(
-            path=args.file,
-            build_args=_build_args(args.build_args),
-            target_platform=_platform(args.platform, "--platform"),
-            base_platform=_platform(args.base_platform, "--base-platform")
-            if args.base_platform
-            else None,
-            local_unique_id=args.local_unique_id,
-            strict=args.strict,
-        )
-        generated = generate(_read(args.file), options)
+        generated = generate(read_containerfile(args.file), generate_options(args, args.file))
     except PunError as exc:
         for diagnostic in exc.diagnostics:
             sys.stderr.write(diagnostic.render() + "\n")
@@ -151,62 +112,6 @@ def _write_llb(args: argparse.Namespace, out: BinaryIO) -> int:
         out.write(generated.definition)
     out.flush()
     return EXIT_OK
-
-
-def _read(path: str) -> str:
-    from pun.diagnostics import error
-
-    try:
-        raw = sys.stdin.buffer.read() if path == "-" else _read_file(path)
-    except OSError as exc:
-        raise error(
-            f"cannot read the Containerfile: {exc.strerror or exc}",
-            path,
-            None,
-            "check the path given with -f",
-        ) from None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise error(
-            f"not UTF-8 text (byte {exc.start})",
-            path,
-            raw.count(b"\n", 0, exc.start) + 1,
-            "save the Containerfile as UTF-8",
-        ) from None
-
-
-def _read_file(path: str) -> bytes:
-    with open(path, "rb") as handle:
-        return handle.read()
-
-
-def _build_args(pairs: List[str]) -> Dict[str, str]:
-    from pun.diagnostics import error
-
-    values: Dict[str, str] = {}
-    for pair in pairs:
-        key, has_value, value = pair.partition("=")
-        if not key:
-            raise error(f"invalid --build-arg {pair!r}", hint="use --build-arg KEY=VALUE")
-        # Like docker: `--build-arg KEY` takes the value from the environment.
-        if has_value:
-            values[key] = value
-        elif key in os.environ:
-            values[key] = os.environ[key]
-    return values
-
-
-def _platform(text: Optional[str], flag: str) -> "Platform":
-    from pun.diagnostics import error
-    from pun.platform import DEFAULT_TARGET, InvalidPlatform, parse_platform
-
-    if text is None:
-        return DEFAULT_TARGET
-    try:
-        return parse_platform(text)
-    except InvalidPlatform as exc:
-        raise error(f"{flag}: {exc}", hint="use e.g. linux/amd64 or linux/arm64") from None
 
 
 if __name__ == "__main__":  # pragma: no cover

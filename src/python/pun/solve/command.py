@@ -12,6 +12,7 @@ import os
 import sys
 from typing import Dict, Optional, Sequence, Tuple
 
+from pun.cli_options import add_generate_arguments, generate_options, read_containerfile
 from pun.containerfile.plan import PackPlan
 from pun.diagnostics import PunError, error
 from pun.solve.options import (
@@ -64,21 +65,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="the buildctl program (default: $BUILDCTL or buildctl)",
     )
-    parser.add_argument(
-        "--platform", metavar="OS/ARCH[/VARIANT]", help="target platform (default linux/amd64)"
-    )
-    parser.add_argument(
-        "--base-platform", metavar="OS/ARCH[/VARIANT]", help="force the base image's platform"
-    )
-    parser.add_argument(
-        "--build-arg",
-        dest="build_args",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="set a build-time ARG (repeatable)",
-    )
-    parser.add_argument("--strict", action="store_true", help="urunc label problems are errors")
+    add_generate_arguments(parser)
     parser.add_argument(
         "--annotation",
         dest="annotations",
@@ -86,11 +73,6 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="KEY=VALUE",
         help="an extra manifest annotation, merged over the LABELs (repeatable)",
-    )
-    parser.add_argument(
-        "--local-unique-id",
-        metavar="ID",
-        help="pin the local source's unique id (default: random per run, like BuildKit)",
     )
     parser.add_argument(
         "--squash", action="store_true", help="put all changes into one layer (embedded builder)"
@@ -150,8 +132,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _build(args: argparse.Namespace) -> BuildResult:
-    from pun.api import GenerateOptions, generate
-    from pun.cli import _build_args, _platform, _read
+    from pun.api import generate
     from pun.solve import build, parse_output_spec
 
     output = parse_output_spec(args.output)
@@ -159,20 +140,9 @@ def _build(args: argparse.Namespace) -> BuildResult:
         BUILDCTL if args.buildkit_addr or os.environ.get("BUILDKIT_HOST") else EMBEDDED
     )
     path = args.file or os.path.join(args.context, "Containerfile")
-    target = _platform(args.platform, "--platform")
-    generated = generate(
-        _read(path),
-        GenerateOptions(
-            path=path,
-            build_args=_build_args(args.build_args),
-            target_platform=target,
-            base_platform=_platform(args.base_platform, "--base-platform")
-            if args.base_platform
-            else None,
-            strict=args.strict,
-            local_unique_id=args.local_unique_id,
-        ),
-    )
+    options_for_llb = generate_options(args, path)
+    target = options_for_llb.target_platform
+    generated = generate(read_containerfile(path), options_for_llb)
     for diagnostic in generated.warnings:
         sys.stderr.write(diagnostic.render() + "\n")
     if args.squash and builder == BUILDCTL:

@@ -1,0 +1,113 @@
+"""What `pun --LLB` and `pun build` share on the command line: the options that shape the LLB,
+and reading the Containerfile, so both commands read input the same way."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import TYPE_CHECKING, Dict, List, Optional
+
+from pun.diagnostics import error
+
+if TYPE_CHECKING:
+    from pun.api import GenerateOptions
+    from pun.platform import Platform
+
+
+def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--build-arg",
+        dest="build_args",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a build-time ARG (repeatable; KEY alone takes the value from the environment)",
+    )
+    parser.add_argument(
+        "--platform",
+        metavar="OS/ARCH[/VARIANT]",
+        help="target platform (default linux/amd64); its arch is used for unikraft.org images",
+    )
+    parser.add_argument(
+        "--base-platform",
+        metavar="OS/ARCH[/VARIANT]",
+        help="force the base image's platform (the original pun used qemu/amd64 for all)",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="treat urunc label problems as errors instead of warnings",
+    )
+    parser.add_argument(
+        "--local-unique-id",
+        metavar="ID",
+        help="pin the local source's unique id (default: random per run, like BuildKit)",
+    )
+
+
+def generate_options(args: argparse.Namespace, path: str) -> "GenerateOptions":
+    """GenerateOptions from the arguments added by add_generate_arguments (PunError if bad)."""
+    from pun.api import GenerateOptions
+
+    return GenerateOptions(
+        path=path,
+        build_args=build_args(args.build_args),
+        target_platform=platform(args.platform, "--platform"),
+        base_platform=platform(args.base_platform, "--base-platform")
+        if args.base_platform
+        else None,
+        local_unique_id=args.local_unique_id,
+        strict=args.strict,
+    )
+
+
+def read_containerfile(path: str) -> str:
+    """The Containerfile's text ('-' is stdin); PunError naming the file when unreadable."""
+    try:
+        if path == "-":
+            raw = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as handle:
+                raw = handle.read()
+    except OSError as exc:
+        raise error(
+            f"cannot read the Containerfile: {exc.strerror or exc}",
+            path,
+            None,
+            "check the path given with -f",
+        ) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(
+            f"not UTF-8 text (byte {exc.start})",
+            path,
+            raw.count(b"\n", 0, exc.start) + 1,
+            "save the Containerfile as UTF-8",
+        ) from None
+
+
+def build_args(pairs: List[str]) -> Dict[str, str]:
+    values: Dict[str, str] = {}
+    for pair in pairs:
+        key, has_value, value = pair.partition("=")
+        if not key:
+            raise error(f"invalid --build-arg {pair!r}", hint="use --build-arg KEY=VALUE")
+        # Like docker: `--build-arg KEY` takes the value from the environment.
+        if has_value:
+            values[key] = value
+        elif key in os.environ:
+            values[key] = os.environ[key]
+    return values
+
+
+def platform(text: Optional[str], flag: str) -> "Platform":
+    from pun.platform import DEFAULT_TARGET, InvalidPlatform, parse_platform
+
+    if text is None:
+        return DEFAULT_TARGET
+    try:
+        return parse_platform(text)
+    except InvalidPlatform as exc:
+        raise error(f"{flag}: {exc}", hint="use e.g. linux/amd64 or linux/arm64") from None
