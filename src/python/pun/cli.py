@@ -23,7 +23,11 @@ def _parser() -> argparse.ArgumentParser:
         description="Package a unikernel for urunc: read a Containerfile (FROM/COPY/LABEL) and "
         "write a BuildKit LLB definition for `buildctl build`.",
         epilog="example: pun --LLB -f Containerfile | buildctl build --local context=. "
-        "--output type=oci,dest=image.tar",
+        "--output type=oci,dest=image.tar\n\n"
+        "more commands:\n"
+        "  pun build ...   build the image itself (no daemon needed); see pun build --help\n"
+        "  pun push ...    push a built OCI/docker archive to a registry; see pun push --help",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,
     )
     parser.add_argument(
