@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import posixpath
 import tarfile
-from typing import BinaryIO, Iterator, Optional, Sequence, Tuple
+from typing import Iterator, Optional, Sequence, Tuple
 
 from pun.diagnostics import error
 from pun.solve.fstree import ROOT, Kind, LayerMember, Node, Tree, ancestors, clean, directory
@@ -105,19 +105,3 @@ def read_member(layer_path: str, name: str, limit: int = SMALL_FILE_LIMIT) -> Op
             return handle.read(limit) if handle is not None else None
     return None
 
-
-def copy_members(layer_path: str, wanted: "dict[str, list[BinaryIO]]") -> None:
-    """Stream each wanted member (by tar name) into every sink registered for it."""
-    for tar, member in iter_members(layer_path):
-        sinks = wanted.get(member.name)
-        if not sinks or not member.isreg():
-            continue
-        handle = tar.extractfile(member)
-        if handle is None:
-            continue
-        while True:
-            chunk = handle.read(1024 * 1024)
-            if not chunk:
-                break
-            for sink in sinks:
-                sink.write(chunk)

@@ -125,9 +125,6 @@ class Tree:
         self._nodes: Dict[str, Node] = dict(nodes) if nodes else {ROOT: directory()}
         self._nodes.setdefault(ROOT, directory())
 
-    def copy(self) -> "Tree":
-        return Tree(self._nodes)
-
     def get(self, path: str) -> Optional[Node]:
         return self._nodes.get(path)
 
@@ -165,9 +162,6 @@ class Tree:
         for path in sorted(self._nodes, key=path_sort_key):
             if path != ROOT:
                 yield path, self._nodes[path]
-
-    def __len__(self) -> int:
-        return len(self._nodes)
 
 
 def path_sort_key(path: str) -> Tuple[bytes, ...]:

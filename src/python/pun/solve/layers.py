@@ -33,10 +33,6 @@ class Compression:
     kind: str = "gzip"  # or "uncompressed"
     level: int = 6
 
-    @property
-    def media_suffix(self) -> str:
-        return "+gzip" if self.kind == "gzip" else ""
-
 
 @dataclass(frozen=True)
 class Blob:

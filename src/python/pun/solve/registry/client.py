@@ -12,7 +12,7 @@ import base64
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Callable, Dict, Iterable, Optional, Tuple
+from typing import Any, BinaryIO, Callable, Dict, Iterable, Optional
 from urllib.parse import urljoin
 
 import requests
@@ -284,7 +284,3 @@ def _read_limited(chunks: Iterable[bytes], limit: int) -> bytes:
         parts.append(chunk)
     return b"".join(parts)
 
-
-def split_repository(name: str) -> Tuple[str, str]:
-    domain, _, path = name.partition("/")
-    return domain, path
