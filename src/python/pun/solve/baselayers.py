@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import posixpath
 import tarfile
-from typing import Iterator, Optional, Sequence, Tuple
+from typing import Iterator, List, Optional, Sequence, Set, Tuple
 
 from pun.diagnostics import error
 from pun.solve.fstree import ROOT, Kind, LayerMember, Node, Tree, ancestors, clean, directory
@@ -51,32 +51,50 @@ def scan_layers(layer_paths: Sequence[str]) -> Tree:
     """The root filesystem that `layer_paths` (bottom first) add up to, as headers only."""
     tree = Tree()
     for index, path in enumerate(layer_paths):
+        added: Set[str] = set()  # what this layer put into the tree so far
         for _, member in iter_members(path):
-            _apply(tree, index, member)
+            _apply(tree, index, member, added)
     return tree
 
 
-def _apply(tree: Tree, layer: int, member: tarfile.TarInfo) -> None:
+def _apply(tree: Tree, layer: int, member: tarfile.TarInfo, added: Set[str]) -> None:
     path = member_path(member.name)
     if path == ROOT:
         return
     parent, name = posixpath.split(path)
     if name == OPAQUE_WHITEOUT:
-        tree.clear_children(parent)
+        _remove_lower(tree, tree.below(parent), added)
         return
     if name.startswith(WHITEOUT_PREFIX):
         hidden = posixpath.join(parent, name[len(WHITEOUT_PREFIX) :])
         if tree.get(hidden) is not None:
-            tree.remove(hidden)
+            _remove_lower(tree, [hidden, *tree.below(hidden)], added)
         return
     for ancestor in ancestors(path):
         if tree.get(ancestor) is None:
             tree.set(ancestor, directory())
+            added.add(ancestor)
     node = _node(tree, layer, member)
     existing = tree.get(path)
     if existing is not None and not (existing.is_dir and node.is_dir):
         tree.remove(path)
     tree.set(path, node)
+    added.add(path)
+
+
+def _remove_lower(tree: Tree, paths: List[str], added: Set[str]) -> None:
+    """Remove those of `paths` that lower layers put there.
+
+    A whiteout hides only what lower layers hold, never what its own layer adds, wherever
+    it stands in the tar (OCI image spec, "Whiteouts"); so an opaque directory keeps the
+    entries its layer wrote before the `.wh..wh..opq` marker, and their parent directories.
+    """
+    keep = set(added)
+    for path in added:
+        keep.update(ancestors(path))
+    for path in paths:
+        if path not in keep and tree.get(path) is not None:
+            tree.remove(path)  # nothing below it is kept either: `keep` holds all ancestors
 
 
 def _node(tree: Tree, layer: int, member: tarfile.TarInfo) -> Node:

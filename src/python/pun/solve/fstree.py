@@ -152,10 +152,10 @@ class Tree:
             del self._nodes[p]
         return gone
 
-    def clear_children(self, path: str) -> None:
+    def below(self, path: str) -> List[str]:
+        """Every path under directory `path` (not `path` itself)."""
         prefix = path.rstrip("/") + "/"
-        for p in [p for p in self._nodes if p.startswith(prefix)]:
-            del self._nodes[p]
+        return [p for p in self._nodes if p.startswith(prefix)]
 
     def items(self) -> Iterator[Tuple[str, Node]]:
         """Every node except `/`, parents before children, siblings in byte order."""
