@@ -7,9 +7,32 @@ import os
 import shutil
 import sys
 import tempfile
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterator, Tuple
 
 from pun.diagnostics import error
+
+
+def _temp_beside(dest: str) -> Tuple[int, str]:
+    """A new private file in `dest`'s directory (same filesystem, so a rename is atomic)."""
+    directory = os.path.dirname(os.path.abspath(dest))
+    if not os.path.isdir(directory):
+        raise error(
+            f"cannot write {dest}: directory {directory} does not exist",
+            hint="create the directory first or choose another dest=",
+        )
+    return tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(dest)}.", suffix=".tmp")
+
+
+@contextlib.contextmanager
+def _replaced_on_success(tmp: str, dest: str) -> Iterator[None]:
+    try:
+        yield
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 @contextlib.contextmanager
@@ -19,45 +42,20 @@ def atomic_file(dest: str) -> Iterator[BinaryIO]:
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
         return
-    directory = os.path.dirname(os.path.abspath(dest))
-    if not os.path.isdir(directory):
-        raise error(
-            f"cannot write {dest}: directory {directory} does not exist",
-            hint="create the directory first or choose another dest=",
-        )
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(dest)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    fd, tmp = _temp_beside(dest)
+    with _replaced_on_success(tmp, dest), os.fdopen(fd, "wb") as handle:
+        yield handle
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 @contextlib.contextmanager
 def atomic_path(dest: str) -> Iterator[str]:
     """Yield a temporary path for another program to create; on success it replaces `dest`."""
-    directory = os.path.dirname(os.path.abspath(dest))
-    if not os.path.isdir(directory):
-        raise error(
-            f"cannot write {dest}: directory {directory} does not exist",
-            hint="create the directory first or choose another dest=",
-        )
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(dest)}.", suffix=".tmp")
+    fd, tmp = _temp_beside(dest)
     os.close(fd)
-    try:
+    with _replaced_on_success(tmp, dest):
         yield tmp
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 @contextlib.contextmanager
