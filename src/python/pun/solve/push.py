@@ -16,14 +16,15 @@ from pun.solve.progress import Progress
 from pun.solve.registry.client import RegistryClient
 
 
-def parse_names(names: Sequence[str]) -> List[ImageReference]:
+def parse_names(names: Sequence[str], what: str = "--output name=") -> List[ImageReference]:
+    """Normalize every name; a bad one is a PunError whose message starts with `what`."""
     out = []
     for name in names:
         try:
             out.append(normalize(name))
         except InvalidReference as exc:
             raise error(
-                f"--output name={name!r}: {exc}",
+                f"{what}{name!r}: {exc}",
                 hint="use REGISTRY/REPOSITORY[:TAG], e.g. 127.0.0.1:5000/unikernels/app:1.0",
             ) from None
     return out

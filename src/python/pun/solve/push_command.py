@@ -15,8 +15,7 @@ import sys
 import tempfile
 from typing import List, Optional, Sequence
 
-from pun.diagnostics import PunError, error
-from pun.reference import InvalidReference, normalize
+from pun.diagnostics import PunError
 
 EXIT_OK, EXIT_FAILURE = 0, 1
 
@@ -66,16 +65,9 @@ def push_archive(
 ) -> List[str]:
     from pun.solve.layout import read_archive
     from pun.solve.progress import Progress
-    from pun.solve.push import push
+    from pun.solve.push import parse_names, push
 
-    for name in names:
-        try:
-            normalize(name)
-        except InvalidReference as exc:
-            raise error(
-                f"cannot push to {name!r}: {exc}",
-                hint="use REGISTRY/REPOSITORY[:TAG], e.g. 127.0.0.1:5000/unikernels/app:1.0",
-            ) from None
+    parse_names(names, what="cannot push to ")  # before reading a possibly large archive
     with tempfile.TemporaryDirectory(prefix="pun-push-") as scratch:
         image = read_archive(archive, scratch)
         config_path = os.path.join(scratch, "config")
