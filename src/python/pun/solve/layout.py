@@ -2,8 +2,8 @@
 
 Both archive kinds pun writes (`type=oci` and `type=docker`) hold an OCI layout, and so do
 `skopeo copy ... oci-archive:` and `buildctl --output type=oci` tarballs. Blobs are streamed
-out of the tar into a scratch directory and checked against their digests on the way, so a
-damaged archive fails here, not half-way through a push.
+out of the tar into a scratch directory and checked against their digests and the sizes their
+descriptors give on the way, so a damaged archive fails here, not half-way through a push.
 """
 
 from __future__ import annotations
@@ -54,8 +54,18 @@ def _read_small(tar: tarfile.TarFile, archive: str, name: str) -> bytes:
         return handle.read()
 
 
-def _verified_blob(tar: tarfile.TarFile, archive: str, digest: str, dest: str) -> int:
-    """Copy one blob to `dest`, checking its sha256; return its size."""
+def _check_size(archive: str, what: str, actual: int, descriptor: Dict[str, Any]) -> None:
+    """A descriptor's size must be the blob's: registries and clients refuse a mismatch."""
+    declared = descriptor.get("size")
+    if declared != actual:
+        raise _fail(archive, f"{what} is {actual} bytes, but its descriptor says {declared}")
+
+
+def _verified_blob(
+    tar: tarfile.TarFile, archive: str, descriptor: Dict[str, Any], dest: str
+) -> int:
+    """Copy one blob to `dest`, checking its sha256 and size; return its size."""
+    digest = str(descriptor.get("digest"))
     name = _member_name(digest)
     try:
         member = tar.getmember(name)
@@ -71,6 +81,7 @@ def _verified_blob(tar: tarfile.TarFile, archive: str, digest: str, dest: str) -
             out.write(chunk)
     if f"sha256:{hasher.hexdigest()}" != digest:
         raise _fail(archive, f"blob {digest} in the archive does not match its digest")
+    _check_size(archive, f"blob {digest}", member.size, descriptor)
     return member.size
 
 
@@ -105,18 +116,19 @@ def read_archive(archive: str, scratch: str) -> BuiltImage:
         manifest_bytes = _read_small(tar, archive, _member_name(manifest_digest))
         if "sha256:" + hashlib.sha256(manifest_bytes).hexdigest() != manifest_digest:
             raise _fail(archive, f"manifest {manifest_digest} does not match its digest")
+        _check_size(archive, f"manifest {manifest_digest}", len(manifest_bytes), entries[0])
         manifest = _json(archive, manifest_bytes, f"manifest {manifest_digest}")
         config_desc = manifest.get("config") or {}
         config_digest = str(config_desc.get("digest"))
         config = _read_small(tar, archive, _member_name(config_digest))
         if "sha256:" + hashlib.sha256(config).hexdigest() != config_digest:
             raise _fail(archive, f"config {config_digest} does not match its digest")
+        _check_size(archive, f"config {config_digest}", len(config), config_desc)
         layers = []
         for n, layer in enumerate(manifest.get("layers") or []):
-            digest = str(layer.get("digest"))
             path = os.path.join(scratch, f"layer-{n}")
-            size = _verified_blob(tar, archive, digest, path)
-            layers.append(Blob(digest, size, str(layer.get("mediaType")), path))
+            size = _verified_blob(tar, archive, layer, path)
+            layers.append(Blob(str(layer.get("digest")), size, str(layer.get("mediaType")), path))
     return BuiltImage(
         manifest=manifest_bytes,
         manifest_digest=manifest_digest,

@@ -5,6 +5,7 @@ skopeo, reading the real registry, is the judge of what was pushed."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import tarfile
@@ -109,6 +110,42 @@ def test_push_refuses_a_damaged_blob_before_pushing(
 
     assert result.code == 1
     assert f"blob {manifest['layers'][0]['digest']} in the archive does not match" in result.err
+
+
+def test_push_refuses_a_descriptor_with_the_wrong_size(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The manifest and index.json are rewritten consistently (digests match), but the first
+    # layer's descriptor claims one byte too many: a registry would get a broken image.
+    archive = tmp_path / "image.tar"
+    digest = build(tmp_path, f"type=oci,dest={archive}")["containerimage.digest"]
+    lying = tmp_path / "lying.tar"
+    with tarfile.open(archive) as src:
+        manifest = json.loads(read_member(src, "blobs/sha256/" + digest.split(":")[1]))
+        manifest["layers"][0]["size"] += 1
+        new_manifest = json.dumps(manifest).encode()
+        new_digest = hashlib.sha256(new_manifest).hexdigest()
+        index = json.loads(read_member(src, "index.json"))
+        index["manifests"][0].update(digest=f"sha256:{new_digest}", size=len(new_manifest))
+        replaced = {"index.json": json.dumps(index).encode(),
+                    f"blobs/sha256/{new_digest}": new_manifest}
+        with tarfile.open(lying, "w") as dst:
+            for member in src.getmembers():
+                if member.isfile() and member.name not in replaced:
+                    dst.addfile(member, io.BytesIO(read_member(src, member.name)))
+                elif not member.isfile():
+                    dst.addfile(member)
+            for name, data in replaced.items():
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                dst.addfile(info, io.BytesIO(data))
+
+    result = pun_push(capsys, [str(lying), "127.0.0.1:1/x/y:1"])
+
+    assert result.code == 1
+    layer = manifest["layers"][0]
+    assert f"blob {layer['digest']} is {layer['size'] - 1} bytes, but its descriptor says " \
+        f"{layer['size']}" in result.err
 
 
 def test_push_rejects_an_invalid_name(
