@@ -153,10 +153,20 @@ class RegistryClient:
                 + self.domain
                 + "` (pun reads ~/.docker/config.json)",
             )
-        token = answer.json().get("token") or answer.json().get("access_token")
-        if not token:
+        try:
+            body = answer.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise error(
+                f"registry {self.domain}: the token service at {params['realm']} did not "
+                "answer with JSON",
+                hint="check the registry's auth configuration",
+            )
+        bearer = body.get("token") or body.get("access_token")
+        if not bearer:
             return False
-        self._authorization = f"Bearer {token}"
+        self._authorization = f"Bearer {bearer}"
         return True
 
     def _fail(self, response: requests.Response, what: str) -> PunError:
