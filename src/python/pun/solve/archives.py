@@ -40,7 +40,8 @@ def layout_entries(image: BuiltImage, names: Sequence[str]) -> Dict[str, Entry]:
 
 def docker_entries(image: BuiltImage, names: Sequence[str]) -> Dict[str, Entry]:
     entries = layout_entries(image, names)
-    tags = [n for n in names if "@" not in n]
+    # docker load insists on name:tag, so an untagged name gets :latest, as docker save writes it.
+    tags = ["%s:%s" % _split_tag(n) for n in names if "@" not in n]
     manifest = [
         {
             "Config": _blob_name(image.config_digest),
@@ -52,7 +53,8 @@ def docker_entries(image: BuiltImage, names: Sequence[str]) -> Dict[str, Entry]:
     repositories: Dict[str, Dict[str, str]] = {}
     for name in tags:
         repository, tag = _split_tag(name)
-        # docker save maps repository -> tag -> the id of the image's top layer.
+        # docker save maps repository -> tag -> an id; docker load reads manifest.json instead
+        # when it is present, so the image id serves.
         repositories.setdefault(repository, {})[tag] = image.config_digest.split(":", 1)[1]
     if repositories:
         entries["repositories"] = canonical_json(repositories)

@@ -136,6 +136,11 @@ def _build(args: argparse.Namespace) -> BuildResult:
     from pun.solve import build, parse_output_spec
 
     output = parse_output_spec(args.output)
+    if args.metadata_file == "-" and output.get("dest") == "-":
+        raise error(
+            "--metadata-file - and dest=- would both write to stdout",
+            hint="write the metadata to a file, or the archive to a file",
+        )
     builder = args.builder or (
         BUILDCTL if args.buildkit_addr or os.environ.get("BUILDKIT_HOST") else EMBEDDED
     )

@@ -144,3 +144,20 @@ def test_a_bad_image_name_fails_before_building(tmp_path: Path) -> None:
     assert result.code == 1 and "name='Not/Valid'" in result.err
     assert "must be lowercase" in result.err
     assert not dest.exists()
+
+
+def test_metadata_and_archive_cannot_share_stdout(tmp_path: Path) -> None:
+    result = pun_build(
+        [
+            "--context",
+            str(context(tmp_path)),
+            "--output",
+            "type=oci,dest=-",
+            "--metadata-file",
+            "-",
+        ],
+        tmp_path / "cache",
+    )
+    assert result.code == 1
+    assert result.out == b""
+    assert "both write to stdout" in result.err

@@ -141,3 +141,16 @@ def test_squash_gives_one_layer(tmp_path: Path, flag: list, layers: int) -> None
     run([umoci, "unpack", "--image", f"{layout}:1.0", str(tmp_path / "bundle")])
     expected = (CASES / CASE / "expected" / "rootfs.txt").read_text().splitlines()
     assert listing(tmp_path / "bundle" / "rootfs") == sorted(line for line in expected if line)
+
+
+def test_docker_load_of_an_untagged_name_gets_latest(tmp_path: Path) -> None:
+    # docker load rejects RepoTags without a tag ("invalid tag"); docker save writes name:latest.
+    docker = require_docker()
+    archive = tmp_path / "image.tar"
+    untagged = "pun.test/unikernels/untagged"
+    build(tmp_path, f"type=docker,dest={archive},name={untagged}")
+    try:
+        loaded = run([docker, "load", "-i", str(archive)], env=docker_env()).stdout.decode()
+        assert f"Loaded image: {untagged}:latest" in loaded
+    finally:
+        run([docker, "image", "rm", "-f", f"{untagged}:latest"], env=docker_env(), check=False)
