@@ -5,8 +5,7 @@ Used by the CLI, the Pants plugin and anything else that wants LLB without a sub
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import List, Mapping, Optional, Tuple
+from typing import List, Mapping, NamedTuple, Optional, Tuple
 
 from pun.containerfile.parser import ParseOptions, parse_containerfile
 from pun.containerfile.plan import PackPlan
@@ -19,10 +18,9 @@ from pun.platform import DEFAULT_TARGET, Platform
 from pun.urunc import LabelSite, validate
 
 
-@dataclass(frozen=True)
-class GenerateOptions:
+class GenerateOptions(NamedTuple):
     path: str = "Containerfile"
-    build_args: Mapping[str, str] = field(default_factory=dict)
+    build_args: Mapping[str, str] = {}
     target_platform: Platform = DEFAULT_TARGET
     # Forces the base image's platform, overriding the unikraft/linux rule (not FROM --platform).
     base_platform: Optional[Platform] = None
@@ -32,8 +30,7 @@ class GenerateOptions:
     strict: bool = False
 
 
-@dataclass(frozen=True)
-class Generated:
+class Generated(NamedTuple):
     definition: bytes
     plan: PackPlan
     warnings: Tuple[Diagnostic, ...]

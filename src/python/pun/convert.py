@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from pun.containerfile.plan import PackPlan
 from pun.llb.state import Copy, Mkfile, Owner, State, image, local, scratch
@@ -16,8 +15,7 @@ URUNC_JSON_MODE = 0o644
 _GLOB_CHARACTERS = frozenset("*?[")
 
 
-@dataclass(frozen=True)
-class ConvertOptions:
+class ConvertOptions(NamedTuple):
     target_platform: Platform = DEFAULT_TARGET
     # Forces the base image's platform (the original pun always used qemu/amd64).
     base_platform: Optional[Platform] = None

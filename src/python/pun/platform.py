@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 _ARCH_ALIASES = {
     "x86_64": "amd64",
@@ -17,8 +16,7 @@ _ARCH_ALIASES = {
 HYPERVISOR_AS_OS_DOMAINS = frozenset({"unikraft.org"})
 
 
-@dataclass(frozen=True)
-class Platform:
+class Platform(NamedTuple):
     os: str
     architecture: str
     variant: str = ""

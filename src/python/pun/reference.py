@@ -6,9 +6,9 @@ That is distribution/reference's `ParseNormalizedNamed` followed by `TagNameOnly
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 DEFAULT_DOMAIN = "docker.io"
 _LEGACY_DEFAULT_DOMAIN = "index.docker.io"
@@ -24,7 +24,7 @@ _DOMAIN_NAME = rf"{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*"
 _DOMAIN = rf"(?:{_DOMAIN_NAME}|{_IPV6})(?::[0-9]+)?"
 _TAG = r"[\w][\w.-]{0,127}"
 _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*[:][0-9a-fA-F]{32,}"
-_REFERENCE = re.compile(
+_REFERENCE_PATTERN = (
     rf"^(?P<name>(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*)"
     rf"(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?$"
 )
@@ -35,8 +35,7 @@ class InvalidReference(ValueError):
     pass
 
 
-@dataclass(frozen=True)
-class ImageReference:
+class ImageReference(NamedTuple):
     domain: str
     path: str
     tag: Optional[str]
@@ -67,7 +66,7 @@ def normalize(reference: str) -> ImageReference:
         raise InvalidReference(
             f"invalid reference format: repository name ({remote_name}) must be lowercase"
         )
-    match = _REFERENCE.match(f"{domain}/{remainder}")
+    match = _reference_regex().match(f"{domain}/{remainder}")
     if match is None:
         raise InvalidReference("invalid reference format")
     name = match.group("name")
@@ -81,6 +80,12 @@ def normalize(reference: str) -> ImageReference:
     if tag is None and digest is None:
         tag = "latest"
     return ImageReference(domain=domain, path=path, tag=tag, digest=digest)
+
+
+@functools.lru_cache(maxsize=None)
+def _reference_regex() -> "re.Pattern[str]":
+    # Compiled on first use: FROM scratch never needs it, and start-up time matters.
+    return re.compile(_REFERENCE_PATTERN)
 
 
 def _split_domain(name: str) -> "tuple[str, str]":

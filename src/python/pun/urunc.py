@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import base64
 import re
-from dataclasses import dataclass
-from typing import Callable, Dict, FrozenSet, List, Mapping, Optional, Tuple
+from typing import Callable, Dict, FrozenSet, List, Mapping, NamedTuple, Optional, Tuple
 
 from pun.diagnostics import Diagnostic, Severity
 from pun.gojson import go_json_dumps
@@ -86,8 +85,7 @@ def urunc_json(labels: Mapping[str, str]) -> bytes:
 _Finder = Callable[[str, Optional[int], str], None]
 
 
-@dataclass(frozen=True)
-class LabelSite:
+class LabelSite(NamedTuple):
     """Where a label was set, so that findings can point at the line."""
 
     value: str

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Dict, Optional
+from typing import Dict, NamedTuple, Optional
 
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
 _KNOWN = ("escape", "syntax", "check")
 
 
-@dataclass(frozen=True)
-class Directives:
+class Directives(NamedTuple):
     escape: str = "\\"
     syntax: Optional[str] = None
 

@@ -9,8 +9,7 @@ meaning of flags) is ours, in this module and `words.py`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Set, Tuple
 
 from pun.containerfile.directives import DirectiveError, Directives, read_directives
 from pun.containerfile.plan import BaseImage, CopyInstruction, IgnoredInstruction, Label, PackPlan
@@ -46,10 +45,9 @@ _COPY_FLAGS_IGNORED = frozenset({"link"})  # only changes how BuildKit caches; s
 _GO_PARSE_LINE = re.compile(r"line (\d+)")
 
 
-@dataclass(frozen=True)
-class ParseOptions:
+class ParseOptions(NamedTuple):
     path: str = "Containerfile"
-    build_args: Mapping[str, str] = field(default_factory=dict)
+    build_args: Mapping[str, str] = {}
     target_platform: Platform = DEFAULT_TARGET
 
 
@@ -102,8 +100,7 @@ def _split_instructions(text: str, path: str) -> Sequence["_Command"]:
     ]
 
 
-@dataclass(frozen=True)
-class _Command:
+class _Command(NamedTuple):
     keyword: str
     written: str
     flags: Tuple[str, ...]

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Dict, Optional, Tuple
+from typing import Dict, NamedTuple, Optional, Tuple
 
 from pun.diagnostics import Diagnostic
 from pun.platform import Platform
 from pun.reference import ImageReference
 
 
-@dataclass(frozen=True)
-class BaseImage:
+class BaseImage(NamedTuple):
     """`FROM scratch` (reference None) or `FROM <image>`."""
 
     reference: Optional[ImageReference]
@@ -24,8 +22,7 @@ class BaseImage:
         return self.reference is None
 
 
-@dataclass(frozen=True)
-class CopyInstruction:
+class CopyInstruction(NamedTuple):
     sources: Tuple[str, ...]
     dest: str
     line: int
@@ -33,21 +30,18 @@ class CopyInstruction:
     owner: Optional[str] = None  # --chown, as written: user[:group]
 
 
-@dataclass(frozen=True)
-class Label:
+class Label(NamedTuple):
     key: str
     value: str
     line: int
 
 
-@dataclass(frozen=True)
-class IgnoredInstruction:
+class IgnoredInstruction(NamedTuple):
     keyword: str
     line: int
 
 
-@dataclass(frozen=True)
-class PackPlan:
+class PackPlan(NamedTuple):
     path: str
     base: BaseImage
     copies: Tuple[CopyInstruction, ...]

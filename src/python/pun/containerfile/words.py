@@ -6,9 +6,7 @@ non-Windows case, so that a LABEL or COPY path means here what it means to `dock
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import List, Mapping, Set
-
+from typing import List, Mapping, NamedTuple, Set
 
 _SPECIAL = frozenset("'\"$")
 
@@ -17,13 +15,11 @@ class WordError(ValueError):
     pass
 
 
-@dataclass
 class _Lexer:
-    text: str
-    env: Mapping[str, str]
-    escape: str
-    pos: int = 0
-    unset: Set[str] = field(default_factory=set)
+    def __init__(self, text: str, env: Mapping[str, str], escape: str) -> None:
+        self.text, self.env, self.escape = text, env, escape
+        self.pos = 0
+        self.unset: Set[str] = set()
 
     def peek(self) -> str:
         return self.text[self.pos] if self.pos < len(self.text) else ""
@@ -147,8 +143,7 @@ class _Lexer:
         return value
 
 
-@dataclass(frozen=True)
-class Expanded:
+class Expanded(NamedTuple):
     value: str
     unset_variables: "frozenset[str]"
 

@@ -7,14 +7,28 @@ location entry. Op digests are sha256 of the exact op bytes.
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Set, Tuple, Union
+from typing import Callable, Dict, List, NamedTuple, Optional, Set, Tuple, Union
 
-from pun.llb.state import Copy, FileVertex, Mkdir, Mkfile, Owner, SourceVertex, State, Vertex
-from pun.llb.state import clean_source_path, go_clean, normalize_dest
+from pun.llb.state import (
+    Copy,
+    FileVertex,
+    Mkdir,
+    Mkfile,
+    Owner,
+    SourceVertex,
+    State,
+    Vertex,
+    clean_source_path,
+    go_clean,
+    normalize_dest,
+)
 from pun.llb.wire import Message
 from pun.platform import Platform
+
+try:  # CPython's builtin sha256 spares `pun --LLB` loading OpenSSL through hashlib (~3 ms)
+    from _sha256 import sha256  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - 3.12+ names the module _sha2; other Pythons lack it
+    from hashlib import sha256
 
 # Field numbers of BuildKit's solver/pb (see src/protos/pun/llb/pb/ops.proto).
 _OP_INPUTS, _OP_SOURCE, _OP_FILE, _OP_PLATFORM, _OP_CONSTRAINTS = 1, 3, 4, 10, 11
@@ -25,14 +39,12 @@ DigestLookup = Callable[[Vertex], str]
 CUSTOM_NAME = "llb.customname"
 
 
-@dataclass(frozen=True)
-class MarshalOptions:
+class MarshalOptions(NamedTuple):
     # The `local.unique` value for local sources: one per Marshal, as in BuildKit.
     local_unique_id: str
 
 
-@dataclass(frozen=True)
-class MarshalledOp:
+class MarshalledOp(NamedTuple):
     digest: str
     data: bytes
     caps: Tuple[str, ...]
@@ -40,7 +52,7 @@ class MarshalledOp:
 
 
 def digest_of(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+    return "sha256:" + sha256(data).hexdigest()
 
 
 def marshal(state: State, options: MarshalOptions) -> bytes:

@@ -7,8 +7,7 @@ actions). Nothing is serialized here; `pun.llb.marshal` turns a State into Defin
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
-from typing import Optional, Tuple, Union
+from typing import NamedTuple, Optional, Tuple, Union
 
 from pun.platform import Platform
 
@@ -16,8 +15,7 @@ IMAGE_SCHEME = "docker-image://"
 LOCAL_SCHEME = "local://"
 
 
-@dataclass(frozen=True)
-class SourceVertex:
+class SourceVertex(NamedTuple):
     identifier: str
     attrs: Tuple[Tuple[str, str], ...] = ()
     platform: Optional[Platform] = None
@@ -28,8 +26,7 @@ class SourceVertex:
         return self.identifier.startswith(LOCAL_SCHEME)
 
 
-@dataclass(frozen=True)
-class Owner:
+class Owner(NamedTuple):
     """`--chown user[:group]`: each part a name or a numeric id."""
 
     user: Union[int, str]
@@ -52,8 +49,7 @@ def _id_or_name(text: str) -> Union[int, str]:
     return value if -(2**31) <= value < 2**31 and text.lstrip("+-").isdigit() else text
 
 
-@dataclass(frozen=True)
-class Copy:
+class Copy(NamedTuple):
     source: "State"
     src: str
     dest: str
@@ -66,16 +62,14 @@ class Copy:
     dir_copy_contents: bool = False
 
 
-@dataclass(frozen=True)
-class Mkfile:
+class Mkfile(NamedTuple):
     path: str
     mode: int
     data: bytes
     owner: Optional[Owner] = None
 
 
-@dataclass(frozen=True)
-class Mkdir:
+class Mkdir(NamedTuple):
     path: str
     mode: int
     make_parents: bool = False
@@ -85,8 +79,7 @@ class Mkdir:
 FileAction = Union[Copy, Mkfile, Mkdir]
 
 
-@dataclass(frozen=True)
-class FileVertex:
+class FileVertex(NamedTuple):
     """One FileOp: actions applied in order to `base` (None = scratch)."""
 
     base: Optional["Vertex"]
@@ -97,8 +90,7 @@ class FileVertex:
 Vertex = Union[SourceVertex, FileVertex]
 
 
-@dataclass(frozen=True)
-class State:
+class State(NamedTuple):
     vertex: Optional[Vertex] = None  # None is scratch: no op at all
 
     def file(self, *actions: FileAction, custom_name: str = "") -> "State":
