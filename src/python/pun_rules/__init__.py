@@ -1,1 +1,1 @@
-"""Pants plugin for pun (placeholder: rules and target types come later)."""
+"""Pants plugin for pun: the `unikernel_image` target (package, publish, tailor, inference)."""

@@ -1,0 +1,47 @@
+"""The `package` field set of `unikernel_image`, and where its outputs go."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pants.core.goals.package import PackageFieldSet
+
+from pun_rules.target_types import (
+    DOCKER,
+    UnikernelImageAnnotationsField,
+    UnikernelImageOutputField,
+    UnikernelImageOutputPathField,
+    UnikernelImageRegistriesField,
+    UnikernelImageRepositoryField,
+    UnikernelImageSourceField,
+    UnikernelImageSquashField,
+    UnikernelImageStrictField,
+    UnikernelImageTagsField,
+)
+
+
+@dataclass(frozen=True)
+class UnikernelImageFieldSet(PackageFieldSet):
+    required_fields = (UnikernelImageSourceField,)
+
+    source: UnikernelImageSourceField
+    repository: UnikernelImageRepositoryField
+    image_tags: UnikernelImageTagsField
+    registries: UnikernelImageRegistriesField
+    annotations: UnikernelImageAnnotationsField
+    output: UnikernelImageOutputField
+    squash: UnikernelImageSquashField
+    strict: UnikernelImageStrictField
+    output_path: UnikernelImageOutputPathField
+
+    def archive_path(self) -> str:
+        ending = "docker.tar" if self.output.value == DOCKER else "oci.tar"
+        return self.output_path.value_or_default(file_ending=ending)
+
+
+def metadata_path(archive: str) -> str:
+    """`NAME.image.json` next to `NAME.oci.tar` / `NAME.docker.tar` / `NAME.tar`."""
+    for suffix in (".oci.tar", ".docker.tar", ".tar"):
+        if archive.endswith(suffix):
+            return archive[: -len(suffix)] + ".image.json"
+    return archive + ".image.json"

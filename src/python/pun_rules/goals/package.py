@@ -1,0 +1,126 @@
+"""`pants package` for `unikernel_image`: run the build process, describe the result.
+
+The archive is the process's output file, so Pants' process cache (local or remote) holds every
+image, and an unchanged image is never rebuilt, with or without pantsd.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+
+from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
+from pants.engine.fs import (
+    CreateDigest,
+    Digest,
+    DigestContents,
+    DigestSubset,
+    FileContent,
+    MergeDigests,
+    PathGlobs,
+)
+from pants.engine.process import FallibleProcessResult, Process
+from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.engine.unions import UnionRule
+from pants.util.logging import LogLevel
+
+from pun_rules.errors import UnikernelImageError
+from pun_rules.field_sets import UnikernelImageFieldSet, metadata_path
+from pun_rules.registries import Registry
+from pun_rules.target_types import DOCKER
+from pun_rules.util_rules.build_process import METADATA_FILE, UnikernelBuildProcess
+from pun_rules.util_rules.build_request import UnikernelBuildRequest
+from pun_rules.util_rules.image_refs import ImageName
+
+
+@dataclass(frozen=True)
+class RegistryPush:
+    """The names `publish` pushes to one registry, with one `pun push`."""
+
+    registry: str  # its address; "" when the names are the repository's own
+    names: Tuple[str, ...]
+    insecure: bool = False
+    skip: bool = False
+
+
+@dataclass(frozen=True)
+class BuiltUnikernelImage(BuiltPackageArtifact):
+    image_digest: str = ""
+    names: Tuple[str, ...] = ()
+    pushes: Tuple[RegistryPush, ...] = ()
+
+
+@rule(desc="Package a unikernel image", level=LogLevel.DEBUG)
+async def package_unikernel_image(field_set: UnikernelImageFieldSet) -> BuiltPackage:
+    request = await Get(UnikernelBuildRequest, UnikernelImageFieldSet, field_set)
+    build = await Get(UnikernelBuildProcess, UnikernelBuildRequest, request)
+    result = await Get(FallibleProcessResult, Process, build.process)
+    if result.exit_code != 0:
+        raise UnikernelImageError(
+            request.address,
+            f"`pun build` failed (exit code {result.exit_code}):\n"
+            + result.stderr.decode("utf-8", "replace").rstrip(),
+        )
+    archive, metadata = await MultiGet(
+        Get(Digest, DigestSubset(result.output_digest, PathGlobs([request.archive]))),
+        Get(DigestContents, DigestSubset(result.output_digest, PathGlobs([METADATA_FILE]))),
+    )
+    built = json.loads(metadata[0].content)
+    image_json = metadata_path(request.archive)
+    description = image_description(request, built)
+    text = json.dumps(description, indent=2, sort_keys=True) + "\n"
+    described = await Get(Digest, CreateDigest([FileContent(image_json, text.encode())]))
+    digest = await Get(Digest, MergeDigests([archive, described]))
+    artifact = BuiltUnikernelImage(
+        relpath=request.archive,
+        extra_log_lines=(
+            f"Built unikernel image {request.address}: {description['digest']}",
+            *(f"    {name.name}" for name in request.names),
+        ),
+        image_digest=str(description["digest"]),
+        names=tuple(n.name for n in request.names),
+        pushes=pushes(request.names),
+    )
+    return BuiltPackage(digest, (artifact, BuiltPackageArtifact(relpath=image_json)))
+
+
+def image_description(
+    request: UnikernelBuildRequest, built: Mapping[str, Any]
+) -> Dict[str, Any]:
+    """`NAME.image.json`: what the archive holds, for people and scripts."""
+    labels = request.containerfile.plan.label_values()
+    oci = request.output != DOCKER
+    return {
+        "address": str(request.address),
+        "archive": request.archive,
+        "digest": built.get("containerimage.digest"),
+        "config_digest": built.get("containerimage.config.digest"),
+        "names": [n.name for n in request.names],
+        "tags": sorted({n.name.rsplit(":", 1)[1] for n in request.names}),
+        "labels": labels,
+        "annotations": {**labels, **request.annotations} if oci else {},
+        "platform": str(request.containerfile.platform),
+        "output": request.output,
+        "pants_hash": request.pants_hash,
+    }
+
+
+def pushes(names: Tuple[ImageName, ...]) -> Tuple[RegistryPush, ...]:
+    """The names grouped by registry, in order."""
+    groups: Dict[Optional[Registry], List[str]] = {}
+    for name in names:
+        groups.setdefault(name.registry, []).append(name.name)
+    return tuple(
+        RegistryPush(
+            registry.address if registry else "",
+            tuple(values),
+            insecure=registry.insecure if registry else False,
+            skip=registry.skip_push if registry else False,
+        )
+        for registry, values in groups.items()
+    )
+
+
+def rules() -> Iterable[Any]:
+    return [*collect_rules(), UnionRule(PackageFieldSet, UnikernelImageFieldSet)]

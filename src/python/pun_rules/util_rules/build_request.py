@@ -1,0 +1,133 @@
+"""Everything a unikernel image build needs, derived in-rule (no process): the checked build
+context, the LLB (pun core, `local.unique` = the context Digest's fingerprint, so identical
+inputs give identical bytes), `{pants.hash}` and the image names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Tuple
+
+from pants.engine.addresses import Address
+from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.util.frozendict import FrozenDict
+
+import pun
+from pun.api import generate
+from pun.diagnostics import PunError
+from pun_rules.errors import UnikernelImageError
+from pun_rules.field_sets import UnikernelImageFieldSet
+from pun_rules.subsystems.pun import Builder, PunSubsystem
+from pun_rules.util_rules.containerfile import ContainerfileInfo, ContainerfileRequest
+from pun_rules.util_rules.context import BuildContext, BuildContextRequest, check_copy_sources
+from pun_rules.util_rules.image_refs import ImageName, image_names, interpolation_context
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class UnikernelBuildRequest:
+    """Everything the build process needs; `prepare_build` makes it from a field set."""
+
+    address: Address
+    containerfile: ContainerfileInfo
+    context: BuildContext
+    definition: bytes
+    unique_id: str
+    pants_hash: str
+    names: Tuple[ImageName, ...]
+    archive: str
+    output: str
+    annotations: FrozenDict[str, str]
+    squash: bool
+    strict: bool
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def build_hash(
+    info: ContainerfileInfo,
+    definition: bytes,
+    context: BuildContext,
+    settings: Mapping[str, Any],
+) -> str:
+    """`{pants.hash}`: every input that can change the image, and nothing else."""
+    inputs = {
+        "containerfile": _sha256(info.text.encode("utf-8")),
+        "definition": _sha256(definition),
+        "context": context.digest.fingerprint,
+        "pun": pun.__version__,
+        **settings,
+    }
+    return _sha256(json.dumps(inputs, sort_keys=True).encode("utf-8"))
+
+
+@rule(desc="Prepare a unikernel image build")
+async def prepare_build(
+    field_set: UnikernelImageFieldSet, pun_options: PunSubsystem
+) -> UnikernelBuildRequest:
+    address = field_set.address
+    info, context = await MultiGet(
+        Get(ContainerfileInfo, ContainerfileRequest(address)),
+        Get(BuildContext, BuildContextRequest(address)),
+    )
+    check_copy_sources(info, context)
+    strict = bool(field_set.strict.value)
+    squash = bool(field_set.squash.value)
+    if squash and pun_options.builder == Builder.buildctl:
+        raise UnikernelImageError(
+            address,
+            "`squash=True` works with the embedded builder only",
+            'drop `squash`, or set `[pun].builder = "embedded"`',
+        )
+    unique_id = context.digest.fingerprint
+    try:
+        generated = generate(info.text, info.generate_options(unique_id, strict))
+    except PunError as exc:
+        raise UnikernelImageError.from_pun(address, exc) from None
+    for warning in generated.warnings:
+        logger.warning(f"unikernel_image {address}: {warning.render()}")
+    annotations = FrozenDict(field_set.annotations.value or {})
+    settings = {
+        "annotations": dict(annotations),
+        "output": field_set.output.value,
+        "squash": squash,
+        "strict": strict,
+        "source_date_epoch": pun_options.source_date_epoch,
+        "builder": pun_options.builder.value,
+        "platform": str(info.platform),
+    }
+    pants_hash = build_hash(info, generated.definition, context, settings)
+    registries = pun_options.registries().select(
+        tuple(field_set.registries.value or ()), f"unikernel_image {address}"
+    )
+    names = image_names(
+        address,
+        interpolation_context(address, info.build_args.values, pants_hash),
+        field_set.repository.value or pun_options.default_repository,
+        tuple(field_set.image_tags.value or ()),
+        registries,
+    )
+    return UnikernelBuildRequest(
+        address=address,
+        containerfile=info,
+        context=context,
+        definition=generated.definition,
+        unique_id=unique_id,
+        pants_hash=pants_hash,
+        names=names,
+        archive=field_set.archive_path(),
+        output=field_set.output.value or "oci",
+        annotations=annotations,
+        squash=squash,
+        strict=strict,
+    )
+
+
+def rules() -> Iterable[Any]:
+    return collect_rules()

@@ -1,0 +1,128 @@
+"""Read a target's Containerfile with the pun core: its build args and its PackPlan.
+
+The plan drives dependency inference and the build-context check; the text goes on to LLB
+generation. Reading happens in-process (pure Python), so there is no process to cache.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Tuple
+
+from pants.core.util_rules.source_files import SourceFiles, SourceFilesRequest
+from pants.engine.addresses import Address
+from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
+from pants.engine.fs import Digest, DigestContents
+from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.engine.target import WrappedTarget, WrappedTargetRequest
+from pants.util.frozendict import FrozenDict
+
+from pun.api import GenerateOptions, read_plan
+from pun.containerfile.plan import PackPlan
+from pun.diagnostics import PunError
+from pun.platform import DEFAULT_TARGET, Platform, parse_platform
+from pun_rules.errors import UnikernelImageError
+from pun_rules.subsystems.pun import PunSubsystem
+from pun_rules.target_types import (
+    UnikernelImageBuildArgsField,
+    UnikernelImagePlatformField,
+    UnikernelImageSourceField,
+)
+
+
+@dataclass(frozen=True)
+class BuildArgsRequest:
+    address: Address
+
+
+@dataclass(frozen=True)
+class BuildArgs:
+    values: FrozenDict[str, str]
+
+    def argv(self) -> Tuple[str, ...]:
+        return tuple(f"--build-arg={k}={v}" for k, v in sorted(self.values.items()))
+
+
+@rule
+async def resolve_build_args(request: BuildArgsRequest, pun: PunSubsystem) -> BuildArgs:
+    wrapped = await Get(
+        WrappedTarget,
+        WrappedTargetRequest(request.address, description_of_origin="<pun build args>"),
+    )
+    entries = (*pun.build_args, *(wrapped.target[UnikernelImageBuildArgsField].value or ()))
+    # `KEY` alone copies KEY from Pants' environment; a later entry overrides an earlier one.
+    env = await Get(EnvironmentVars, EnvironmentVarsRequest([e for e in entries if "=" not in e]))
+    values = {}
+    for entry in entries:
+        key, has_value, value = entry.partition("=")
+        if has_value:
+            values[key] = value
+        elif key in env:
+            values[key] = env[key]
+    return BuildArgs(FrozenDict(values))
+
+
+@dataclass(frozen=True)
+class ContainerfileRequest:
+    address: Address
+
+
+@dataclass(frozen=True)
+class ContainerfileInfo:
+    address: Address
+    path: str  # relative to the build root
+    digest: Digest  # the Containerfile alone, at `path`
+    text: str
+    plan: PackPlan
+    build_args: BuildArgs
+    platform: Platform
+
+    def generate_options(self, unique_id: str, strict: bool) -> GenerateOptions:
+        return GenerateOptions(
+            path=self.path,
+            build_args=dict(self.build_args.values),
+            target_platform=self.platform,
+            local_unique_id=unique_id,
+            strict=strict,
+        )
+
+
+@rule(desc="Read a Containerfile")
+async def read_containerfile(request: ContainerfileRequest) -> ContainerfileInfo:
+    wrapped = await Get(
+        WrappedTarget,
+        WrappedTargetRequest(request.address, description_of_origin="<pun containerfile>"),
+    )
+    target = wrapped.target
+    sources, build_args = await MultiGet(
+        Get(SourceFiles, SourceFilesRequest([target[UnikernelImageSourceField]])),
+        Get(BuildArgs, BuildArgsRequest(request.address)),
+    )
+    contents = await Get(DigestContents, Digest, sources.snapshot.digest)
+    (file,) = contents
+    try:
+        text = file.content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnikernelImageError(
+            request.address,
+            f"{file.path}: the Containerfile is not UTF-8 text (byte {exc.start})",
+            "save it as UTF-8",
+        ) from None
+    platform_text = target[UnikernelImagePlatformField].value
+    platform = parse_platform(platform_text) if platform_text else DEFAULT_TARGET
+    try:
+        plan = read_plan(
+            text,
+            GenerateOptions(
+                path=file.path, build_args=dict(build_args.values), target_platform=platform
+            ),
+        )
+    except PunError as exc:
+        raise UnikernelImageError.from_pun(request.address, exc) from None
+    return ContainerfileInfo(
+        request.address, file.path, sources.snapshot.digest, text, plan, build_args, platform
+    )
+
+
+def rules() -> Iterable[Any]:
+    return collect_rules()
