@@ -76,14 +76,14 @@ def configure(
     rule_runner.set_options(list(args), env=env, env_inherit={"PATH"})
 
 
-def _repo_root() -> Path:
+def repo_root() -> Path:
     root = os.environ.get("PUN_BUILDROOT")
     return Path(root) if root else buildroot()
 
 
 def offline_options() -> List[str]:
     """[pex-cli], [subprocess-environment] and [python] as in this repo's pants.toml."""
-    root = _repo_root()
+    root = repo_root()
     config: Dict[str, Any] = toml.load(root / "pants.toml")
     pex_cli = config["pex-cli"]
     pex_file = root / ".pants-bootstrap" / f"pex-{pex_cli['version']}.pex"

@@ -1,0 +1,2 @@
+/* The "unikernel" that hello-shell:kernel builds (into out/hello.hvt). */
+int main(void) { return 0; }

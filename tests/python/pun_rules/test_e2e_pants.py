@@ -1,0 +1,121 @@
+"""End to end: real `./pants` runs (no pantsd) on a scratch repository holding examples/.
+
+- `package examples::` writes valid OCI archives (skopeo inspects, umoci unpacks them);
+- a second run spawns no build process; changing one unikernel's source rebuilds that one;
+- `publish` pushes what `package` built (no build process) to a local registry, and skopeo
+  pulls it back by digest with its annotations;
+- two runs without the local cache give byte-identical archives.
+
+Slow (each run starts Pants cold): tagged `pants_e2e` so CI can run them as their own step.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any, Dict, Iterator
+
+import pytest
+from pun_testing.registry import Registry, registry
+from pun_testing.scratch_repo import ScratchRepo, copy_examples, make_scratch_repo
+from pun_testing.tools import require, run
+
+__all__ = ["registry"]  # pytest fixture, used by name below
+
+IMAGES = {
+    "examples/hello-shell:hello": "dist/examples.hello-shell/hello",
+    "examples/rumprun-redis:redis": "dist/examples.rumprun-redis/redis",
+}
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScratchRepo]:
+    scratch = make_scratch_repo(tmp_path_factory.mktemp("scratch") / "repo")
+    copy_examples(scratch)
+    yield scratch
+
+
+def description(repo: ScratchRepo, address: str, dist: str = "dist") -> Dict[str, Any]:
+    path = IMAGES[address].replace("dist/", f"{dist}/", 1) + ".image.json"
+    return dict(json.loads(repo.read_bytes(path)))
+
+
+def test_package_examples_writes_valid_oci_archives(repo: ScratchRepo, tmp_path: Path) -> None:
+    repo.pants("package", "examples::").check()
+
+    for address, stem in IMAGES.items():
+        archive = repo.root / f"{stem}.oci.tar"
+        described = description(repo, address)
+        ref = f"oci-archive:{archive}:{described['tags'][0]}"
+        inspected = json.loads(run([require("skopeo"), "inspect", ref]).stdout)
+        assert inspected["Digest"] == described["digest"]
+        assert inspected["Labels"]["com.urunc.unikernel.unikernelType"] == "rumprun"
+        layout = tmp_path / address.replace("/", "_").replace(":", "_")
+        run([require("skopeo"), "copy", ref, f"oci:{layout}:img"])
+        bundle = tmp_path / f"{layout.name}-bundle"
+        run([require("umoci"), "unpack", "--rootless", "--image", f"{layout}:img", str(bundle)])
+        assert json.loads((bundle / "rootfs" / "urunc.json").read_text())
+    hello = tmp_path / "examples_hello-shell_hello-bundle" / "rootfs" / "unikernel" / "hello.hvt"
+    assert b"int main(void)" in hello.read_bytes()  # built by the shell_command
+    # The example that needs the network is skipped by default (`needs-network` tag).
+    assert not (repo.root / "dist/examples.unikraft-nginx").exists()
+
+
+def test_second_run_spawns_no_build_process(repo: ScratchRepo) -> None:
+    repo.pants("package", "examples::").check()
+
+    again = repo.pants("--stats-log", "package", "examples::").check()
+
+    assert again.builds() == []
+    # Only Pants' own per-run lookups (bash, the interpreter, ...) may spawn; the builds and the
+    # shell_command come from the cache.
+    assert not any("unikernel" in d or "shell_command" in d for d in again.spawned())
+    assert again.counters()["local_cache_requests_cached"] >= len(IMAGES) + 1
+
+
+def test_changing_one_unikernel_rebuilds_only_that_image(repo: ScratchRepo) -> None:
+    repo.pants("package", "examples::").check()
+    before = {a: description(repo, a)["digest"] for a in IMAGES}
+    source = repo.root / "examples/hello-shell/hello.c"
+    # A change never made before: Pants' cache is shared with earlier runs of this test.
+    source.write_text(source.read_text() + f"/* changed {uuid.uuid4()} */\n")
+
+    changed = repo.pants("package", "examples::").check()
+
+    assert changed.builds() == ["examples/hello-shell:hello"]
+    assert "Running the `shell_command` at `examples/hello-shell:kernel`" in changed.spawned()
+    after = {a: description(repo, a)["digest"] for a in IMAGES}
+    assert after["examples/hello-shell:hello"] != before["examples/hello-shell:hello"]
+    assert after["examples/rumprun-redis:redis"] == before["examples/rumprun-redis:redis"]
+
+
+def test_publish_pushes_the_packaged_image(repo: ScratchRepo, registry: Registry) -> None:
+    option = f"--pun-registries={{'local': {{'address': '{registry.host}', 'default': True}}}}"
+    target = "examples/rumprun-redis:redis"
+    repo.pants(option, "package", target).check()
+
+    published = repo.pants(option, "publish", target).check()
+
+    assert published.builds() == []  # the archive `package` built, not a second build
+    described = description(repo, target)
+    digest = described["digest"]
+    assert f"{registry.host}/unikernels/redis:0.1 published" in published.stderr
+    skopeo = [require("skopeo"), "inspect", "--raw", "--tls-verify=false"]
+    repository = f"docker://{registry.host}/unikernels/redis"
+    by_digest = json.loads(run([*skopeo, f"{repository}@{digest}"]).stdout)
+    assert by_digest["annotations"] == described["annotations"]
+    assert by_digest["annotations"]["com.urunc.unikernel.hypervisor"] == "hvt"
+    by_tag = json.loads(run([*skopeo, f"{repository}:0.1"]).stdout)
+    assert by_tag == by_digest
+
+
+def test_two_runs_without_cache_are_byte_identical(repo: ScratchRepo) -> None:
+    for dist in ("dist-a", "dist-b"):
+        repo.pants("--no-local-cache", f"--pants-distdir={dist}", "package", "examples::").check()
+
+    for stem in IMAGES.values():
+        for suffix in (".oci.tar", ".image.json"):
+            first = repo.read_bytes(stem.replace("dist/", "dist-a/", 1) + suffix)
+            second = repo.read_bytes(stem.replace("dist/", "dist-b/", 1) + suffix)
+            assert first == second, stem + suffix

@@ -1,0 +1,79 @@
+"""The examples/ tree (RuleRunner, no network): what each example infers, and the unikraft
+re-wrap's LLB (a unikraft.org base for qemu/amd64) generated without pulling anything.
+
+The examples are read from the repository ($PUN_BUILDROOT), like the shared fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, List
+
+import pytest
+from pants.engine.addresses import Address
+from pants.engine.target import InferredDependencies, Tags
+from pants.testutil.rule_runner import QueryRule, RuleRunner
+from pun_testing.pants_rules import new_rule_runner, repo_root
+
+from pun_rules.dependency_inference import (
+    InferUnikernelImageDependencies,
+    UnikernelInferenceFieldSet,
+)
+from pun_rules.field_sets import UnikernelImageFieldSet
+from pun_rules.util_rules.build_request import UnikernelBuildRequest
+
+
+def example_files() -> Dict[str, bytes]:
+    root = repo_root() / "examples"
+    return {
+        str(path.relative_to(root.parent)): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.fixture
+def rule_runner() -> RuleRunner:
+    rule_runner = new_rule_runner(
+        [
+            QueryRule(InferredDependencies, [InferUnikernelImageDependencies]),
+            QueryRule(UnikernelBuildRequest, [UnikernelImageFieldSet]),
+        ]
+    )
+    rule_runner.write_files(example_files())
+    return rule_runner
+
+
+def inferred(rule_runner: RuleRunner, address: Address) -> List[str]:
+    target = rule_runner.get_target(address)
+    result = rule_runner.request(
+        InferredDependencies,
+        [InferUnikernelImageDependencies(UnikernelInferenceFieldSet.create(target))],
+    )
+    return sorted(str(a) for a in result.include)
+
+
+def test_examples_exist() -> None:
+    names = {Path(p).parent.name for p in example_files() if p.endswith("/BUILD")}
+    assert {"rumprun-redis", "unikraft-nginx", "hello-shell"} <= names
+
+
+def test_redis_infers_its_files(rule_runner: RuleRunner) -> None:
+    assert inferred(rule_runner, Address("examples/rumprun-redis", target_name="redis")) == [
+        "examples/rumprun-redis/redis.conf:rootfs",
+        "examples/rumprun-redis/test-redis.hvt:rootfs",
+    ]
+
+
+def test_hello_infers_the_shell_command_that_builds_it(rule_runner: RuleRunner) -> None:
+    address = Address("examples/hello-shell", target_name="hello")
+    assert inferred(rule_runner, address) == ["examples/hello-shell:kernel"]
+
+
+def test_unikraft_llb_needs_no_network(rule_runner: RuleRunner) -> None:
+    target = rule_runner.get_target(Address("examples/unikraft-nginx", target_name="nginx"))
+    assert "needs-network" in (target[Tags].value or ())
+    request = rule_runner.request(UnikernelBuildRequest, [UnikernelImageFieldSet.create(target)])
+    assert b"docker-image://unikraft.org/nginx:1.15" in request.definition
+    assert b"qemu" in request.definition  # unikraft.org bases: the hypervisor is the OS
+    assert [n.name for n in request.names] == ["unikernels/nginx:1.15"]
+    assert request.context.snapshot.files == ()
