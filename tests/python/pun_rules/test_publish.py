@@ -100,6 +100,28 @@ def test_one_push_per_registry_with_per_registry_settings(rule_runner: RuleRunne
     assert argv(jobs[2])[:3] == ["push", "--progress=plain", "--insecure-registry"]
 
 
+def test_names_without_a_registry_are_not_pushed_to_docker_hub(rule_runner: RuleRunner) -> None:
+    jobs = publish(
+        rule_runner,
+        'unikernel_image(name="img", image_tags=["1"], registries=[])',
+        [],
+    )
+    (job,) = jobs
+    assert job.names == ("uk/img:1",) and job.process is None
+    assert "no registry" in (job.description or "")
+
+
+def test_repository_with_its_own_registry_is_pushed(rule_runner: RuleRunner) -> None:
+    jobs = publish(
+        rule_runner,
+        'unikernel_image(name="img", repository="registry.example.com/u/app", registries=[])',
+        [],
+    )
+    (job,) = jobs
+    assert job.names == ("registry.example.com/u/app:latest",)
+    assert argv(job)[-1] == "registry.example.com/u/app:latest"
+
+
 def test_skip_push_on_the_target(rule_runner: RuleRunner) -> None:
     jobs = publish(
         rule_runner,

@@ -41,7 +41,7 @@ class RegistryPush:
     registry: str  # its address; "" when the names are the repository's own
     names: Tuple[str, ...]
     insecure: bool = False
-    skip: bool = False
+    skip_reason: str = ""  # why `publish` leaves these names alone, if it does
 
 
 @dataclass(frozen=True)
@@ -106,20 +106,34 @@ def image_description(
     }
 
 
+def names_a_registry(name: str) -> bool:
+    """Does `name` start with a registry (`host.domain/`, `host:port/`, `localhost/`)?"""
+    head, slash, _ = name.partition("/")
+    return bool(slash) and (any(c in head for c in ".:") or head == "localhost")
+
+
 def pushes(names: Tuple[ImageName, ...]) -> Tuple[RegistryPush, ...]:
-    """The names grouped by registry, in order."""
+    """The names grouped by registry, in order, with the reason to skip a group, if any."""
     groups: Dict[Optional[Registry], List[str]] = {}
     for name in names:
         groups.setdefault(name.registry, []).append(name.name)
-    return tuple(
-        RegistryPush(
-            registry.address if registry else "",
-            tuple(values),
-            insecure=registry.insecure if registry else False,
-            skip=registry.skip_push if registry else False,
-        )
-        for registry, values in groups.items()
-    )
+    out = []
+    for registry, values in groups.items():
+        if registry is not None:
+            reason = ""
+            if registry.skip_push:
+                reason = f"(by `skip_push` on registry {registry.address})"
+            out.append(RegistryPush(registry.address, tuple(values), registry.insecure, reason))
+            continue
+        # A bare `repository:tag` would mean Docker Hub: never push there by accident.
+        bare = tuple(v for v in values if not names_a_registry(v))
+        named = tuple(v for v in values if names_a_registry(v))
+        if named:
+            out.append(RegistryPush("", named))
+        if bare:
+            reason = "(no registry: set `registries`, or a `repository` that starts with one)"
+            out.append(RegistryPush("", bare, skip_reason=reason))
+    return tuple(out)
 
 
 def rules() -> Iterable[Any]:

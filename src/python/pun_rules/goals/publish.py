@@ -89,13 +89,8 @@ async def publish_unikernel_images(
     for package, image in images:
         assert image.relpath is not None
         for push in image.pushes:
-            if push.skip:
-                jobs.append(
-                    PublishPackages(
-                        names=push.names,
-                        description=f"(by `skip_push` on registry {push.registry})",
-                    )
-                )
+            if push.skip_reason:
+                jobs.append(PublishPackages(names=push.names, description=push.skip_reason))
                 continue
             process = await Get(
                 Process,
