@@ -1,7 +1,7 @@
 """The examples/ tree (RuleRunner, no network): what each example infers, and the unikraft
 re-wrap's LLB (a unikraft.org base for qemu/amd64) generated without pulling anything.
 
-The examples are read from the repository ($PUN_BUILDROOT), like the shared fixtures."""
+The examples come into the test's sandbox as dependencies (tests/python/pun_rules/BUILD)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from pants.engine.addresses import Address
 from pants.engine.target import InferredDependencies, Tags
 from pants.testutil.rule_runner import QueryRule, RuleRunner
-from pun_testing.pants_rules import new_rule_runner, repo_root
+from pun_testing.pants_rules import examples_dir, new_rule_runner
 
 from pun_rules.dependency_inference import (
     InferUnikernelImageDependencies,
@@ -23,7 +23,7 @@ from pun_rules.util_rules.build_request import UnikernelBuildRequest
 
 
 def example_files() -> Dict[str, bytes]:
-    root = repo_root() / "examples"
+    root = examples_dir()
     return {
         str(path.relative_to(root.parent)): path.read_bytes()
         for path in sorted(root.rglob("*"))

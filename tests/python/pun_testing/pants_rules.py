@@ -81,6 +81,14 @@ def repo_root() -> Path:
     return Path(root) if root else buildroot()
 
 
+def examples_dir() -> Path:
+    """examples/ next to the sources under test (in a Pants sandbox: its copy of them)."""
+    root = Path(register.__file__).resolve().parents[3]
+    examples = root / "examples"
+    assert (examples / "rumprun-redis" / "BUILD").is_file(), f"no examples/ at {root}"
+    return examples
+
+
 def offline_options() -> List[str]:
     """[pex-cli], [subprocess-environment] and [python] as in this repo's pants.toml."""
     root = repo_root()

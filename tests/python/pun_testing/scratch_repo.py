@@ -20,7 +20,7 @@ from typing import Dict, List, Mapping, Optional, Sequence
 import pun_rules
 import toml  # pants: no-infer-dep (pantsbuild.pants depends on it)
 
-from pun_testing.pants_rules import repo_root
+from pun_testing.pants_rules import examples_dir, repo_root
 from pun_testing.tools import unavailable
 
 # Pants' Rust logger prints one line per spawned local process, with its description.
@@ -96,7 +96,7 @@ def make_scratch_repo(dest: Path, files: Optional[Mapping[str, str]] = None) -> 
 
 
 def copy_examples(repo: "ScratchRepo") -> None:
-    shutil.copytree(repo_root() / "examples", repo.root / "examples", dirs_exist_ok=True)
+    shutil.copytree(examples_dir(), repo.root / "examples", dirs_exist_ok=True)
 
 
 @dataclass(frozen=True)
