@@ -1,9 +1,8 @@
-"""JSON exactly as Go's encoding/json writes a map[string]string (compact, sorted, HTML-escaped)."""
+"""JSON exactly as Go's encoding/json writes it (compact, sorted keys, HTML-escaped, raw UTF-8)."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import Any, Mapping
 
 # Go escapes these even with raw UTF-8 output; Python's json module does not.
 _GO_ESCAPES = {
@@ -16,7 +15,24 @@ _GO_ESCAPES = {
 
 
 def go_json_dumps(value: Any) -> str:
+    import json  # imported on use: `pun --LLB` only needs go_json_string_map
+
     text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _go_escape(text)
+
+
+def go_json_string_map(values: Mapping[str, str]) -> str:
+    """A map[string]string, byte-identical to go_json_dumps(dict(values)), without the json
+    package's import cost (it is on `pun --LLB`'s start-up path, for /urunc.json)."""
+    try:
+        from _json import encode_basestring as quote  # the C encoder json.dumps itself uses
+    except ImportError:  # pragma: no cover - Pythons without the accelerator
+        from json.encoder import py_encode_basestring as quote
+    body = ",".join(f"{quote(key)}:{quote(values[key])}" for key in sorted(values))
+    return _go_escape("{" + body + "}")
+
+
+def _go_escape(text: str) -> str:
     for raw, escaped in _GO_ESCAPES.items():
         text = text.replace(raw, escaped)
     return text

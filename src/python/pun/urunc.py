@@ -8,12 +8,12 @@ monitor.
 
 from __future__ import annotations
 
-import base64
+import binascii
 import re
 from typing import Callable, Dict, FrozenSet, List, Mapping, NamedTuple, Optional, Tuple
 
 from pun.diagnostics import Diagnostic, Severity
-from pun.gojson import go_json_dumps
+from pun.gojson import go_json_string_map
 
 PREFIX = "com.urunc.unikernel."
 UNIKERNEL_TYPE = PREFIX + "unikernelType"
@@ -76,10 +76,11 @@ _SOLO5_DEVICE = re.compile(r"^[A-Za-z0-9]{1,67}$")
 def urunc_json(labels: Mapping[str, str]) -> bytes:
     """The `/urunc.json` bytes: every label, value base64-encoded, as the original pun wrote it."""
     encoded = {
-        key: base64.b64encode(value.encode("utf-8")).decode("ascii")
+        # binascii is what base64.b64encode calls, minus importing the base64 module.
+        key: binascii.b2a_base64(value.encode("utf-8"), newline=False).decode("ascii")
         for key, value in labels.items()
     }
-    return go_json_dumps(encoded).encode("utf-8")
+    return go_json_string_map(encoded).encode("utf-8")
 
 
 _Finder = Callable[[str, Optional[int], str], None]

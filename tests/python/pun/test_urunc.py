@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from pun.gojson import go_json_dumps, go_json_string_map
 from pun.urunc import LabelSite, urunc_json, validate
 
 GOOD = {
@@ -73,3 +74,17 @@ def test_json_is_valid_and_round_trips() -> None:
     labels = {"k": "v a l", "com.urunc.unikernel.cmdline": "redis-server /data/conf/redis.conf"}
     decoded = {k: base64.b64decode(v).decode() for k, v in json.loads(urunc_json(labels)).items()}
     assert decoded == labels
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        {},
+        {"a": "b"},
+        {"z": "1", "a<b": "é\u2028", 'q"': "\\\n\t\x01"},
+        {"\U0001f600": "x", "ÿ": "y"},
+    ],
+)
+def test_string_map_fast_path_equals_the_json_module(labels: dict) -> None:
+    # go_json_string_map skips the json package for start-up time; it must not change a byte.
+    assert go_json_string_map(labels) == go_json_dumps(labels)
