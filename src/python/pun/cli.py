@@ -111,16 +111,14 @@ def _frontend() -> int:
 
 def _write_llb(args: argparse.Namespace, out: BinaryIO) -> int:
     from pun.api import generate
-    from pun.diagnostics import PunError
+    from pun.diagnostics import PunError, write_diagnostics
 
     try:
         generated = generate(read_containerfile(args.file), generate_options(args, args.file))
     except PunError as exc:
-        for diagnostic in exc.diagnostics:
-            sys.stderr.write(diagnostic.render() + "\n")
+        write_diagnostics(exc.diagnostics)
         return EXIT_FAILURE
-    for diagnostic in generated.warnings:
-        sys.stderr.write(diagnostic.render() + "\n")
+    write_diagnostics(generated.warnings)
     if args.dump:
         from pun.llb.dump import dump_lines
 

@@ -42,3 +42,10 @@ def error(message: str, path: str = "", line: Optional[int] = None, hint: str = 
 
 def warning(message: str, path: str = "", line: Optional[int] = None, hint: str = "") -> Diagnostic:
     return Diagnostic(Severity.WARNING, message, path, line, hint)
+
+
+def write_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
+    """Every diagnostic to stderr, one rendering each: stdout is for data only."""
+    import sys
+
+    sys.stderr.write("".join(d.render() + "\n" for d in diagnostics))

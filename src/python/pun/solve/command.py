@@ -14,7 +14,7 @@ from typing import Dict, Optional, Sequence, Tuple
 
 from pun.cli_options import add_generate_arguments, generate_options, read_containerfile
 from pun.containerfile.plan import PackPlan
-from pun.diagnostics import PunError, error
+from pun.diagnostics import PunError, error, write_diagnostics
 from pun.solve.options import (
     BUILDCTL,
     BUILDERS,
@@ -112,8 +112,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         result = _build(args)
     except PunError as exc:
-        for diagnostic in exc.diagnostics:
-            sys.stderr.write(diagnostic.render() + "\n")
+        write_diagnostics(exc.diagnostics)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         sys.stderr.write("pun build: interrupted; no output was written\n")
@@ -148,8 +147,7 @@ def _build(args: argparse.Namespace) -> BuildResult:
     options_for_llb = generate_options(args, path)
     target = options_for_llb.target_platform
     generated = generate(read_containerfile(path), options_for_llb)
-    for diagnostic in generated.warnings:
-        sys.stderr.write(diagnostic.render() + "\n")
+    write_diagnostics(generated.warnings)
     if args.squash and builder == BUILDCTL:
         raise error(
             "--squash works with the embedded builder only",

@@ -15,7 +15,7 @@ import sys
 import tempfile
 from typing import List, Optional, Sequence
 
-from pun.diagnostics import PunError
+from pun.diagnostics import PunError, write_diagnostics
 
 EXIT_OK, EXIT_FAILURE = 0, 1
 
@@ -50,8 +50,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         pushed = push_archive(args.archive, args.names, args.insecure_registry, args.progress)
     except PunError as exc:
-        for diagnostic in exc.diagnostics:
-            sys.stderr.write(diagnostic.render() + "\n")
+        write_diagnostics(exc.diagnostics)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         sys.stderr.write("pun push: interrupted\n")
