@@ -6,13 +6,29 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TYPE_CHECKING, Dict, List, Optional
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional
 
-from pun.diagnostics import error
+from pun.diagnostics import PunError, error, write_diagnostics
 
 if TYPE_CHECKING:
     from pun.api import GenerateOptions
     from pun.platform import Platform
+
+
+EXIT_FAILURE, EXIT_INTERRUPTED = 1, 130
+
+
+def run_command(name: str, work: Callable[[], int], on_interrupt: str = "") -> int:
+    """Run a subcommand's work: a PunError becomes its diagnostics on stderr and exit 1, Ctrl-C a
+    one-line note and exit 130 (the shell's convention), never a traceback."""
+    try:
+        return work()
+    except PunError as exc:
+        write_diagnostics(exc.diagnostics)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        sys.stderr.write(f"{name}: interrupted{'; ' + on_interrupt if on_interrupt else ''}\n")
+        return EXIT_INTERRUPTED
 
 
 def add_generate_arguments(parser: argparse.ArgumentParser) -> None:

@@ -207,3 +207,25 @@ def test_build_args_reach_from_copy_and_label(
     assert ops[0]["Op"]["Op"]["source"]["identifier"] == "docker-image://localhost/base:1"
     copy = ops[2]["Op"]["Op"]["file"]["actions"][0]["Action"]["copy"]
     assert (copy["src"], copy["dest"]) == ("/redis.hvt", "/unikernel/")
+
+
+def test_subcommands_report_errors_and_interrupts_without_a_traceback(
+    capfdbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    from pun.cli_options import run_command
+    from pun.diagnostics import error
+
+    def fails() -> int:
+        raise error("it broke", "Containerfile", 3, "fix it")
+
+    def interrupted() -> int:
+        raise KeyboardInterrupt
+
+    assert run_command("pun build", fails) == 1
+    assert run_command("pun build", interrupted, "no output was written") == 130
+    captured = capfdbinary.readouterr()
+    assert captured.out == b""
+    assert captured.err.decode() == (
+        "Containerfile:3: error: it broke\n  hint: fix it\n"
+        "pun build: interrupted; no output was written\n"
+    )

@@ -12,7 +12,12 @@ import os
 import sys
 from typing import Dict, Optional, Sequence, Tuple
 
-from pun.cli_options import add_generate_arguments, generate_options, read_containerfile
+from pun.cli_options import (
+    add_generate_arguments,
+    generate_options,
+    read_containerfile,
+    run_command,
+)
 from pun.containerfile.plan import PackPlan
 from pun.diagnostics import PunError, error, write_diagnostics
 from pun.solve.options import (
@@ -25,7 +30,7 @@ from pun.solve.options import (
     SourceLine,
 )
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+EXIT_OK = 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -109,14 +114,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
-    try:
-        result = _build(args)
-    except PunError as exc:
-        write_diagnostics(exc.diagnostics)
-        return EXIT_FAILURE
-    except KeyboardInterrupt:
-        sys.stderr.write("pun build: interrupted; no output was written\n")
-        return 130
+    return run_command("pun build", lambda: _build_and_report(args), "no output was written")
+
+
+def _build_and_report(args: argparse.Namespace) -> int:
+    result = _build(args)
     if args.metadata_file:
         text = json.dumps(result.metadata(), indent=2, sort_keys=True) + "\n"
         if args.metadata_file == "-":

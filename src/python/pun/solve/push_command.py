@@ -15,9 +15,9 @@ import sys
 import tempfile
 from typing import List, Optional, Sequence
 
-from pun.diagnostics import PunError, write_diagnostics
+from pun.cli_options import run_command
 
-EXIT_OK, EXIT_FAILURE = 0, 1
+EXIT_OK = 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,16 +47,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
-    try:
+
+    def push() -> int:
         pushed = push_archive(args.archive, args.names, args.insecure_registry, args.progress)
-    except PunError as exc:
-        write_diagnostics(exc.diagnostics)
-        return EXIT_FAILURE
-    except KeyboardInterrupt:
-        sys.stderr.write("pun push: interrupted\n")
-        return 130
-    sys.stdout.write("".join(f"{ref}\n" for ref in pushed))
-    return EXIT_OK
+        sys.stdout.write("".join(f"{ref}\n" for ref in pushed))
+        return EXIT_OK
+
+    return run_command("pun push", push)
 
 
 def push_archive(
