@@ -229,3 +229,16 @@ def test_subcommands_report_errors_and_interrupts_without_a_traceback(
         "Containerfile:3: error: it broke\n  hint: fix it\n"
         "pun build: interrupted; no output was written\n"
     )
+
+
+def test_help_names_the_subcommands_and_follows_columns(
+    capfdbinary: pytest.CaptureFixture[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "60")
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0
+    text = capfdbinary.readouterr().out.decode()
+    assert "pun build ..." in text and "pun push ..." in text
+    # argparse wraps option help at the width we hand it (COLUMNS - 2), not at 80.
+    assert max(len(line) for line in text.splitlines() if line.startswith("  -")) <= 58
