@@ -10,12 +10,14 @@ from pun.diagnostics import Diagnostic, PunError
 
 
 class UnikernelImageError(Exception):
-    """A user-facing failure of one `unikernel_image` target."""
+    """A user-facing failure of one image target (`unikernel_image`, `pun_frontend_image`)."""
 
-    def __init__(self, address: Address, message: str, hint: str = "") -> None:
+    def __init__(
+        self, address: Address, message: str, hint: str = "", alias: str = "unikernel_image"
+    ) -> None:
         self.address = address
         separator = "" if message.startswith("\n") else " "
-        text = f"unikernel_image {address}:{separator}{message}"
+        text = f"{alias} {address}:{separator}{message}"
         if hint:
             text += f"\n  hint: {hint}"
         super().__init__(text)

@@ -1,4 +1,5 @@
-"""The `package` field set of `unikernel_image`, and where its outputs go."""
+"""The `package` field sets of `unikernel_image` and `pun_frontend_image`, and where their
+outputs go."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from pants.core.goals.package import PackageFieldSet
 
 from pun_rules.target_types import (
     DOCKER,
+    PunFrontendImageOutputPathField,
+    PunFrontendImageRepositoryField,
     UnikernelImageAnnotationsField,
     UnikernelImageOutputField,
     UnikernelImageOutputPathField,
@@ -37,6 +40,19 @@ class UnikernelImageFieldSet(PackageFieldSet):
     def archive_path(self) -> str:
         ending = "docker.tar" if self.output.value == DOCKER else "oci.tar"
         return self.output_path.value_or_default(file_ending=ending)
+
+
+@dataclass(frozen=True)
+class PunFrontendImageFieldSet(PackageFieldSet):
+    required_fields = (PunFrontendImageRepositoryField,)
+
+    repository: PunFrontendImageRepositoryField
+    image_tags: UnikernelImageTagsField
+    registries: UnikernelImageRegistriesField
+    output_path: PunFrontendImageOutputPathField
+
+    def archive_path(self) -> str:
+        return self.output_path.value_or_default(file_ending="oci.tar")
 
 
 def metadata_path(archive: str) -> str:

@@ -1,4 +1,5 @@
-"""The `unikernel_image` target: a Containerfile (FROM/COPY/LABEL) packed into an OCI image."""
+"""The targets: `unikernel_image` (a Containerfile, FROM/COPY/LABEL, packed into an OCI image) and
+`pun_frontend_image` (pun itself, frozen, as the BuildKit frontend image for `#syntax=`)."""
 
 from __future__ import annotations
 
@@ -28,9 +29,10 @@ OCI, DOCKER = "oci", "docker"
 _PLACEHOLDERS = """
 Placeholders in curly braces are filled in: `{name}` (the target name), `{directory}` and
 `{parent_directory}` (the last two parts of the BUILD file's directory), `{build_args.KEY}`
-(a build arg given to the target or in `[pun].build_args`) and `{pants.hash}` (a stable hash of
-every build input: the Containerfile, the build context, build args, platform, annotations and
-builder settings; it changes exactly when the image would).
+(a build arg given to the target or in `[pun].build_args`), `{pun.version}` (the version of the
+pun that builds) and `{pants.hash}` (a stable hash of every build input: the Containerfile, the
+build context, build args, platform, annotations and builder settings; it changes exactly when
+the image would).
 """
 
 
@@ -261,6 +263,61 @@ class UnikernelImageTarget(Target):
                 repository="unikernels/redis",
                 image_tags=["0.1", "{pants.hash}"],
                 registries=["127.0.0.1:5000"],
+            )
+        """
+    )
+
+
+class PunFrontendImageRepositoryField(UnikernelImageRepositoryField):
+    default = "pun"
+    help = help_text(
+        f"""
+        The repository part of the image name: `REGISTRY/REPOSITORY:TAG`. It may carry a
+        registry itself (`registry.example.com/tools/pun`) when `registries` is empty.
+
+        {_PLACEHOLDERS}
+        """
+    )
+
+
+class PunFrontendImageOutputPathField(OutputPathField):
+    help = help_text(
+        """
+        Where the image archive goes, below `--distdir` (e.g. `dist/`). Defaults to
+        `path.to.dir/NAME.oci.tar`; `NAME.image.json` (digest, names, labels) is written next
+        to it.
+        """
+    )
+
+
+class PunFrontendImageTarget(Target):
+    alias = "pun_frontend_image"
+    core_fields = (
+        *COMMON_TARGET_FIELDS,
+        PunFrontendImageRepositoryField,
+        UnikernelImageTagsField,
+        UnikernelImageRegistriesField,
+        UnikernelImageSkipPushField,
+        PunFrontendImageOutputPathField,
+    )
+    help = help_text(
+        """
+        pun itself as a BuildKit gateway frontend image: the pun these rules run, frozen by
+        PyInstaller (`[pun-frontend-freezer]`) with the system libraries it needs, on an
+        otherwise empty image whose Entrypoint is the frozen `pun`. Put
+        `#syntax=REGISTRY/REPOSITORY:TAG` on a Containerfile's first line and `docker build`
+        (or `buildctl build --frontend gateway.v0 --opt source=...`) runs pun inside BuildKit.
+
+        `pants package` writes `dist/path.to.dir/NAME.oci.tar` (an OCI archive; skopeo, umoci,
+        `pun push` read it) for this machine's architecture; `pants publish` pushes that archive
+        to every name, like `unikernel_image`.
+
+        Example:
+
+            pun_frontend_image(
+                name="pun-frontend",
+                image_tags=["{pun.version}", "latest"],
+                registries=["registry.example.com/tools"],
             )
         """
     )

@@ -170,7 +170,7 @@ def frontend_env(opts: Mapping[str, str], extra: Mapping[str, str] = {}) -> Dict
 
 
 def pun_command() -> List[str]:
-    """`pun` from source, or the frozen executable in $PUN_FRONTEND_EXECUTABLE (image build)."""
+    """`pun` from source, or the frozen executable in $PUN_FRONTEND_EXECUTABLE (//:pun-frontend)."""
     frozen = os.environ.get("PUN_FRONTEND_EXECUTABLE")
     if frozen:
         return [frozen]

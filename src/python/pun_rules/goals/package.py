@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
+from pants.engine.addresses import Address
 from pants.engine.fs import (
     CreateDigest,
     Digest,
@@ -46,6 +47,8 @@ class RegistryPush:
 
 @dataclass(frozen=True)
 class BuiltUnikernelImage(BuiltPackageArtifact):
+    """An image archive `publish` can push (of a `unikernel_image` or a `pun_frontend_image`)."""
+
     image_digest: str = ""
     names: Tuple[str, ...] = ()
     pushes: Tuple[RegistryPush, ...] = ()
@@ -72,17 +75,27 @@ async def package_unikernel_image(field_set: UnikernelImageFieldSet) -> BuiltPac
     text = json.dumps(description, indent=2, sort_keys=True) + "\n"
     described = await Get(Digest, CreateDigest([FileContent(image_json, text.encode())]))
     digest = await Get(Digest, MergeDigests([archive, described]))
-    artifact = BuiltUnikernelImage(
-        relpath=request.archive,
-        extra_log_lines=(
-            f"Built unikernel image {request.address}: {description['digest']}",
-            *(f"    {name.name}" for name in request.names),
-        ),
-        image_digest=str(description["digest"]),
-        names=tuple(n.name for n in request.names),
-        pushes=pushes(request.names),
+    artifact = built_image(
+        "unikernel image", request.address, request.archive, description, request.names
     )
     return BuiltPackage(digest, (artifact, BuiltPackageArtifact(relpath=image_json)))
+
+
+def built_image(
+    kind: str, address: Address, archive: str, description: Mapping[str, Any],
+    names: Tuple[ImageName, ...],
+) -> BuiltUnikernelImage:
+    """The archive's artifact: what `package` logs and what `publish` pushes."""
+    return BuiltUnikernelImage(
+        relpath=archive,
+        extra_log_lines=(
+            f"Built {kind} {address}: {description['digest']}",
+            *(f"    {name.name}" for name in names),
+        ),
+        image_digest=str(description["digest"]),
+        names=tuple(n.name for n in names),
+        pushes=pushes(names),
+    )
 
 
 def image_description(

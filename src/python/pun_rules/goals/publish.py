@@ -1,4 +1,5 @@
-"""`pants publish` for `unikernel_image`: push the archive `package` built, never a second build.
+"""`pants publish` for `unikernel_image` and `pun_frontend_image`: push the archive `package`
+built, never a second build.
 
 One `pun push` per registry: blobs, then the manifest by digest, then each tag. The manifest is
 pushed byte for byte, so the digest and the annotations are those of the archive in dist/.
@@ -25,6 +26,7 @@ from pun_rules.goals.package import BuiltUnikernelImage
 from pun_rules.subsystems.pun import PunSubsystem
 from pun_rules.subsystems.pun_tool import PunToolPex
 from pun_rules.target_types import (
+    PunFrontendImageRepositoryField,
     UnikernelImageRegistriesField,
     UnikernelImageSkipPushField,
     UnikernelImageSourceField,
@@ -45,13 +47,20 @@ class PublishUnikernelImageFieldSet(PublishFieldSet):
     skip_push: UnikernelImageSkipPushField
 
     def get_output_data(self) -> PublishOutputData:
-        return PublishOutputData(
-            {
-                "publisher": "pun",
-                "registries": self.registries.value or (),
-                **super().get_output_data(),
-            }
-        )
+        return pun_output_data(self, self.registries)
+
+
+def pun_output_data(
+    field_set: PublishFieldSet, registries: UnikernelImageRegistriesField
+) -> PublishOutputData:
+    """What `publish` reports for one target (and writes with `--publish-output`)."""
+    return PublishOutputData(
+        {
+            "publisher": "pun",
+            "registries": registries.value or (),
+            **PublishFieldSet.get_output_data(field_set),
+        }
+    )
 
 
 def push_argv(archive: str, names: Iterable[str], insecure: bool) -> List[str]:
@@ -64,17 +73,59 @@ def push_argv(archive: str, names: Iterable[str], insecure: bool) -> List[str]:
     ]
 
 
+class PublishPunFrontendImageRequest(PublishRequest):
+    pass
+
+
+@dataclass(frozen=True)
+class PublishPunFrontendImageFieldSet(PublishFieldSet):
+    publish_request_type = PublishPunFrontendImageRequest
+    required_fields = (PunFrontendImageRepositoryField, UnikernelImageRegistriesField)
+
+    repository: PunFrontendImageRepositoryField
+    registries: UnikernelImageRegistriesField
+    skip_push: UnikernelImageSkipPushField
+
+    def get_output_data(self) -> PublishOutputData:
+        return pun_output_data(self, self.registries)
+
+
+@dataclass(frozen=True)
+class ImagePushes:
+    """What to push: the built packages of one target, and whether the target skips pushing."""
+
+    request: PublishRequest
+    skip_push: bool
+
+
 @rule(desc="Publish unikernel images")
-async def publish_unikernel_images(
-    request: PublishUnikernelImageRequest, pun_options: PunSubsystem, tool: PunToolPex
+async def publish_unikernel_images(request: PublishUnikernelImageRequest) -> PublishProcesses:
+    return await Get(
+        PublishProcesses, ImagePushes(request, bool(request.field_set.skip_push.value))
+    )
+
+
+@rule(desc="Publish pun frontend images")
+async def publish_pun_frontend_images(
+    request: PublishPunFrontendImageRequest,
 ) -> PublishProcesses:
+    return await Get(
+        PublishProcesses, ImagePushes(request, bool(request.field_set.skip_push.value))
+    )
+
+
+@rule(desc="Push image archives")
+async def push_image_archives(
+    pushes: ImagePushes, pun_options: PunSubsystem, tool: PunToolPex
+) -> PublishProcesses:
+    request = pushes.request
     images = [
         (package, artifact)
         for package in request.packages
         for artifact in package.artifacts
         if isinstance(artifact, BuiltUnikernelImage)
     ]
-    if request.field_set.skip_push.value:
+    if pushes.skip_push:
         names = tuple(name for _, image in images for name in image.names)
         return PublishProcesses(
             [
@@ -110,4 +161,8 @@ async def publish_unikernel_images(
 
 
 def rules() -> Iterable[Any]:
-    return [*collect_rules(), *PublishUnikernelImageFieldSet.rules()]
+    return [
+        *collect_rules(),
+        *PublishUnikernelImageFieldSet.rules(),
+        *PublishPunFrontendImageFieldSet.rules(),
+    ]

@@ -9,6 +9,7 @@ from typing import Mapping, Optional, Tuple
 from pants.engine.addresses import Address
 from pants.util.value_interpolation import InterpolationContext, InterpolationError
 
+import pun
 from pun.reference import InvalidReference, normalize
 from pun_rules.errors import UnikernelImageError
 from pun_rules.registries import Registry
@@ -32,15 +33,16 @@ def interpolation_context(
             "parent_directory": parent,
             "build_args": dict(build_args),
             "pants": {"hash": pants_hash},
+            "pun": {"version": pun.__version__},
         }
     )
 
 
 def _format(
-    context: InterpolationContext, text: str, address: Address, field: str
+    context: InterpolationContext, text: str, address: Address, field: str, alias: str
 ) -> str:
     source = InterpolationContext.TextSource(
-        address=address, target_alias="unikernel_image", field_alias=field
+        address=address, target_alias=alias, field_alias=field
     )
     try:
         return context.format(text, source=source)
@@ -48,7 +50,8 @@ def _format(
         raise UnikernelImageError(
             address,
             str(exc),
-            "use one of the placeholders listed in `pants help unikernel_image`",
+            f"use one of the placeholders listed in `pants help {alias}`",
+            alias=alias,
         ) from None
 
 
@@ -58,9 +61,10 @@ def image_names(
     repository: str,
     tags: Tuple[str, ...],
     registries: Tuple[Registry, ...],
+    alias: str = "unikernel_image",
 ) -> Tuple[ImageName, ...]:
-    repo = _format(context, repository, address, "repository")
-    formatted_tags = [_format(context, tag, address, "image_tags") for tag in tags]
+    repo = _format(context, repository, address, "repository", alias)
+    formatted_tags = [_format(context, tag, address, "image_tags", alias) for tag in tags]
     names = []
     for registry in registries or (None,):
         for tag in formatted_tags:
@@ -74,6 +78,7 @@ def image_names(
                     f"the image name {name!r} is not valid: {exc}",
                     "repositories are lowercase letters, digits and separators (. _ - /); tags "
                     "are up to 128 of [A-Za-z0-9_.-]; set `repository`/`image_tags` accordingly",
+                    alias=alias,
                 ) from None
             names.append(ImageName(registry, name))
     return tuple(names)

@@ -7,14 +7,13 @@ exports the result into its image store. The image is then judged with skopeo + 
 `pun build --builder embedded` makes of the same Containerfile.
 
 Needs: a Docker Engine at $DOCKER_HOST, docker-registry, skopeo, umoci, and the frontend image
-archive (build-support/frontend-image/build) at $PUN_FRONTEND_IMAGE_ARCHIVE or in dist/.
+archive: `./pants package //:pun-frontend`, which Pants runs for this test (BUILD).
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -24,32 +23,19 @@ import pytest
 
 from pun_testing.building import pun_build
 from pun_testing.docker_engine import DockerEngine, docker_engine, push_archive, unique_tag
+from pun_testing.frontend_image import frontend_archive
 from pun_testing.images import multiarch_layout
 from pun_testing.registry import Registry, start_registry, stop_registry
 from pun_testing.rootfs import listing, writable_copy
 from pun_testing.shared import CASES
-from pun_testing.tools import require, unavailable
+from pun_testing.tools import require
 
-ARCHIVE_ENV = "PUN_FRONTEND_IMAGE_ARCHIVE"
 # Fixture cases with a recorded root filesystem, plus one whose ignored instructions must not
 # stop the build (it packs the same files as scratch-single).
 CASES_WITH_ROOTFS = ["scratch-single", "copy-into-dir", "label-forms", "syntax-directive",
                      "rumprun-redis"]
 EXPECTED_ROOTFS = {**{c: c for c in CASES_WITH_ROOTFS},
                    "unsupported-instructions": "scratch-single"}
-
-
-def frontend_archive() -> Path:
-    candidates = [os.environ.get(ARCHIVE_ENV, "")]
-    if os.environ.get("PUN_BUILDROOT"):
-        candidates.append(os.path.join(os.environ["PUN_BUILDROOT"], "dist", "frontend-image",
-                                       "pun-frontend.oci.tar"))
-    for candidate in candidates:
-        if candidate and os.path.isfile(candidate):
-            return Path(candidate)
-    unavailable(f"no frontend image archive: run build-support/frontend-image/build and set "
-                f"{ARCHIVE_ENV}")
-    raise AssertionError("unreachable")
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ frontend's stdout would break the server's connection, so every passing run also
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
@@ -20,7 +19,7 @@ from pun.api import GenerateOptions, generate
 from pun.llb.pb import ops_pb2
 from pun_testing.fake_llbbridge import FakeDaemon, FrontendRun, frontend_env, run_frontend
 from pun_testing.shared import CASES
-from pun_testing.tools import unavailable
+from pun_testing.frontend_image import ENTRYPOINT, frontend_archive, unpack_rootfs
 
 SCRATCH = """\
 FROM scratch
@@ -32,15 +31,21 @@ UNIQUE = re.compile(r"^[0-9a-z]{25}$")
 FROZEN_ENV = "PUN_FRONTEND_EXECUTABLE"
 
 
+@pytest.fixture(scope="session")
+def frozen_pun(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The frozen `pun` of the packaged frontend image (//:pun-frontend), unpacked."""
+    rootfs = unpack_rootfs(frontend_archive(), tmp_path_factory.mktemp("frontend-rootfs"))
+    return rootfs / ENTRYPOINT
+
+
 @pytest.fixture(autouse=True, params=["source", "frozen"])
 def frontend_program(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Every transcript twice: `pun` from source, and the frozen executable of the image
-    (build-support/frontend-image/build; .ci/run points $PUN_FRONTEND_EXECUTABLE at it)."""
+    """Every transcript twice: `pun` from source, and the frozen executable of the image."""
     program = str(getattr(request, "param"))  # pytest 7.0's FixtureRequest type lacks .param
     if program == "source":
         monkeypatch.delenv(FROZEN_ENV, raising=False)
-    elif not os.environ.get(FROZEN_ENV):
-        unavailable(f"${FROZEN_ENV} is not set (the frozen pun from the frontend image build)")
+    else:
+        monkeypatch.setenv(FROZEN_ENV, str(request.getfixturevalue("frozen_pun")))
     return program
 
 

@@ -2,8 +2,8 @@
 # Measures the frontend inside Docker Engine's BuildKit: start-up (process start -> Ping
 # answered, as the frontend logs it) and whole `docker build` wall time, over N builds.
 #
-# usage: measure FRONTEND_REF DOCKERD_LOG [N]
-#   FRONTEND_REF  the pushed frontend image, e.g. 127.0.0.1:5000/pun:dev
+# usage: benchmarks/frontend_startup.sh FRONTEND_REF DOCKERD_LOG [N]
+#   FRONTEND_REF  the pushed frontend image (./pants publish //:pun-frontend), e.g. 127.0.0.1:5000/pun:0.1.0
 #   DOCKERD_LOG   dockerd's stderr (the frontend's stderr ends up there)
 # Needs Debian's /usr/bin/docker; DOCKER_HOST as usual.
 set -euo pipefail

@@ -1,0 +1,126 @@
+"""`pants package` for `pun_frontend_image`: freeze pun into its BuildKit frontend image.
+
+One sandboxed process (the `[pun-frontend-freezer]` PEX) runs PyInstaller and writes the OCI
+archive; Pants caches it like any process, keyed on pun's sources, the locked requirements, the
+interpreter and the versions of the system tools whose libraries end up in the image.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Dict, Iterable, List, Mapping
+
+from pants.backend.python.util_rules.pex import VenvPexProcess
+from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
+from pants.engine.fs import CreateDigest, Digest, DigestContents, DigestSubset, FileContent
+from pants.engine.fs import MergeDigests, PathGlobs
+from pants.engine.process import FallibleProcessResult, Process
+from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.engine.unions import UnionRule
+from pants.util.logging import LogLevel
+
+import pun
+from pun_rules.errors import UnikernelImageError
+from pun_rules.field_sets import PunFrontendImageFieldSet, metadata_path
+from pun_rules.goals.package import built_image
+from pun_rules.sandbox.freeze_frontend import ENTRYPOINT
+from pun_rules.subsystems.frontend_freezer import FrontendFreezerPex
+from pun_rules.subsystems.pun import PunSubsystem
+from pun_rules.util_rules.image_refs import image_names, interpolation_context
+
+ALIAS = "pun_frontend_image"
+METADATA_FILE = "__pun_frontend_image.json"
+
+
+def frontend_labels() -> Dict[str, str]:
+    """The image config's labels. The first tells BuildKit the frontend needs no network."""
+    return {
+        "moby.buildkit.frontend.network.none": "true",
+        "org.opencontainers.image.title": "pun",
+        "org.opencontainers.image.version": pun.__version__,
+        "org.opencontainers.image.description": "pun as a BuildKit frontend: #syntax=<this image>",
+    }
+
+
+def freeze_argv(archive: str, labels: Mapping[str, str]) -> List[str]:
+    argv = ["--output", archive, "--metadata", METADATA_FILE]
+    for key, value in sorted(labels.items()):
+        argv += ["--label", f"{key}={value}"]
+    return argv
+
+
+@rule(desc="Package the pun frontend image", level=LogLevel.DEBUG)
+async def package_pun_frontend_image(
+    field_set: PunFrontendImageFieldSet, pun_options: PunSubsystem, freezer: FrontendFreezerPex
+) -> BuiltPackage:
+    address = field_set.address
+    archive = field_set.archive_path()
+    labels = frontend_labels()
+    argv = freeze_argv(archive, labels)
+    env = {
+        "PATH": freezer.tools_path,
+        "SOURCE_DATE_EPOCH": str(pun_options.source_date_epoch),
+        # Not read by the script: it puts the tools' versions (glibc's!) into the cache key.
+        "PUN_FREEZE_TOOLS": freezer.tools_fingerprint,
+    }
+    inputs = {"pex": freezer.pex.digest.fingerprint, "argv": argv, "env": env}
+    pants_hash = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+    registries = pun_options.registries().select(
+        tuple(field_set.registries.value or ()), f"{ALIAS} {address}"
+    )
+    names = image_names(
+        address,
+        interpolation_context(address, {}, pants_hash),
+        field_set.repository.value or "pun",
+        tuple(field_set.image_tags.value or ()),
+        registries,
+        alias=ALIAS,
+    )
+    process = await Get(
+        Process,
+        VenvPexProcess(
+            freezer.pex,
+            argv=argv,
+            description=f"Freeze pun {pun.__version__} into the frontend image {address}",
+            extra_env=env,
+            output_files=(archive, METADATA_FILE),
+            level=LogLevel.DEBUG,
+        ),
+    )
+    result = await Get(FallibleProcessResult, Process, process)
+    if result.exit_code != 0:
+        raise UnikernelImageError(
+            address,
+            f"freezing pun failed (exit code {result.exit_code}):\n"
+            + result.stderr.decode("utf-8", "replace").rstrip(),
+            alias=ALIAS,
+        )
+    archive_digest, metadata = await MultiGet(
+        Get(Digest, DigestSubset(result.output_digest, PathGlobs([archive]))),
+        Get(DigestContents, DigestSubset(result.output_digest, PathGlobs([METADATA_FILE]))),
+    )
+    built = json.loads(metadata[0].content)
+    description: Dict[str, Any] = {
+        "address": str(address),
+        "archive": archive,
+        "digest": built["containerimage.digest"],
+        "config_digest": built["containerimage.config.digest"],
+        "layer_bytes": built["layer_bytes"],
+        "names": [n.name for n in names],
+        "tags": sorted({n.name.rsplit(":", 1)[1] for n in names}),
+        "labels": labels,
+        "entrypoint": [ENTRYPOINT],
+        "system_libraries": built["system_libraries"],
+        "pants_hash": pants_hash,
+    }
+    image_json = metadata_path(archive)
+    text = json.dumps(description, indent=2, sort_keys=True) + "\n"
+    described = await Get(Digest, CreateDigest([FileContent(image_json, text.encode())]))
+    digest = await Get(Digest, MergeDigests([archive_digest, described]))
+    artifact = built_image("pun frontend image", address, archive, description, names)
+    return BuiltPackage(digest, (artifact, BuiltPackageArtifact(relpath=image_json)))
+
+
+def rules() -> Iterable[Any]:
+    return [*collect_rules(), UnionRule(PackageFieldSet, PunFrontendImageFieldSet)]

@@ -1,0 +1,54 @@
+"""The packaged frontend image (`//:pun-frontend`) for tests: where the archive is, and its root
+filesystem unpacked.
+
+Tests that need it list `runtime_package_dependencies=["//:pun-frontend"]` in their BUILD, so
+Pants builds it (cached) and puts it in the test's sandbox at the target's `output_path`.
+Outside Pants, `$PUN_FRONTEND_IMAGE_ARCHIVE` names an archive.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import tarfile
+from pathlib import Path
+from typing import Any, Dict
+
+from pun_testing.tools import unavailable
+
+ARCHIVE_ENV = "PUN_FRONTEND_IMAGE_ARCHIVE"
+# The `output_path` of //:pun-frontend (root BUILD), relative to the sandbox / dist/.
+PACKAGED_ARCHIVE = "frontend-image/pun-frontend.oci.tar"
+ENTRYPOINT = "usr/lib/pun/pun"
+
+
+def frontend_archive() -> Path:
+    candidates = [os.environ.get(ARCHIVE_ENV, ""), PACKAGED_ARCHIVE]
+    for candidate in candidates:
+        if candidate and os.path.isfile(candidate):
+            return Path(candidate).resolve()
+    unavailable(f"no frontend image archive: depend on //:pun-frontend "
+                f"(runtime_package_dependencies) or set ${ARCHIVE_ENV}")
+    raise AssertionError("unreachable")
+
+
+def _read_json(tar: tarfile.TarFile, name: str) -> Dict[str, Any]:
+    handle = tar.extractfile(name)
+    assert handle is not None, name
+    return dict(json.load(handle))
+
+
+def unpack_rootfs(archive: Path, destination: Path) -> Path:
+    """The image's layers extracted in order (the frontend image has one, no whiteouts)."""
+    destination.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive) as outer:
+        index = _read_json(outer, "index.json")
+        digest = index["manifests"][0]["digest"].split(":", 1)[1]
+        manifest = _read_json(outer, f"blobs/sha256/{digest}")
+        for layer in manifest["layers"]:
+            handle = outer.extractfile(f"blobs/sha256/{layer['digest'].split(':', 1)[1]}")
+            assert handle is not None
+            with gzip.open(handle) as plain, tarfile.open(fileobj=plain, mode="r|") as inner:
+                inner.extractall(destination)
+    return destination
