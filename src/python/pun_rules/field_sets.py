@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pants.core.goals.package import PackageFieldSet
+from pants.core.goals.package import OutputPathField, PackageFieldSet
 
 from pun_rules.target_types import (
     DOCKER,
@@ -38,8 +38,7 @@ class UnikernelImageFieldSet(PackageFieldSet):
     output_path: UnikernelImageOutputPathField
 
     def archive_path(self) -> str:
-        ending = "docker.tar" if self.output.value == DOCKER else "oci.tar"
-        return self.output_path.value_or_default(file_ending=ending)
+        return archive_path(self.output, self.output_path)
 
 
 @dataclass(frozen=True)
@@ -49,10 +48,17 @@ class PunFrontendImageFieldSet(PackageFieldSet):
     repository: PunFrontendImageRepositoryField
     image_tags: UnikernelImageTagsField
     registries: UnikernelImageRegistriesField
+    output: UnikernelImageOutputField
     output_path: PunFrontendImageOutputPathField
 
     def archive_path(self) -> str:
-        return self.output_path.value_or_default(file_ending="oci.tar")
+        return archive_path(self.output, self.output_path)
+
+
+def archive_path(output: UnikernelImageOutputField, output_path: OutputPathField) -> str:
+    """`NAME.oci.tar` or `NAME.docker.tar`, unless `output_path` says otherwise."""
+    ending = "docker.tar" if output.value == DOCKER else "oci.tar"
+    return output_path.value_or_default(file_ending=ending)
 
 
 def metadata_path(archive: str) -> str:

@@ -284,8 +284,8 @@ class PunFrontendImageOutputPathField(OutputPathField):
     help = help_text(
         """
         Where the image archive goes, below `--distdir` (e.g. `dist/`). Defaults to
-        `path.to.dir/NAME.oci.tar`; `NAME.image.json` (digest, names, labels) is written next
-        to it.
+        `path.to.dir/NAME.oci.tar` (or `.docker.tar`); `NAME.image.json` (digest, names,
+        labels) is written next to it.
         """
     )
 
@@ -298,6 +298,7 @@ class PunFrontendImageTarget(Target):
         UnikernelImageTagsField,
         UnikernelImageRegistriesField,
         UnikernelImageSkipPushField,
+        UnikernelImageOutputField,
         PunFrontendImageOutputPathField,
     )
     help = help_text(
@@ -309,15 +310,17 @@ class PunFrontendImageTarget(Target):
         (or `buildctl build --frontend gateway.v0 --opt source=...`) runs pun inside BuildKit.
 
         `pants package` writes `dist/path.to.dir/NAME.oci.tar` (an OCI archive; skopeo, umoci,
-        `pun push` read it) for this machine's architecture; `pants publish` pushes that archive
-        to every name, like `unikernel_image`.
+        `pun push` read it; `output="docker"` for `docker load`) for this machine's
+        architecture, with pun's own image writer; `pants publish` pushes that archive to every
+        name, like `unikernel_image`.
 
         Example:
 
             pun_frontend_image(
                 name="pun-frontend",
+                repository="tools/pun",
                 image_tags=["{pun.version}", "latest"],
-                registries=["registry.example.com/tools"],
+                registries=["registry.example.com"],
             )
         """
     )

@@ -9,6 +9,7 @@ import os
 import platform
 import stat
 import subprocess
+import tarfile
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
@@ -65,6 +66,13 @@ def skopeo(ref: str, *flags: str) -> Dict[str, Any]:
     return dict(json.loads(run([require("skopeo"), "inspect", *flags, ref]).stdout))
 
 
+def archive_member(archive: Path, name: str) -> Any:
+    with tarfile.open(archive) as tar:
+        handle = tar.extractfile(name)
+        assert handle is not None, name
+        return json.load(handle)
+
+
 def in_empty_root(rootfs: Path, argv: List[str]) -> subprocess.CompletedProcess:
     """Run a program chrooted into `rootfs`, which must hold everything it needs (as root;
     a private mount namespace lends it this machine's /dev, as a container runtime would)."""
@@ -94,6 +102,9 @@ def test_package_freezes_pun_into_a_self_contained_image(
         "linux", ARCH.get(platform.machine(), platform.machine())
     )
     assert len(inspected["Layers"]) == 1
+    # The index names the image as BuildKit's exporter does (containerd's import reads it).
+    (entry,) = archive_member(tmp_path / "tools/frontend.oci.tar", "index.json")["manifests"]
+    assert entry["annotations"]["io.containerd.image.name"] == "docker.io/library/pun:latest"
     config = skopeo(archive, "--config")["config"]
     assert config["Entrypoint"] == ["/usr/lib/pun/pun"]
     # BuildKit reads this label to run the frontend without a network.
@@ -155,3 +166,19 @@ def test_publish_pushes_the_packaged_bytes_under_every_name(
     for name in names:
         pushed = skopeo(f"docker://{name}", "--tls-verify=false")
         assert pushed["Digest"] == image.image_digest
+
+
+def test_docker_output_is_loadable_and_named(rule_runner: RuleRunner, tmp_path: Path) -> None:
+    built, _ = package(
+        rule_runner,
+        'pun_frontend_image(name="frontend", output="docker", image_tags=["{pun.version}"])',
+        tmp_path,
+    )
+    archive = tmp_path / "tools/frontend.docker.tar"
+    inspected = skopeo(f"docker-archive:{archive}")
+    assert inspected["Digest"] != ""
+    config = skopeo(f"docker-archive:{archive}", "--config")["config"]
+    assert config["Entrypoint"] == ["/usr/lib/pun/pun"]
+    # What `docker load` tags the image as.
+    (entry,) = archive_member(archive, "manifest.json")
+    assert entry["RepoTags"] == [f"pun:{pun.__version__}"]

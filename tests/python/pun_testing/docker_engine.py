@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import tarfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,9 +98,17 @@ def docker_engine() -> DockerEngine:
 
 
 def push_archive(archive: Path, reference: str) -> None:
-    """Copy an OCI archive into a registry on 127.0.0.1 (plain HTTP)."""
-    _check([require("skopeo"), "copy", "--quiet", "--dest-tls-verify=false",
-            f"oci-archive:{archive}", f"docker://{reference}"])
+    """Copy an OCI archive into a registry on 127.0.0.1 (plain HTTP). An archive whose index
+    names the image several times (one entry per tag) is read by its first tag."""
+    with tarfile.open(archive) as tar:
+        handle = tar.extractfile("index.json")
+        assert handle is not None
+        entries = json.load(handle)["manifests"]
+    source = f"oci-archive:{archive}"
+    if len(entries) > 1:
+        source += ":" + entries[0]["annotations"]["org.opencontainers.image.ref.name"]
+    _check([require("skopeo"), "copy", "--quiet", "--dest-tls-verify=false", source,
+            f"docker://{reference}"])
 
 
 def unique_tag(prefix: str = "t") -> str:

@@ -96,7 +96,9 @@ def image_config(
     labels: Mapping[str, str],
     platform: Platform,
     epoch: int,
+    run_config: Optional[Mapping[str, Any]] = None,
 ) -> bytes:
+    """The image config. `run_config` (Entrypoint, WorkingDir, ...) goes over the base's."""
     created = rfc3339(epoch)
     inherited: Dict[str, Any] = {}
     history: List[Dict[str, Any]] = []
@@ -109,6 +111,7 @@ def image_config(
         }
         history = list(base_config.get("history") or [])
         diff_ids = list((base_config.get("rootfs") or {}).get("diff_ids") or [])
+    inherited.update(run_config or {})
     if labels:
         inherited["Labels"] = {**(inherited.get("Labels") or {}), **labels}
     for layer in layers:
@@ -140,8 +143,9 @@ def assemble(
     platform: Platform,
     epoch: int,
     oci: bool,
+    run_config: Optional[Mapping[str, Any]] = None,
 ) -> BuiltImage:
-    config = image_config(base, layers, labels, platform, epoch)
+    config = image_config(base, layers, labels, platform, epoch, run_config)
     base_blobs = tuple(convert_layer(b, oci) for b in (base.layers if base else ()))
     blobs = base_blobs + tuple(layer.blob for layer in layers)
     config_media = OCI_CONFIG if oci else DOCKER_CONFIG

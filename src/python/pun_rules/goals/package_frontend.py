@@ -27,7 +27,8 @@ from pun_rules.goals.package import built_image
 from pun_rules.sandbox.freeze_frontend import ENTRYPOINT
 from pun_rules.subsystems.frontend_freezer import FrontendFreezerPex
 from pun_rules.subsystems.pun import PunSubsystem
-from pun_rules.util_rules.image_refs import image_names, interpolation_context
+from pun_rules.target_types import OCI
+from pun_rules.util_rules.image_refs import ImageName, image_names, interpolation_context
 
 ALIAS = "pun_frontend_image"
 METADATA_FILE = "__pun_frontend_image.json"
@@ -43,10 +44,14 @@ def frontend_labels() -> Dict[str, str]:
     }
 
 
-def freeze_argv(archive: str, labels: Mapping[str, str]) -> List[str]:
-    argv = ["--output", archive, "--metadata", METADATA_FILE]
+def freeze_argv(
+    archive: str, output: str, labels: Mapping[str, str], names: Iterable[ImageName]
+) -> List[str]:
+    argv = ["--output", archive, "--format", output, "--metadata", METADATA_FILE]
     for key, value in sorted(labels.items()):
         argv += ["--label", f"{key}={value}"]
+    for name in names:
+        argv += ["--name", name.name]
     return argv
 
 
@@ -57,14 +62,16 @@ async def package_pun_frontend_image(
     address = field_set.address
     archive = field_set.archive_path()
     labels = frontend_labels()
-    argv = freeze_argv(archive, labels)
+    output = field_set.output.value or OCI
     env = {
         "PATH": freezer.tools_path,
         "SOURCE_DATE_EPOCH": str(pun_options.source_date_epoch),
         # Not read by the script: it puts the tools' versions (glibc's!) into the cache key.
         "PUN_FREEZE_TOOLS": freezer.tools_fingerprint,
     }
-    inputs = {"pex": freezer.pex.digest.fingerprint, "argv": argv, "env": env}
+    # Everything that can change the image's bytes (the names only reach its index).
+    inputs = {"pex": freezer.pex.digest.fingerprint, "labels": labels, "env": env,
+              "output": output}
     pants_hash = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
     registries = pun_options.registries().select(
         tuple(field_set.registries.value or ()), f"{ALIAS} {address}"
@@ -77,6 +84,7 @@ async def package_pun_frontend_image(
         registries,
         alias=ALIAS,
     )
+    argv = freeze_argv(archive, output, labels, names)
     process = await Get(
         Process,
         VenvPexProcess(
@@ -110,6 +118,7 @@ async def package_pun_frontend_image(
         "names": [n.name for n in names],
         "tags": sorted({n.name.rsplit(":", 1)[1] for n in names}),
         "labels": labels,
+        "output": output,
         "entrypoint": [ENTRYPOINT],
         "system_libraries": built["system_libraries"],
         "pants_hash": pants_hash,

@@ -1,25 +1,23 @@
-"""Freeze `pun` with PyInstaller and write it as pun's BuildKit frontend image: a one-layer OCI
-image archive, no base image, Entrypoint = the frozen executable.
+"""Freeze `pun` with PyInstaller and write it as pun's BuildKit frontend image: one layer, no
+base image, Entrypoint = the frozen executable.
 
 This is the main of the PEX the `pun_frontend_image` target runs in Pants' sandbox; that PEX
-holds PyInstaller, pun and pun's runtime packages. Only the standard library is imported here.
+holds PyInstaller, pun and pun's runtime packages, and the image is written by pun's own image
+writer (`pun.solve`, as `pun build` writes images).
 
 1. PyInstaller, one-dir mode (a one-file bundle unpacks ~30 MB to /tmp at every start, which
    costs about a second per build), with the modules a frontend never uses left out;
 2. the C libraries the bundle still needs from the system (glibc, zlib: what `ldd` resolves
    outside the bundle) are copied to their paths;
 3. a smoke test runs the frozen `pun --version`;
-4. the root filesystem becomes a deterministic archive: entries sorted, owner 0:0 without
-   names, mtimes SOURCE_DATE_EPOCH, gzip without a name or a time, written atomically.
+4. the root filesystem becomes one deterministic layer (owner 0:0, mtimes SOURCE_DATE_EPOCH)
+   of an OCI or docker archive, written atomically.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
-import gzip
-import hashlib
-import io
+import contextlib
 import json
 import os
 import platform
@@ -27,16 +25,16 @@ import shutil
 import stat
 import subprocess
 import sys
-import tarfile
 import tempfile
-from dataclasses import dataclass
-from typing import Dict, List, Sequence
+from typing import BinaryIO, Dict, Iterator, List, Sequence, Tuple
 
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
-OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-_ARCH = {"x86_64": "amd64", "aarch64": "arm64"}
+from pun.platform import parse_platform
+from pun.solve.archives import docker_entries, layout_entries, write_archive
+from pun.solve.atomic import atomic_file
+from pun.solve.fstree import Kind, LocalFile, Node, path_sort_key
+from pun.solve.image import BuiltImage, assemble
+from pun.solve.layers import Compression, write_layer
+from pun.solve.progress import Progress
 
 # Where the bundle lives in the image, and its executable: the image's Entrypoint.
 BUNDLE_DIR = "usr/lib/pun"
@@ -57,24 +55,6 @@ ENTRY_SCRIPT = "import sys\n\nfrom pun.cli import main\n\nsys.exit(main())\n"
 
 class FreezeError(Exception):
     """A step failed; the message says which and what it printed."""
-
-
-@dataclass(frozen=True)
-class Blob:
-    digest: str
-    data: bytes
-
-    @property
-    def size(self) -> int:
-        return len(self.data)
-
-
-def blob(data: bytes) -> Blob:
-    return Blob("sha256:" + hashlib.sha256(data).hexdigest(), data)
-
-
-def canonical(value: object) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
 # --- 1. PyInstaller ------------------------------------------------------------------------------
@@ -165,134 +145,80 @@ def smoke_test(rootfs: str) -> str:
 # --- 3. the image --------------------------------------------------------------------------------
 
 
-def _walk(root: str) -> List[str]:
-    found: List[str] = []
-    for directory, dirs, files in os.walk(root):
-        relative_dir = os.path.relpath(directory, root)
+def layer_entries(rootfs: str, epoch: int) -> List[Tuple[str, Node]]:
+    """Every file, directory and symlink below `rootfs`, owned by root, in layer order."""
+    entries = []
+    for directory, dirs, files in os.walk(rootfs):
         for name in dirs + files:
-            relative = os.path.normpath(os.path.join(relative_dir, name))
-            mode = os.lstat(os.path.join(root, relative)).st_mode
-            if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
-                raise FreezeError(f"unsupported file type in the root filesystem: {relative}")
-            found.append(relative)
-    return sorted(found)
-
-
-def layer_tar(rootfs: str, epoch: int) -> bytes:
-    """The root filesystem as an uncompressed tar, in a stable order, owned by root."""
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for relative in _walk(rootfs):
-            path = os.path.join(rootfs, relative)
-            info = tar.gettarinfo(path, arcname=relative)
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            info.mtime = epoch
-            if info.isreg():
-                with open(path, "rb") as handle:
-                    tar.addfile(info, handle)
+            host = os.path.join(directory, name)
+            info = os.lstat(host)
+            path = "/" + os.path.relpath(host, rootfs)
+            mode = stat.S_IMODE(info.st_mode)
+            if stat.S_ISDIR(info.st_mode):
+                node = Node(Kind.DIR, mode, mtime=epoch)
+            elif stat.S_ISREG(info.st_mode):
+                node = Node(Kind.FILE, mode, mtime=epoch, size=info.st_size,
+                            content=LocalFile(host))
+            elif stat.S_ISLNK(info.st_mode):
+                node = Node(Kind.SYMLINK, 0o777, mtime=epoch, linkname=os.readlink(host))
             else:
-                tar.addfile(info)
-    return out.getvalue()
+                raise FreezeError(f"unsupported file type in the root filesystem: {path}")
+            entries.append((path, node))
+    return sorted(entries, key=lambda entry: path_sort_key(entry[0]))
 
 
-def gzipped(data: bytes) -> bytes:
-    out = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=9) as gz:
-        gz.write(data)
-    return out.getvalue()
+@contextlib.contextmanager
+def _open_content(node: Node) -> Iterator[BinaryIO]:
+    assert isinstance(node.content, LocalFile)
+    with open(node.content.path, "rb") as handle:
+        yield handle
 
 
-def rfc3339(epoch: int) -> str:
-    moment = datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def image_blobs(rootfs: str, entrypoint: Sequence[str], labels: Dict[str, str],
-                epoch: int) -> Dict[str, Blob]:
-    tar = layer_tar(rootfs, epoch)
-    layer = blob(gzipped(tar))
-    created = rfc3339(epoch)
-    config = blob(canonical({
-        "architecture": _ARCH.get(platform.machine(), platform.machine()),
-        "os": "linux",
-        "created": created,
-        "config": {"Entrypoint": list(entrypoint), "WorkingDir": "/", "Labels": labels},
-        "rootfs": {"type": "layers", "diff_ids": [blob(tar).digest]},
-        "history": [{"created": created, "created_by": "pun_frontend_image (PyInstaller)"}],
-    }))
-    manifest = blob(canonical({
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": OCI_CONFIG, "digest": config.digest, "size": config.size},
-        "layers": [{"mediaType": OCI_LAYER, "digest": layer.digest, "size": layer.size}],
-    }))
-    return {"manifest": manifest, "config": config, "layer": layer}
-
-
-def write_archive(output: str, blobs: Dict[str, Blob], epoch: int) -> None:
-    """An `oci-archive`: the OCI image layout as a tar, replaced atomically."""
-    manifest = blobs["manifest"]
-    index = canonical({
-        "schemaVersion": 2,
-        "mediaType": OCI_INDEX,
-        "manifests": [{"mediaType": OCI_MANIFEST, "digest": manifest.digest,
-                       "size": manifest.size}],
-    })
-    entries = {"oci-layout": b'{"imageLayoutVersion":"1.0.0"}', "index.json": index}
-    for item in blobs.values():
-        entries["blobs/sha256/" + item.digest.split(":", 1)[1]] = item.data
-    directory = os.path.dirname(os.path.abspath(output))
-    os.makedirs(directory, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=directory, delete=False) as handle:
-        with tarfile.open(fileobj=handle, mode="w", format=tarfile.PAX_FORMAT) as tar:
-            for name in ("blobs/", "blobs/sha256/"):
-                info = tarfile.TarInfo(name)
-                info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, epoch
-                tar.addfile(info)
-            for name in sorted(entries):
-                info = tarfile.TarInfo(name)
-                info.size, info.mode, info.mtime = len(entries[name]), 0o644, epoch
-                tar.addfile(info, io.BytesIO(entries[name]))
-    os.chmod(handle.name, 0o644)
-    os.replace(handle.name, output)  # never leave a half-written archive behind
-
-
-def write_json(path: str, value: object) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    with tempfile.NamedTemporaryFile("w", dir=directory, delete=False) as handle:
-        json.dump(value, handle, indent=2, sort_keys=True)
-        handle.write("\n")
-    os.replace(handle.name, path)
+def build_image(
+    rootfs: str, work: str, labels: Dict[str, str], epoch: int, oci: bool
+) -> BuiltImage:
+    entries = layer_entries(rootfs, epoch)
+    layer = write_layer(entries, work, _open_content, epoch, Compression("gzip", 9), oci,
+                        "pun_frontend_image: pun frozen by PyInstaller")
+    host = parse_platform("linux/" + platform.machine())
+    run_config = {"Entrypoint": [ENTRYPOINT], "WorkingDir": "/"}
+    return assemble(None, [layer], labels, {}, host, epoch, oci, run_config=run_config)
 
 
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="freeze_frontend", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--output", required=True, help="the OCI archive to write")
+    parser.add_argument("--output", required=True, help="the archive to write")
+    parser.add_argument("--format", choices=("oci", "docker"), default="oci")
     parser.add_argument("--metadata", required=True, help="a JSON file: digests and sizes")
     parser.add_argument("--label", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--name", action="append", default=[], help="an image name, for the index")
     args = parser.parse_args(argv)
     epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
     labels = dict(label.split("=", 1) for label in args.label)
+    oci = args.format == "oci"
     work = tempfile.mkdtemp(prefix="freeze-", dir=".")
     try:
         rootfs = os.path.join(work, "rootfs")
         libraries = build_rootfs(run_pyinstaller(work), rootfs)
         version = smoke_test(rootfs)
-        blobs = image_blobs(rootfs, [ENTRYPOINT], labels, epoch)
-        write_archive(args.output, blobs, epoch)
+        image = build_image(rootfs, work, labels, epoch, oci)
+        entries = (layout_entries if oci else docker_entries)(image, args.name)
+        os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
+        with atomic_file(args.output) as sink:
+            write_archive(entries, sink, epoch, Progress("quiet"))
     except FreezeError as exc:
         print(f"pun_frontend_image: {exc}", file=sys.stderr)
         return 1
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    write_json(args.metadata, {
-        "containerimage.digest": blobs["manifest"].digest,
-        "containerimage.config.digest": blobs["config"].digest,
-        "layer_bytes": blobs["layer"].size,
-        "system_libraries": libraries,
-        "smoke_test": version,
-    })
+    with atomic_file(args.metadata) as sink:
+        sink.write(json.dumps({
+            "containerimage.digest": image.manifest_digest,
+            "containerimage.config.digest": image.config_digest,
+            "layer_bytes": image.layers[0].size,
+            "system_libraries": libraries,
+            "smoke_test": version,
+        }, indent=2, sort_keys=True).encode() + b"\n")
     return 0
 
 
