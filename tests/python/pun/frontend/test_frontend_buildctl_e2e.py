@@ -1,0 +1,108 @@
+"""Opt-in: the frontend image under a standalone BuildKit, through `buildctl build --frontend
+gateway.v0 --opt source=...` (no `buildctl`/`buildkitd` can be installed where CI runs; the
+Docker Engine test is the proof there). Set BUILDCTL (the binary) and BUILDKIT_HOST.
+
+The frontend image is pushed to a Debian docker-registry on 127.0.0.1, which buildkitd must be
+able to pull from over plain HTTP (it must run on this machine; BuildKit treats localhost
+registries as HTTP, or list the address in buildkitd.toml with `http = true`). The result is
+exported with the `oci` exporter, which (unlike Docker Engine 20.10's store) keeps the
+`annotation-manifest.*` the frontend returns; skopeo and umoci judge it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Dict, Iterator, List
+
+import pytest
+
+from pun_testing.docker_engine import push_archive, unique_tag
+from pun_testing.frontend_image import frontend_archive
+from pun_testing.registry import Registry, start_registry, stop_registry
+from pun_testing.rootfs import listing, writable_copy
+from pun_testing.shared import CASES
+from pun_testing.tools import require
+
+pytestmark = pytest.mark.skipif(
+    not (os.environ.get("BUILDCTL") and os.environ.get("BUILDKIT_HOST")),
+    reason="opt-in: set BUILDCTL and BUILDKIT_HOST to run against a real BuildKit",
+)
+
+
+@pytest.fixture(scope="module")
+def frontend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    registry: Registry
+    registry, process = start_registry(tmp_path_factory.mktemp("registry"))
+    try:
+        reference = f"{registry.host}/pun:{unique_tag('frontend')}"
+        push_archive(frontend_archive(), reference)
+        yield reference
+    finally:
+        stop_registry(process)
+
+
+def buildctl(frontend: str, context: Path, *output: str) -> subprocess.CompletedProcess:
+    argv: List[str] = [
+        os.environ["BUILDCTL"], "--addr", os.environ["BUILDKIT_HOST"], "build",
+        "--progress=plain", "--frontend", "gateway.v0", "--opt", f"source={frontend}",
+        "--opt", "filename=Containerfile",
+        "--local", f"context={context}", "--local", f"dockerfile={context}", *output,
+    ]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=600)
+
+
+def case_context(case: str, dest: Path) -> Path:
+    context = writable_copy(CASES / case, dest)
+    shutil.rmtree(context / "expected", ignore_errors=True)
+    return context
+
+
+def expected_labels(case: str) -> Dict[str, str]:
+    decoded: Dict[str, str] = json.loads((CASES / case / "expected" / "urunc.json").read_text())
+    return decoded
+
+
+@pytest.mark.parametrize("case", ["scratch-single", "copy-into-dir", "rumprun-redis"])
+def test_buildctl_gateway_build_is_annotated_with_the_recorded_rootfs(
+    frontend: str, case: str, tmp_path: Path
+) -> None:
+    skopeo, umoci = require("skopeo"), require("umoci")
+    archive = tmp_path / "image.tar"
+    built = buildctl(frontend, case_context(case, tmp_path / "context"),
+                     "--output", f"type=oci,dest={archive}")
+    assert built.returncode == 0, built.stderr
+    labels = expected_labels(case)
+    manifest = json.loads(subprocess.run([skopeo, "inspect", "--raw", f"oci-archive:{archive}"],
+                                         capture_output=True, check=True).stdout)
+    assert labels.items() <= (manifest.get("annotations") or {}).items()
+    config = json.loads(subprocess.run([skopeo, "inspect", "--config", f"oci-archive:{archive}"],
+                                       capture_output=True, check=True).stdout)
+    assert config["config"]["Labels"] == labels
+    subprocess.run([skopeo, "copy", "--quiet", f"oci-archive:{archive}",
+                    f"oci:{tmp_path}/layout:latest"], check=True)
+    subprocess.run([umoci, "unpack", "--rootless", "--image", f"{tmp_path}/layout:latest",
+                    str(tmp_path / "bundle")], check=True, capture_output=True)
+    rootfs = tmp_path / "bundle" / "rootfs"
+    expected = (CASES / case / "expected" / "rootfs.txt").read_text().splitlines()
+    assert listing(rootfs) == expected
+    urunc = json.loads((rootfs / "urunc.json").read_bytes())
+    assert {k: base64.b64decode(v).decode() for k, v in urunc.items()} == labels
+
+
+def test_buildctl_shows_warnings_and_errors(frontend: str, tmp_path: Path) -> None:
+    warned = buildctl(frontend, case_context("unsupported-instructions", tmp_path / "w"),
+                      "--output", f"type=oci,dest={tmp_path / 'w.tar'}")
+    assert warned.returncode == 0, warned.stderr
+    lines = (CASES / "unsupported-instructions" / "Containerfile").read_text().splitlines()
+    for keyword in ("ENV", "RUN", "EXPOSE", "CMD"):
+        number = next(i for i, text in enumerate(lines, 1) if text.startswith(keyword))
+        assert f"Containerfile:{number}: warning: {keyword} " in warned.stderr, warned.stderr
+    failed = buildctl(frontend, case_context("err-multistage", tmp_path / "e"),
+                      "--output", f"type=oci,dest={tmp_path / 'e.tar'}")
+    assert failed.returncode != 0
+    assert "multi-stage builds are not supported" in failed.stderr, failed.stderr
