@@ -5,6 +5,8 @@ push cut off midway. skopeo is the independent judge of what the registry holds.
 from __future__ import annotations
 
 import base64
+import gc
+import hashlib
 import json
 import os
 import socket
@@ -13,6 +15,7 @@ import sys
 import threading
 import urllib.error
 import urllib.request
+import warnings
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
@@ -23,6 +26,9 @@ from pun_testing.registry import Registry, auth_registry, registry, start_regist
 from pun_testing.rootfs import listing, writable_copy
 from pun_testing.shared import CASES, buildroot
 from pun_testing.tools import require, run
+
+from pun.diagnostics import PunError
+from pun.solve.registry.client import RegistryClient
 
 __all__ = ["registry", "auth_registry"]  # pytest fixtures, used by name below
 
@@ -399,3 +405,35 @@ def test_an_interrupted_push_leaves_no_manifest(
     except urllib.error.HTTPError as exc:
         assert exc.code == 404
     assert tags == []
+
+
+def open_descriptors_of(path: Path) -> List[str]:
+    """This process's file descriptors open on `path` (from /proc, not from our own code)."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}") == str(path):
+                found.append(fd)
+        except OSError:
+            pass  # closed while we looked
+    return found
+
+
+def test_an_upload_cut_midway_closes_the_blob_file(
+    tmp_path: Path, cutting_proxy: CuttingProxy
+) -> None:
+    blob = tmp_path / "blob"
+    data = os.urandom(2 * 1024 * 1024)
+    blob.write_bytes(data)
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    client = RegistryClient(cutting_proxy.host, "unikernels/cut", push=True, insecure=True)
+    with warnings.catch_warnings(record=True) as caught:
+        # A file left to the garbage collector is closed there, with a ResourceWarning.
+        warnings.simplefilter("always", ResourceWarning)
+        with pytest.raises(PunError):
+            client.upload_blob(digest, len(data), str(blob))
+        assert open_descriptors_of(blob) == []
+        gc.collect()
+    assert cutting_proxy.cut.is_set()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)
+            and str(blob) in str(w.message)] == []

@@ -12,7 +12,7 @@ import base64
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Callable, Dict, Iterable, Optional
+from typing import Any, BinaryIO, Callable, Dict, Iterable, List, Optional
 from urllib.parse import urljoin
 
 import requests
@@ -240,11 +240,20 @@ class RegistryClient:
         separator = "&" if "?" in location else "?"
         url = f"{location}{separator}digest={digest}"
 
+        # One body per attempt (a retry or an auth round trip starts the file again); all of
+        # them are closed however the upload ends, a connection cut midway included.
+        bodies: List[_FileBody] = []
+
         def body() -> Any:
-            return _FileBody(path, size, progress)
+            bodies.append(_FileBody(path, size, progress))
+            return bodies[-1]
 
         headers = {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
-        response = self._request("PUT", url, headers, body=body)
+        try:
+            response = self._request("PUT", url, headers, body=body)
+        finally:
+            for opened in bodies:
+                opened.close()
         response.close()
         if response.status_code not in (201, 204):
             raise self._fail(response, f"uploading blob {digest} to")
@@ -279,6 +288,9 @@ class _FileBody:
         elif self._progress is not None:
             self._progress.advance(len(data))
         return data
+
+    def close(self) -> None:
+        self._handle.close()
 
 
 def _read_limited(chunks: Iterable[bytes], limit: int) -> bytes:
