@@ -105,9 +105,9 @@ def image_config(
     diff_ids: List[str] = []
     if base is not None:
         base_config = base.config_json()
-        run_config = base_config.get("config") or {}
+        base_run = base_config.get("config") or {}
         inherited = {
-            k: run_config[k] for k in INHERITED_CONFIG_KEYS if run_config.get(k) is not None
+            k: base_run[k] for k in INHERITED_CONFIG_KEYS if base_run.get(k) is not None
         }
         history = list(base_config.get("history") or [])
         diff_ids = list((base_config.get("rootfs") or {}).get("diff_ids") or [])
