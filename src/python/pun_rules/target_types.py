@@ -268,6 +268,14 @@ class UnikernelImageTarget(Target):
     )
 
 
+_FRONTEND_PLACEHOLDERS = """
+Placeholders in curly braces are filled in: `{name}` (the target name), `{directory}` and
+`{parent_directory}` (the last two parts of the BUILD file's directory), `{pun.version}` (the
+version of the pun being frozen) and `{pants.hash}` (a stable hash of every input of the
+image: the freezer PEX with pun's sources, the interpreter, the system tools, labels, output).
+"""
+
+
 class PunFrontendImageRepositoryField(UnikernelImageRepositoryField):
     default = "pun"
     help = help_text(
@@ -275,7 +283,18 @@ class PunFrontendImageRepositoryField(UnikernelImageRepositoryField):
         The repository part of the image name: `REGISTRY/REPOSITORY:TAG`. It may carry a
         registry itself (`registry.example.com/tools/pun`) when `registries` is empty.
 
-        {_PLACEHOLDERS}
+        {_FRONTEND_PLACEHOLDERS}
+        """
+    )
+
+
+class PunFrontendImageTagsField(UnikernelImageTagsField):
+    help = help_text(
+        f"""
+        Tags for the image; each becomes `REGISTRY/REPOSITORY:TAG` for every registry.
+        Example: `["{{pun.version}}", "latest"]`.
+
+        {_FRONTEND_PLACEHOLDERS}
         """
     )
 
@@ -295,7 +314,7 @@ class PunFrontendImageTarget(Target):
     core_fields = (
         *COMMON_TARGET_FIELDS,
         PunFrontendImageRepositoryField,
-        UnikernelImageTagsField,
+        PunFrontendImageTagsField,
         UnikernelImageRegistriesField,
         UnikernelImageSkipPushField,
         UnikernelImageOutputField,

@@ -4,7 +4,8 @@
 - a second run spawns no build process; changing one unikernel's source rebuilds that one;
 - `publish` pushes what `package` built (no build process) to a local registry, and skopeo
   pulls it back by digest with its annotations;
-- two runs without the local cache give byte-identical archives.
+- two runs without the local cache give byte-identical archives (unikernels and the frontend
+  image).
 
 Slow (each run starts Pants cold): tagged `pants_e2e` so CI can run them as their own step.
 """
@@ -119,3 +120,19 @@ def test_two_runs_without_cache_are_byte_identical(repo: ScratchRepo) -> None:
             first = repo.read_bytes(stem.replace("dist/", "dist-a/", 1) + suffix)
             second = repo.read_bytes(stem.replace("dist/", "dist-b/", 1) + suffix)
             assert first == second, stem + suffix
+
+
+def test_frontend_image_twice_without_cache_is_byte_identical(repo: ScratchRepo) -> None:
+    """`pun_frontend_image`: PyInstaller, the system libraries and pun's image writer, all in
+    one sandboxed process, give the same bytes again when nothing is reused."""
+    repo.write("tools/BUILD", 'pun_frontend_image(name="frontend", image_tags=["{pun.version}"])\n')
+    for dist in ("dist-fa", "dist-fb"):
+        repo.pants("--no-local-cache", f"--pants-distdir={dist}", "package",
+                   "tools:frontend").check()
+    for suffix in (".oci.tar", ".image.json"):
+        first = repo.read_bytes(f"dist-fa/tools/frontend{suffix}")
+        assert first == repo.read_bytes(f"dist-fb/tools/frontend{suffix}"), suffix
+    described = json.loads(repo.read_bytes("dist-fa/tools/frontend.image.json"))
+    archive = repo.root / "dist-fa" / "tools" / "frontend.oci.tar"
+    inspected = json.loads(run([require("skopeo"), "inspect", f"oci-archive:{archive}"]).stdout)
+    assert inspected["Digest"] == described["digest"]

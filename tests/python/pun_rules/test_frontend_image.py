@@ -111,13 +111,27 @@ def test_package_freezes_pun_into_a_self_contained_image(
     assert config["Labels"]["moby.buildkit.frontend.network.none"] == "true"
     assert config["Labels"]["org.opencontainers.image.version"] == pun.__version__
 
+    # One layer, owned by root, modes normalised whatever the builder's umask was.
+    layout = tmp_path / "layout"
+    run([require("skopeo"), "copy", archive, f"oci:{layout}:latest"])
+    layer = layout / "blobs" / "sha256" / inspected["Layers"][0].split(":", 1)[1]
+    with tarfile.open(layer) as tar:
+        members = tar.getmembers()
+    assert {(m.uid, m.gid) for m in members} == {(0, 0)}
+    modes = {m.name: m.mode for m in members if not m.issym()}
+    assert modes["tmp"] == 0o1777 and modes["usr/lib/pun/pun"] == 0o755
+    assert set(modes.values()) == {0o755, 0o644, 0o1777}
+
     bundle = tmp_path / "bundle"
-    run([require("skopeo"), "copy", archive, f"oci:{tmp_path}/layout:latest"])
     run([require("umoci"), "unpack", "--rootless", "--image", f"{tmp_path}/layout:latest",
          str(bundle)])
     rootfs = bundle / "rootfs"
     assert {p.name for p in rootfs.iterdir()} <= {"usr", "lib", "lib64", "tmp"}
     assert stat.S_IMODE((rootfs / "tmp").stat().st_mode) == 0o1777  # the gRPC relay's socket
+    # The freeze ran the same check itself, chrooted when it could (as root).
+    assert description["smoke_test"] == {
+        "version": f"pun version {pun.__version__}", "chroot": os.geteuid() == 0
+    }
     if os.geteuid() != 0:
         pytest.skip("chroot needs root (CI runs as root): the image was not run")
     ran = in_empty_root(rootfs, ["/usr/lib/pun/pun", "--version"])
@@ -175,8 +189,11 @@ def test_docker_output_is_loadable_and_named(rule_runner: RuleRunner, tmp_path: 
         tmp_path,
     )
     archive = tmp_path / "tools/frontend.docker.tar"
-    inspected = skopeo(f"docker-archive:{archive}")
-    assert inspected["Digest"] != ""
+    description = json.loads((tmp_path / "tools/frontend.image.json").read_text())
+    # Also an OCI layout, holding Docker's media types: the same manifest either way.
+    raw = skopeo(f"oci-archive:{archive}", "--raw")
+    assert raw["mediaType"] == "application/vnd.docker.distribution.manifest.v2+json"
+    assert skopeo(f"oci-archive:{archive}")["Digest"] == description["digest"]
     config = skopeo(f"docker-archive:{archive}", "--config")["config"]
     assert config["Entrypoint"] == ["/usr/lib/pun/pun"]
     # What `docker load` tags the image as.

@@ -119,6 +119,7 @@ class ScratchRepo:
         return PantsRun(argv, done.returncode, done.stdout, done.stderr)
 
     def write(self, path: str, content: str) -> None:
+        (self.root / path).parent.mkdir(parents=True, exist_ok=True)
         (self.root / path).write_text(content)
 
     def read_bytes(self, path: str) -> bytes:

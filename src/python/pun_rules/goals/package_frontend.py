@@ -1,8 +1,8 @@
 """`pants package` for `pun_frontend_image`: freeze pun into its BuildKit frontend image.
 
-One sandboxed process (the `[pun-frontend-freezer]` PEX) runs PyInstaller and writes the OCI
+One sandboxed process (the `[pun-frontend-freezer]` PEX) runs PyInstaller and writes the image
 archive; Pants caches it like any process, keyed on pun's sources, the locked requirements, the
-interpreter and the versions of the system tools whose libraries end up in the image.
+interpreter and the versions of the system tools (see `subsystems/frontend_freezer.py`).
 """
 
 from __future__ import annotations
@@ -64,10 +64,11 @@ async def package_pun_frontend_image(
     labels = frontend_labels()
     output = field_set.output.value or OCI
     env = {
-        "PATH": freezer.tools_path,
+        "PUN_FREEZE_PATH": freezer.tools_path,
         "SOURCE_DATE_EPOCH": str(pun_options.source_date_epoch),
-        # Not read by the script: it puts the tools' versions (glibc's!) into the cache key.
-        "PUN_FREEZE_TOOLS": freezer.tools_fingerprint,
+        # Not read by the script: the tools' and the interpreter's versions (glibc, libpython
+        # go into the image) become part of the cache key.
+        "PUN_FREEZE_FINGERPRINT": freezer.fingerprint,
     }
     # Everything that can change the image's bytes (the names only reach its index).
     inputs = {"pex": freezer.pex.digest.fingerprint, "labels": labels, "env": env,
@@ -121,6 +122,7 @@ async def package_pun_frontend_image(
         "output": output,
         "entrypoint": [ENTRYPOINT],
         "system_libraries": built["system_libraries"],
+        "smoke_test": built["smoke_test"],
         "pants_hash": pants_hash,
     }
     image_json = metadata_path(archive)

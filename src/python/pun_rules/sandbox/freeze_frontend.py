@@ -9,9 +9,9 @@ writer (`pun.solve`, as `pun build` writes images).
    costs about a second per build), with the modules a frontend never uses left out;
 2. the C libraries the bundle still needs from the system (glibc, zlib: what `ldd` resolves
    outside the bundle) are copied to their paths;
-3. a smoke test runs the frozen `pun --version`;
-4. the root filesystem becomes one deterministic layer (owner 0:0, mtimes SOURCE_DATE_EPOCH)
-   of an OCI or docker archive, written atomically.
+3. a smoke test runs the frozen pun (chrooted into the image's files when run as root);
+4. the root filesystem becomes one deterministic layer (owner 0:0, modes 0755/0644, mtimes
+   SOURCE_DATE_EPOCH) of an OCI or docker archive, written atomically.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import stat
 import subprocess
 import sys
 import tempfile
-from typing import BinaryIO, Dict, Iterator, List, Sequence, Tuple
+from typing import Any, BinaryIO, Dict, Iterator, List, Sequence, Tuple
 
 from pun.platform import parse_platform
 from pun.solve.archives import docker_entries, layout_entries, write_archive
@@ -91,6 +91,12 @@ def run_pyinstaller(work: str) -> str:
 def shared_libraries(elf: str) -> List[str]:
     """The absolute paths `ldd` resolves for one ELF file (none for a static one)."""
     result = subprocess.run(["ldd", elf], capture_output=True, text=True)
+    if "not a dynamic executable" in result.stdout + result.stderr:
+        return []
+    missing = [line.strip() for line in result.stdout.splitlines() if "not found" in line]
+    if result.returncode != 0 or missing:
+        raise FreezeError(f"ldd cannot resolve the libraries of {elf}:\n"
+                          + "\n".join(missing or [result.stderr.strip()]))
     found = []
     for line in result.stdout.splitlines():
         for word in line.split():
@@ -131,15 +137,48 @@ def build_rootfs(bundle: str, rootfs: str) -> List[str]:
     return sorted(needed)
 
 
-def smoke_test(rootfs: str) -> str:
-    """The frozen `pun --version` must run (with this machine's libraries); returns its output."""
-    executable = os.path.join(rootfs, BUNDLE_DIR, "pun")
-    result = subprocess.run([executable, "--version"], capture_output=True, text=True)
-    output = (result.stdout + result.stderr).strip()
-    if result.returncode != 0 or "pun version" not in output:
-        raise FreezeError(f"the frozen pun does not run (exit code {result.returncode}):\n"
-                          f"{output}")
-    return output
+def smoke_test(rootfs: str) -> Dict[str, Any]:
+    """Run the frozen pun twice: `--version`, and as a frontend with nobody on its pipes (which
+    imports grpc & co. up to the first gRPC call). As root, chrooted into the image's root
+    filesystem (with a private mount of /dev, as a container has), so a library missing from
+    the image fails here; otherwise with this machine's libraries. Returns what it saw."""
+    executable = "/" + BUNDLE_DIR + "/pun"
+    prefix = _chroot_prefix(rootfs)
+    if not prefix:
+        executable = rootfs + executable
+    os.makedirs(os.path.join(rootfs, "dev"))
+    try:
+        version = _run_frozen([*prefix, executable, "--version"], {})
+        frontend = _run_frozen([*prefix, executable], {"BUILDKIT_SESSION_ID": "smoke"})
+    finally:
+        os.rmdir(os.path.join(rootfs, "dev"))
+    if version.returncode != 0 or "pun version" not in version.stdout:
+        raise FreezeError(f"the frozen `pun --version` failed (exit code {version.returncode}):"
+                          f"\n{version.stdout}{version.stderr}")
+    if "cannot talk to BuildKit" not in frontend.stderr:
+        raise FreezeError(f"the frozen pun did not start as a frontend (exit code "
+                          f"{frontend.returncode}):\n{frontend.stdout}{frontend.stderr}")
+    return {"version": version.stdout.strip(), "chroot": bool(prefix)}
+
+
+def _chroot_prefix(rootfs: str) -> List[str]:
+    """`unshare ... chroot ROOTFS` when this process may do that, else nothing."""
+    search = "/usr/sbin:/usr/bin:/sbin:/bin"
+    tools = [shutil.which(name, path=search) for name in ("unshare", "mount", "chroot")]
+    if os.geteuid() != 0 or not all(tools):
+        return []
+    unshare, mount, chroot = tools
+    script = f'{mount} --rbind /dev "$1/dev" && exec {chroot} "$@"'
+    return [str(unshare), "--mount", "sh", "-c", script, "sh", rootfs]
+
+
+def _run_frozen(argv: List[str], env: Dict[str, str]) -> "subprocess.CompletedProcess[str]":
+    # As a frontend, pun writes HTTP/2 frames to stdout: bytes, decoded leniently.
+    done = subprocess.run(argv, env={**os.environ, **env}, stdin=subprocess.DEVNULL,
+                          capture_output=True, timeout=120)
+    return subprocess.CompletedProcess(argv, done.returncode,
+                                       done.stdout.decode("utf-8", "replace"),
+                                       done.stderr.decode("utf-8", "replace"))
 
 
 # --- 3. the image --------------------------------------------------------------------------------
@@ -153,10 +192,13 @@ def layer_entries(rootfs: str, epoch: int) -> List[Tuple[str, Node]]:
             host = os.path.join(directory, name)
             info = os.lstat(host)
             path = "/" + os.path.relpath(host, rootfs)
-            mode = stat.S_IMODE(info.st_mode)
             if stat.S_ISDIR(info.st_mode):
+                # /tmp keeps its sticky, world-writable mode; the rest is normalised so the
+                # builder's umask cannot change the layer.
+                mode = 0o1777 if path == "/tmp" else 0o755
                 node = Node(Kind.DIR, mode, mtime=epoch)
             elif stat.S_ISREG(info.st_mode):
+                mode = 0o755 if info.st_mode & 0o111 else 0o644
                 node = Node(Kind.FILE, mode, mtime=epoch, size=info.st_size,
                             content=LocalFile(host))
             elif stat.S_ISLNK(info.st_mode):
@@ -196,11 +238,15 @@ def main(argv: Sequence[str]) -> int:
     epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
     labels = dict(label.split("=", 1) for label in args.label)
     oci = args.format == "oci"
+    # The PEX's launcher sets PATH from Pants' [pex] options; the tools PyInstaller runs (ldd,
+    # objdump, strip) must be the ones the rule found and fingerprinted.
+    if os.environ.get("PUN_FREEZE_PATH"):
+        os.environ["PATH"] = os.environ["PUN_FREEZE_PATH"]
     work = tempfile.mkdtemp(prefix="freeze-", dir=".")
     try:
         rootfs = os.path.join(work, "rootfs")
         libraries = build_rootfs(run_pyinstaller(work), rootfs)
-        version = smoke_test(rootfs)
+        smoke = smoke_test(rootfs)
         image = build_image(rootfs, work, labels, epoch, oci)
         entries = (layout_entries if oci else docker_entries)(image, args.name)
         os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
@@ -217,7 +263,7 @@ def main(argv: Sequence[str]) -> int:
             "containerimage.config.digest": image.config_digest,
             "layer_bytes": image.layers[0].size,
             "system_libraries": libraries,
-            "smoke_test": version,
+            "smoke_test": smoke,
         }, indent=2, sort_keys=True).encode() + b"\n")
     return 0
 

@@ -3,8 +3,10 @@ freezes pun into the frontend image (`pun_rules/sandbox/freeze_frontend.py`).
 
 The requirements come from the lockfile shipped here; pun's modules are those of the `pun`
 package this plugin imports (as for `[pun-tool]`), so the image holds the pun the rules run.
-The system tools PyInstaller calls (`ldd`, `objdump`, `strip`) are looked up once and their
-versions become part of the process's cache key: glibc is copied into the image.
+The system tools PyInstaller calls (`ldd`, `objdump`, `strip`) are looked up once; their
+versions and the interpreter's fingerprint become part of the process's cache key (glibc and
+libpython are copied into the image). Other system libraries the bundle needs (zlib) are not:
+after upgrading one, rebuild with `--no-local-cache`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from typing import Any, Iterable, Tuple
 
 from pants.backend.python.subsystems.python_tool_base import LockfileRules, PythonToolBase
 from pants.backend.python.target_types import EntryPoint
+from pants.backend.python.util_rules.interpreter_constraints import InterpreterConstraints
 from pants.backend.python.util_rules.pex import PexRequest, VenvPex
+from pants.backend.python.util_rules.pex_environment import PythonExecutable
 from pants.core.util_rules.system_binaries import (
     SEARCH_PATHS,
     BinaryPath,
@@ -75,8 +79,8 @@ def _module_file(module_file: str) -> FileContent:
 @dataclass(frozen=True)
 class FrontendFreezerPex:
     pex: VenvPex
-    tools_path: str  # PATH for the process: the directories of SYSTEM_TOOLS
-    tools_fingerprint: str  # their `--version` outputs' hashes, for the cache key
+    tools_path: str  # PATH for PyInstaller: the directories of SYSTEM_TOOLS
+    fingerprint: str  # the tools' `--version` hashes and the interpreter's, for the cache key
 
 
 def _tools(found: Tuple[BinaryPaths, ...]) -> Tuple[BinaryPath, ...]:
@@ -115,13 +119,16 @@ async def frontend_freezer_pex(
         )
         for name in SYSTEM_TOOLS
     )
-    pex = await Get(VenvPex, PexRequest, tool.to_pex_request(sources=merged))
+    pex, python = await MultiGet(
+        Get(VenvPex, PexRequest, tool.to_pex_request(sources=merged)),
+        Get(PythonExecutable, InterpreterConstraints, tool.interpreter_constraints),
+    )
     tools = _tools(found)
     directories = dict.fromkeys(os.path.dirname(t.path) for t in tools)
     return FrontendFreezerPex(
         pex=pex,
         tools_path=os.pathsep.join(directories),
-        tools_fingerprint=",".join(f"{t.path}={t.fingerprint}" for t in tools),
+        fingerprint=",".join(f"{t.path}={t.fingerprint}" for t in (*tools, python)),
     )
 
 
