@@ -19,6 +19,7 @@ from pants.core.goals.publish import PublishProcesses
 from pants.engine.addresses import Address
 from pants.engine.fs import Digest, DigestContents
 from pants.testutil.rule_runner import QueryRule, RuleRunner, mock_console
+from pun_testing.images import archive_json
 from pun_testing.pants_rules import configure, new_rule_runner, offline_env, offline_options
 from pun_testing.registry import Registry, registry
 from pun_testing.tools import require, run
@@ -66,13 +67,6 @@ def skopeo(ref: str, *flags: str) -> Dict[str, Any]:
     return dict(json.loads(run([require("skopeo"), "inspect", *flags, ref]).stdout))
 
 
-def archive_member(archive: Path, name: str) -> Any:
-    with tarfile.open(archive) as tar:
-        handle = tar.extractfile(name)
-        assert handle is not None, name
-        return json.load(handle)
-
-
 def in_empty_root(rootfs: Path, argv: List[str]) -> subprocess.CompletedProcess:
     """Run a program chrooted into `rootfs`, which must hold everything it needs (as root;
     a private mount namespace lends it this machine's /dev, as a container runtime would)."""
@@ -103,7 +97,7 @@ def test_package_freezes_pun_into_a_self_contained_image(
     )
     assert len(inspected["Layers"]) == 1
     # The index names the image as BuildKit's exporter does (containerd's import reads it).
-    (entry,) = archive_member(tmp_path / "tools/frontend.oci.tar", "index.json")["manifests"]
+    (entry,) = archive_json(tmp_path / "tools/frontend.oci.tar", "index.json")["manifests"]
     assert entry["annotations"]["io.containerd.image.name"] == "docker.io/library/pun:latest"
     config = skopeo(archive, "--config")["config"]
     assert config["Entrypoint"] == ["/usr/lib/pun/pun"]
@@ -197,5 +191,5 @@ def test_docker_output_is_loadable_and_named(rule_runner: RuleRunner, tmp_path: 
     config = skopeo(f"docker-archive:{archive}", "--config")["config"]
     assert config["Entrypoint"] == ["/usr/lib/pun/pun"]
     # What `docker load` tags the image as.
-    (entry,) = archive_member(archive, "manifest.json")
+    (entry,) = archive_json(archive, "manifest.json")
     assert entry["RepoTags"] == [f"pun:{pun.__version__}"]

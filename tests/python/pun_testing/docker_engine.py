@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import tarfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from pun_testing.images import archive_json
 from pun_testing.tools import DOCKER, require, unavailable
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
@@ -100,10 +100,7 @@ def docker_engine() -> DockerEngine:
 def push_archive(archive: Path, reference: str) -> None:
     """Copy an OCI archive into a registry on 127.0.0.1 (plain HTTP). An archive whose index
     names the image several times (one entry per tag) is read by its first tag."""
-    with tarfile.open(archive) as tar:
-        handle = tar.extractfile("index.json")
-        assert handle is not None
-        entries = json.load(handle)["manifests"]
+    entries = archive_json(archive, "index.json")["manifests"]
     source = f"oci-archive:{archive}"
     if len(entries) > 1:
         source += ":" + entries[0]["annotations"]["org.opencontainers.image.ref.name"]

@@ -9,12 +9,11 @@ Outside Pants, `$PUN_FRONTEND_IMAGE_ARCHIVE` names an archive.
 from __future__ import annotations
 
 import gzip
-import json
 import os
 import tarfile
 from pathlib import Path
-from typing import Any, Dict
 
+from pun_testing.images import archive_json
 from pun_testing.tools import unavailable
 
 ARCHIVE_ENV = "PUN_FRONTEND_IMAGE_ARCHIVE"
@@ -33,19 +32,13 @@ def frontend_archive() -> Path:
     raise AssertionError("unreachable")
 
 
-def _read_json(tar: tarfile.TarFile, name: str) -> Dict[str, Any]:
-    handle = tar.extractfile(name)
-    assert handle is not None, name
-    return dict(json.load(handle))
-
-
 def unpack_rootfs(archive: Path, destination: Path) -> Path:
     """The image's layers extracted in order (the frontend image has one, no whiteouts)."""
     destination.mkdir(parents=True, exist_ok=True)
+    index = archive_json(archive, "index.json")
+    digest = index["manifests"][0]["digest"].split(":", 1)[1]
+    manifest = archive_json(archive, f"blobs/sha256/{digest}")
     with tarfile.open(archive) as outer:
-        index = _read_json(outer, "index.json")
-        digest = index["manifests"][0]["digest"].split(":", 1)[1]
-        manifest = _read_json(outer, f"blobs/sha256/{digest}")
         for layer in manifest["layers"]:
             handle = outer.extractfile(f"blobs/sha256/{layer['digest'].split(':', 1)[1]}")
             assert handle is not None

@@ -107,3 +107,12 @@ def multiarch_layout(layout: Path, tag: str = "1.0") -> Path:
     }
     (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [entry]}))
     return layout
+
+
+def archive_json(archive: Path, member: str) -> Any:
+    """One JSON member (`index.json`, `manifest.json`, a blob) of an image archive, read with
+    the standard library's tarfile."""
+    with tarfile.open(archive) as tar:
+        handle = tar.extractfile(member)
+        assert handle is not None, f"{member} is not a file in {archive}"
+        return json.load(handle)

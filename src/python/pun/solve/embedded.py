@@ -9,13 +9,12 @@ archive or push the image.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import shutil
 import sys
 import tempfile
 import time
-from typing import BinaryIO, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 from pun.diagnostics import error
 from pun.solve.archives import docker_entries, layout_entries, write_archive
@@ -36,7 +35,7 @@ from pun.solve.fstree import (
 )
 from pun.solve.graph import Chain, FileStep, decode_chain
 from pun.solve.image import BaseImage, BuiltImage, assemble
-from pun.solve.layers import Compression, Layer, write_layer
+from pun.solve.layers import Compression, Layer, open_new_content, write_layer
 from pun.solve.options import EMBEDDED, BuildOptions, BuildResult, ImageMetadata
 from pun.solve.output_spec import OutputSpec
 from pun.solve.progress import Progress
@@ -192,18 +191,6 @@ def _small_file_reader(layer_paths: Sequence[str]) -> Callable[[Tree, str], Opti
     return read
 
 
-@contextlib.contextmanager
-def _open_content(node: Node) -> Iterator[BinaryIO]:
-    content = node.content
-    if isinstance(content, LocalFile):
-        with open_local(content, node.size) as handle:
-            yield handle  # type: ignore[misc]
-    elif isinstance(content, Inline):
-        yield io.BytesIO(content.data)
-    else:
-        raise error(f"internal error: a new layer would copy {content!r} from a base layer")
-
-
 def _image(
     base: Optional[BaseImage],
     diffs: List[StepDiff],
@@ -231,7 +218,7 @@ def _image(
             write_layer(
                 entries,
                 workdir,
-                _open_content,
+                open_new_content,
                 options.source_date_epoch,
                 compression,
                 oci,

@@ -7,6 +7,7 @@ entries always give the same bytes (for a given zlib), so the same diffID and di
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
@@ -14,9 +15,11 @@ import os
 import tarfile
 import tempfile
 from dataclasses import dataclass
-from typing import BinaryIO, Callable, ContextManager, Optional, Sequence, Tuple, cast
+from typing import BinaryIO, Callable, ContextManager, Iterator, Optional, Sequence, Tuple, cast
 
-from pun.solve.fstree import Kind, Node
+from pun.diagnostics import error
+from pun.solve.context import open_local
+from pun.solve.fstree import Inline, Kind, LocalFile, Node
 from pun.solve.progress import Progress
 
 COPY_BUFFER = 1024 * 1024
@@ -90,6 +93,20 @@ def _tar_info(path: str, node: Node, epoch: int) -> tarfile.TarInfo:
     else:
         raise ValueError(f"cannot write {node.kind} nodes into a new layer")
     return info
+
+
+@contextlib.contextmanager
+def open_new_content(node: Node) -> Iterator[BinaryIO]:
+    """The bytes of a file a new layer adds: from the build context (checked against the size
+    it had when scanned, never through a symlink) or given inline."""
+    content = node.content
+    if isinstance(content, LocalFile):
+        with open_local(content, node.size) as handle:
+            yield handle  # type: ignore[misc]
+    elif isinstance(content, Inline):
+        yield io.BytesIO(content.data)
+    else:
+        raise error(f"internal error: a new layer would copy {content!r} from a base layer")
 
 
 def write_tar(

@@ -17,23 +17,24 @@ writer (`pun.solve`, as `pun build` writes images).
 from __future__ import annotations
 
 import argparse
-import contextlib
+import dataclasses
 import json
 import os
 import platform
 import shutil
-import stat
 import subprocess
 import sys
 import tempfile
-from typing import Any, BinaryIO, Dict, Iterator, List, Sequence, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
+from pun.diagnostics import PunError
 from pun.platform import parse_platform
 from pun.solve.archives import docker_entries, layout_entries, write_archive
 from pun.solve.atomic import atomic_file
-from pun.solve.fstree import Kind, LocalFile, Node, path_sort_key
+from pun.solve.context import ContextDir
+from pun.solve.fstree import Kind, Node, path_sort_key
 from pun.solve.image import BuiltImage, assemble
-from pun.solve.layers import Compression, write_layer
+from pun.solve.layers import Compression, open_new_content, write_layer
 from pun.solve.progress import Progress
 
 # Where the bundle lives in the image, and its executable: the image's Entrypoint.
@@ -185,42 +186,28 @@ def _run_frozen(argv: List[str], env: Dict[str, str]) -> "subprocess.CompletedPr
 
 
 def layer_entries(rootfs: str, epoch: int) -> List[Tuple[str, Node]]:
-    """Every file, directory and symlink below `rootfs`, owned by root, in layer order."""
+    """Every file, directory and symlink below `rootfs` as pun build's context sees them (owner
+    0:0), with modes normalised so the builder's umask cannot change the layer; /tmp keeps its
+    sticky, world-writable mode."""
+    root = ContextDir.open(rootfs)
     entries = []
-    for directory, dirs, files in os.walk(rootfs):
-        for name in dirs + files:
-            host = os.path.join(directory, name)
-            info = os.lstat(host)
-            path = "/" + os.path.relpath(host, rootfs)
-            if stat.S_ISDIR(info.st_mode):
-                # /tmp keeps its sticky, world-writable mode; the rest is normalised so the
-                # builder's umask cannot change the layer.
-                mode = 0o1777 if path == "/tmp" else 0o755
-                node = Node(Kind.DIR, mode, mtime=epoch)
-            elif stat.S_ISREG(info.st_mode):
-                mode = 0o755 if info.st_mode & 0o111 else 0o644
-                node = Node(Kind.FILE, mode, mtime=epoch, size=info.st_size,
-                            content=LocalFile(host))
-            elif stat.S_ISLNK(info.st_mode):
-                node = Node(Kind.SYMLINK, 0o777, mtime=epoch, linkname=os.readlink(host))
-            else:
-                raise FreezeError(f"unsupported file type in the root filesystem: {path}")
-            entries.append((path, node))
+    for path, info in root.walk("/"):
+        node = root.node(path, info)
+        if node.kind is Kind.DIR:
+            mode = 0o1777 if path == "/tmp" else 0o755
+        elif node.kind is Kind.FILE:
+            mode = 0o755 if node.mode & 0o111 else 0o644
+        else:
+            mode = node.mode
+        entries.append((path, dataclasses.replace(node, mode=mode, mtime=epoch)))
     return sorted(entries, key=lambda entry: path_sort_key(entry[0]))
-
-
-@contextlib.contextmanager
-def _open_content(node: Node) -> Iterator[BinaryIO]:
-    assert isinstance(node.content, LocalFile)
-    with open(node.content.path, "rb") as handle:
-        yield handle
 
 
 def build_image(
     rootfs: str, work: str, labels: Dict[str, str], epoch: int, oci: bool
 ) -> BuiltImage:
     entries = layer_entries(rootfs, epoch)
-    layer = write_layer(entries, work, _open_content, epoch, Compression("gzip", 9), oci,
+    layer = write_layer(entries, work, open_new_content, epoch, Compression("gzip", 9), oci,
                         "pun_frontend_image: pun frozen by PyInstaller")
     host = parse_platform("linux/" + platform.machine())
     run_config = {"Entrypoint": [ENTRYPOINT], "WorkingDir": "/"}
@@ -252,7 +239,7 @@ def main(argv: Sequence[str]) -> int:
         os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
         with atomic_file(args.output) as sink:
             write_archive(entries, sink, epoch, Progress("quiet"))
-    except FreezeError as exc:
+    except (FreezeError, PunError) as exc:
         print(f"pun_frontend_image: {exc}", file=sys.stderr)
         return 1
     finally:
