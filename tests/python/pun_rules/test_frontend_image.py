@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import stat
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
@@ -32,6 +34,7 @@ from pun_rules.goals.publish import (
     PublishPunFrontendImageRequest,
     PublishUnikernelImageFieldSet,
 )
+from pun_rules.subsystems.frontend_freezer import FrontendFreezerPex
 
 __all__ = ["registry"]  # pytest fixture, used by name below
 
@@ -45,10 +48,26 @@ def rule_runner() -> RuleRunner:
             QueryRule(BuiltPackage, [PunFrontendImageFieldSet]),
             QueryRule(PublishProcesses, [PublishPunFrontendImageRequest]),
             QueryRule(DigestContents, [Digest]),
+            QueryRule(FrontendFreezerPex, []),
         ]
     )
     configure(rule_runner, offline_options(), env=offline_env())
     return rule_runner
+
+
+def test_the_interpreter_and_the_system_tools_are_in_the_cache_key(
+    rule_runner: RuleRunner,
+) -> None:
+    """Their files end up in the image (libpython, glibc), so a new version must rebuild it."""
+    freezer = rule_runner.request(FrontendFreezerPex, [])
+    keyed = dict(part.split("=", 1) for part in freezer.fingerprint.split(","))
+    interpreter_dir = os.path.dirname(os.path.realpath(sys.executable))
+    assert any(path.startswith(interpreter_dir) for path in keyed)
+    for tool in ("ldd", "objdump", "strip"):
+        found = shutil.which(tool, path="/usr/bin:/bin")
+        assert found is not None and found in keyed, tool
+        assert os.path.dirname(found) in freezer.tools_path.split(os.pathsep)
+    assert all(keyed.values())  # every one fingerprinted by its --version output or contents
 
 
 def package(rule_runner: RuleRunner, build: str, out: Path) -> Tuple[BuiltPackage, Any]:
