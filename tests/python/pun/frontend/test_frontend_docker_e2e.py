@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -224,3 +225,81 @@ def test_containerfile_outside_the_context_with_build_args_and_platform(
         assert (rootfs / "unikernel" / "app.hvt").read_bytes() == b"arm64 unikernel"
     finally:
         engine.remove_image(tag)
+
+
+# COPY forms beyond the fixtures, each solved twice: by Docker Engine's BuildKit (through the
+# frontend) and by the embedded builder. Not here: `--chmod` onto directories the copy creates
+# (their mode is BuildKit-version specific: 0755 in Docker 20.10's, the chmod mode in current
+# fsutil, which the embedded builder follows).
+COPY_FORMS = {
+    "file-into-new-dir": "COPY a.txt /opt/",
+    "file-renamed": "COPY a.txt /opt/renamed",
+    "several-files": "COPY a.txt b.txt /opt/",
+    "dir-to-new-path": "COPY dir /opt/dir",
+    "dir-contents-slash": "COPY dir/ /opt/",
+    "dir-onto-existing-dir": "COPY a.txt /opt/\nCOPY dir /opt",
+    "wildcard-star": "COPY *.txt /w/",
+    "wildcard-question": "COPY ?.txt /w/",
+    "wildcard-class": "COPY [ab].txt /w/",
+    "whole-context": "COPY . /all",
+    "symlink-itself": "COPY link /l/",
+    "symlink-in-dir": "COPY dir/link2 /l2",
+    "chmod-file-existing-parent": "COPY --chmod=700 a.txt /a",
+    "chown-file": "COPY --chown=1000:1000 a.txt /o/a",
+    "chown-dir": "COPY --chown=12:34 dir /o/d/",
+    "arg-in-dest": "ARG D=/argdir\nCOPY a.txt ${D}/",
+    "json-with-space": 'COPY ["sp ace.txt", "/j/"]',
+    "executable-kept": "COPY exec.sh /bin/",
+    "deep-new-parents": "COPY a.txt /deep/er/est/",
+    "file-overwritten": "COPY a.txt /f\nCOPY b.txt /f",
+    "dir-then-its-contents": "COPY dir/sub /s\nCOPY dir/sub/ /s/",
+    "relative-dest": "WORKDIR /wd\nCOPY a.txt rel/",
+    "dir-contents-to-root": "COPY dir/ /",
+}
+
+
+def copy_forms_context(root: Path) -> Path:
+    """Files, a nested directory, an executable, symlinks and a name with a space."""
+    (root / "dir" / "sub").mkdir(parents=True)
+    for name, text in {"a.txt": "a\n", "b.txt": "b\n", "dir/x": "x\n", "dir/sub/y": "y\n",
+                       "sp ace.txt": "s\n", "exec.sh": "#!/bin/sh\n"}.items():
+        (root / name).write_text(text)
+        (root / name).chmod(0o755 if name == "exec.sh" else 0o644)
+    (root / "link").symlink_to("a.txt")
+    (root / "dir" / "link2").symlink_to("x")
+    for directory in (root, root / "dir", root / "dir" / "sub"):
+        directory.chmod(0o755)
+    return root
+
+
+@pytest.mark.parametrize("form", list(COPY_FORMS))
+def test_copy_forms_agree_with_buildkit(engine: DockerEngine, frontend: str, form: str,
+                                        tmp_path: Path) -> None:
+    context = copy_forms_context(tmp_path / "context")
+    body = (f"FROM scratch\n{COPY_FORMS[form]}\n"
+            "LABEL com.urunc.unikernel.binary=/a com.urunc.unikernel.unikernelType=rumprun "
+            "com.urunc.unikernel.hypervisor=hvt\n")
+    (tmp_path / "Containerfile").write_text(f"#syntax={frontend}\n{body}")
+    (tmp_path / "Plain").write_text(body)
+    tag = f"pun-e2e/copy-{form}:{unique_tag()}"
+    result = engine.build(context, str(tmp_path / "Containerfile"), tag)
+    assert result.code == 0, result.output
+    try:
+        docker_rootfs = engine.rootfs(tag, tmp_path / "judge")
+    finally:
+        engine.remove_image(tag)
+    out = tmp_path / "embedded"
+    run = pun_build(["-f", str(tmp_path / "Plain"), "--context", str(context),
+                     "--output", f"type=local,dest={out}"], tmp_path / "cache")
+    assert run.code == 0, run.err
+    assert listing(out) == listing(docker_rootfs)
+    if os.geteuid() == 0:  # unpacked as root, both trees keep their owners
+        assert owners(out) == owners(docker_rootfs)
+
+
+def owners(root: Path) -> Dict[str, Tuple[int, int]]:
+    found = {}
+    for path in root.rglob("*"):
+        info = os.lstat(path)
+        found[str(path.relative_to(root))] = (info.st_uid, info.st_gid)
+    return found
