@@ -7,7 +7,7 @@ import pytest
 
 from pun.containerfile.words import WordError, process_word
 
-ENV = {"A": "1", "EMPTY": "", "PATHY": "/unikernel"}
+ENV = {"A": "1", "EMPTY": "", "PATHY": "/unikernel", "V": "archive.tar.gz"}
 
 
 @pytest.mark.parametrize(
@@ -35,6 +35,23 @@ ENV = {"A": "1", "EMPTY": "", "PATHY": "/unikernel"}
         ("${PATHY}/app", "/unikernel/app"),
         ("a$", "a$"),
         ("x\\", "x"),
+        # BuildKit's processName: one special parameter character, or digits only.
+        ("$$A", "A"),
+        ("$#x", "x"),
+        ("$1abc", "abc"),
+        ("${1}", ""),
+        # ${v#p} ${v##p} ${v%p} ${v%%p}: shortest/longest prefix/suffix removal (POSIX).
+        ("${V#*.}", "tar.gz"),
+        ("${V##*.}", "gz"),
+        ("${V%.*}", "archive.tar"),
+        ("${V%%.*}", "archive"),
+        ("${V#nomatch}", "archive.tar.gz"),
+        ("${V#a?c}", "hive.tar.gz"),
+        ("${NOPE#x}", ""),
+        # ${v/p/r} first match, ${v//p/r} every match (BuildKit's extension).
+        ("${V/tar/zip}", "archive.zip.gz"),
+        ("${V//a/A}", "Archive.tAr.gz"),
+        ("${V/*./x}", "xgz"),
     ],
 )
 def test_process_word(word: str, expected: str) -> None:
@@ -52,7 +69,11 @@ def test_backtick_escape() -> None:
     assert process_word("a\\b", {}, escape="`").value == "a\\b"
 
 
-@pytest.mark.parametrize("word", ["'open", '"open', "${", "${A", "${NOPE:?must be set}", "${A%x}"])
+@pytest.mark.parametrize(
+    "word",
+    ["'open", '"open', "${", "${A", "${NOPE:?must be set}", "${EMPTY:?}", "${}", "${:x}",
+     "${A:%x}", "${A!x}", "${V%\\.gz}", "${V/a"],
+)
 def test_bad_words_raise(word: str) -> None:
     with pytest.raises(WordError):
         process_word(word, ENV)
