@@ -57,26 +57,35 @@ class PantsRun:
         return self
 
 
-def _config(root: Path, plugin_path: Path) -> str:
+def _config(root: Path, plugin_path: Path, wheels: Optional[Path]) -> str:
     repo: Dict = toml.load(repo_root() / "pants.toml")
-    config = {
+    config: Dict = {
         "GLOBAL": {
             "pants_version": repo["GLOBAL"]["pants_version"],
             "pythonpath": [str(plugin_path)],
             "plugins": repo["GLOBAL"]["plugins"],
             "backend_packages": ["pants.backend.shell", "pun_rules"],
             "tag": ["-needs-network"],
-            "pants_ignore": {"add": ["/dist*/"]},
+            "pants_ignore": {"add": ["/dist*/", "/wheels/"]},
         },
         "python": {"interpreter_constraints": repo["python"]["interpreter_constraints"]},
         "python-bootstrap": repo["python-bootstrap"],
         "pex-cli": repo["pex-cli"],
         "subprocess-environment": repo["subprocess-environment"],
     }
+    if wheels is not None:
+        # As another repository would: the plugin installed from its wheel, no source path.
+        del config["GLOBAL"]["pythonpath"]
+        config["GLOBAL"]["plugins"] = ["pun-pants==0.1.0"]
+        config["python-repos"] = {"find_links": [f"file://{wheels}"]}
     return toml.dumps(config)
 
 
-def make_scratch_repo(dest: Path, files: Optional[Mapping[str, str]] = None) -> "ScratchRepo":
+def make_scratch_repo(
+    dest: Path, files: Optional[Mapping[str, str]] = None, wheels: Optional[Path] = None
+) -> "ScratchRepo":
+    """A repository using the plugin from this source tree, or, with `wheels` (a directory
+    holding the pun and pun-pants wheels), installed from them like any Pants plugin."""
     source = repo_root()
     pex_cli = toml.load(source / "pants.toml")["pex-cli"]
     pex_file = source / ".pants-bootstrap" / f"pex-{pex_cli['version']}.pex"
@@ -87,7 +96,7 @@ def make_scratch_repo(dest: Path, files: Optional[Mapping[str, str]] = None) -> 
     (dest / ".pants-bootstrap").mkdir(exist_ok=True)
     shutil.copy2(pex_file, dest / ".pants-bootstrap" / pex_file.name)
     plugin_path = Path(pun_rules.__file__).resolve().parent.parent
-    (dest / "pants.toml").write_text(_config(dest, plugin_path))
+    (dest / "pants.toml").write_text(_config(dest, plugin_path, wheels))
     for path, content in (files or {}).items():
         target = dest / path
         target.parent.mkdir(parents=True, exist_ok=True)
