@@ -1,8 +1,9 @@
 """`pants package` for `pun_frontend_image`: freeze pun into its BuildKit frontend image.
 
-One sandboxed process (the `[pun-frontend-freezer]` PEX) runs PyInstaller and writes the image
-archive; Pants caches it like any process, keyed on pun's sources, the locked requirements, the
-interpreter and the versions of the system tools (see `subsystems/frontend_freezer.py`).
+A sandboxed process (the `[pun-frontend-freezer]` PEX) runs PyInstaller and writes the image as an
+unnamed archive; Pants caches it like any process, keyed on pun's sources, the locked
+requirements, the interpreter and the versions of the system tools (see
+`subsystems/frontend_freezer.py`). A second, cheap process names it (tags, registries).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from pants.backend.python.util_rules.pex import VenvPexProcess
 from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
 from pants.engine.fs import CreateDigest, Digest, DigestContents, DigestSubset, FileContent
 from pants.engine.fs import MergeDigests, PathGlobs
-from pants.engine.process import FallibleProcessResult, Process
+from pants.engine.addresses import Address
+from pants.engine.process import FallibleProcessResult
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
@@ -32,6 +34,7 @@ from pun_rules.util_rules.image_refs import ImageName, image_names, interpolatio
 
 ALIAS = "pun_frontend_image"
 METADATA_FILE = "__pun_frontend_image.json"
+FROZEN_ARCHIVE = "__pun_frontend_frozen.tar"
 
 
 def frontend_labels() -> Dict[str, str]:
@@ -44,15 +47,27 @@ def frontend_labels() -> Dict[str, str]:
     }
 
 
-def freeze_argv(
-    archive: str, output: str, labels: Mapping[str, str], names: Iterable[ImageName]
-) -> List[str]:
-    argv = ["--output", archive, "--format", output, "--metadata", METADATA_FILE]
+def freeze_argv(output: str, labels: Mapping[str, str]) -> List[str]:
+    argv = ["--output", FROZEN_ARCHIVE, "--format", output, "--metadata", METADATA_FILE]
     for key, value in sorted(labels.items()):
         argv += ["--label", f"{key}={value}"]
+    return argv
+
+
+def name_argv(archive: str, names: Iterable[ImageName]) -> List[str]:
+    argv = ["--from", FROZEN_ARCHIVE, "--output", archive]
     for name in names:
         argv += ["--name", name.name]
     return argv
+
+
+def _failed(address: Address, what: str, result: FallibleProcessResult) -> UnikernelImageError:
+    return UnikernelImageError(
+        address,
+        f"{what} failed (exit code {result.exit_code}):\n"
+        + result.stderr.decode("utf-8", "replace").rstrip(),
+        alias=ALIAS,
+    )
 
 
 @rule(desc="Package the pun frontend image", level=LogLevel.DEBUG)
@@ -85,30 +100,41 @@ async def package_pun_frontend_image(
         registries,
         alias=ALIAS,
     )
-    argv = freeze_argv(archive, output, labels, names)
-    process = await Get(
-        Process,
+    # Two processes: the freeze (slow, cached on what goes into the image) writes an unnamed
+    # archive; naming it (a copy) depends on the tags and registries, so changing those never
+    # freezes again.
+    frozen = await Get(
+        FallibleProcessResult,
         VenvPexProcess(
             freezer.pex,
-            argv=argv,
+            argv=freeze_argv(output, labels),
             description=f"Freeze pun {pun.__version__} into the frontend image {address}",
             extra_env=env,
-            output_files=(archive, METADATA_FILE),
+            output_files=(FROZEN_ARCHIVE, METADATA_FILE),
             level=LogLevel.DEBUG,
         ),
     )
-    result = await Get(FallibleProcessResult, Process, process)
-    if result.exit_code != 0:
-        raise UnikernelImageError(
-            address,
-            f"freezing pun failed (exit code {result.exit_code}):\n"
-            + result.stderr.decode("utf-8", "replace").rstrip(),
-            alias=ALIAS,
-        )
-    archive_digest, metadata = await MultiGet(
-        Get(Digest, DigestSubset(result.output_digest, PathGlobs([archive]))),
-        Get(DigestContents, DigestSubset(result.output_digest, PathGlobs([METADATA_FILE]))),
+    if frozen.exit_code != 0:
+        raise _failed(address, "freezing pun", frozen)
+    frozen_archive, metadata = await MultiGet(
+        Get(Digest, DigestSubset(frozen.output_digest, PathGlobs([FROZEN_ARCHIVE]))),
+        Get(DigestContents, DigestSubset(frozen.output_digest, PathGlobs([METADATA_FILE]))),
     )
+    named = await Get(
+        FallibleProcessResult,
+        VenvPexProcess(
+            freezer.pex,
+            argv=name_argv(archive, names),
+            description=f"Name the frontend image {address}",
+            input_digest=frozen_archive,
+            extra_env={"SOURCE_DATE_EPOCH": env["SOURCE_DATE_EPOCH"]},
+            output_files=(archive,),
+            level=LogLevel.DEBUG,
+        ),
+    )
+    if named.exit_code != 0:
+        raise _failed(address, "naming the frontend image", named)
+    archive_digest = named.output_digest
     built = json.loads(metadata[0].content)
     description: Dict[str, Any] = {
         "address": str(address),

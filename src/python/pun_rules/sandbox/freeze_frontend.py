@@ -34,6 +34,7 @@ from pun.solve.atomic import atomic_file
 from pun.solve.context import ContextDir
 from pun.solve.fstree import Kind, Node, path_sort_key
 from pun.solve.image import BuiltImage, assemble
+from pun.solve.layout import read_archive
 from pun.solve.layers import Compression, open_new_content, write_layer
 from pun.solve.progress import Progress
 
@@ -214,37 +215,36 @@ def build_image(
     return assemble(None, [layer], labels, {}, host, epoch, oci, run_config=run_config)
 
 
-def main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="freeze_frontend", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--output", required=True, help="the archive to write")
-    parser.add_argument("--format", choices=("oci", "docker"), default="oci")
-    parser.add_argument("--metadata", required=True, help="a JSON file: digests and sizes")
-    parser.add_argument("--label", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--name", action="append", default=[], help="an image name, for the index")
-    args = parser.parse_args(argv)
-    epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
-    labels = dict(label.split("=", 1) for label in args.label)
-    oci = args.format == "oci"
-    # The PEX's launcher sets PATH from Pants' [pex] options; the tools PyInstaller runs (ldd,
-    # objdump, strip) must be the ones the rule found and fingerprinted.
-    if os.environ.get("PUN_FREEZE_PATH"):
-        os.environ["PATH"] = os.environ["PUN_FREEZE_PATH"]
+def write_named(image: BuiltImage, names: Sequence[str], output: str, epoch: int) -> None:
+    """The archive: an OCI layout naming the image (plus `docker load`'s manifest.json when the
+    image has Docker media types), replaced atomically."""
+    entries = (layout_entries if image.oci else docker_entries)(image, names)
+    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+    with atomic_file(output) as sink:
+        write_archive(entries, sink, epoch, Progress("quiet"))
+
+
+def name_archive(frozen: str, names: Sequence[str], output: str, epoch: int) -> None:
+    """Write a frozen (unnamed) archive again under `names`: the same manifest, a new index.
+    Kept apart from freezing so that new tags or registries cost a copy, not a freeze."""
+    scratch = tempfile.mkdtemp(prefix="name-", dir=".")
+    try:
+        write_named(read_archive(frozen, scratch), names, output, epoch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def freeze(output: str, metadata: str, labels: Dict[str, str], epoch: int, oci: bool) -> None:
     work = tempfile.mkdtemp(prefix="freeze-", dir=".")
     try:
         rootfs = os.path.join(work, "rootfs")
         libraries = build_rootfs(run_pyinstaller(work), rootfs)
         smoke = smoke_test(rootfs)
         image = build_image(rootfs, work, labels, epoch, oci)
-        entries = (layout_entries if oci else docker_entries)(image, args.name)
-        os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-        with atomic_file(args.output) as sink:
-            write_archive(entries, sink, epoch, Progress("quiet"))
-    except (FreezeError, PunError) as exc:
-        print(f"pun_frontend_image: {exc}", file=sys.stderr)
-        return 1
+        write_named(image, (), output, epoch)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    with atomic_file(args.metadata) as sink:
+    with atomic_file(metadata) as sink:
         sink.write(json.dumps({
             "containerimage.digest": image.manifest_digest,
             "containerimage.config.digest": image.config_digest,
@@ -252,6 +252,34 @@ def main(argv: Sequence[str]) -> int:
             "system_libraries": libraries,
             "smoke_test": smoke,
         }, indent=2, sort_keys=True).encode() + b"\n")
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="freeze_frontend", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--output", required=True, help="the archive to write")
+    parser.add_argument("--format", choices=("oci", "docker"), default="oci")
+    parser.add_argument("--metadata", help="freeze: a JSON file of digests and sizes")
+    parser.add_argument("--label", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--from", dest="frozen", metavar="ARCHIVE",
+                        help="name: write this frozen archive again, naming it with --name")
+    parser.add_argument("--name", action="append", default=[], help="an image name, for the index")
+    args = parser.parse_args(argv)
+    epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
+    # The PEX's launcher sets PATH from Pants' [pex] options; the tools PyInstaller runs (ldd,
+    # objdump, strip) must be the ones the rule found and fingerprinted.
+    if os.environ.get("PUN_FREEZE_PATH"):
+        os.environ["PATH"] = os.environ["PUN_FREEZE_PATH"]
+    try:
+        if args.frozen:
+            name_archive(args.frozen, args.name, args.output, epoch)
+        elif args.metadata:
+            labels = dict(label.split("=", 1) for label in args.label)
+            freeze(args.output, args.metadata, labels, epoch, args.format == "oci")
+        else:
+            parser.error("give --metadata (freeze) or --from (name a frozen archive)")
+    except (FreezeError, PunError) as exc:
+        print(f"pun_frontend_image: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
