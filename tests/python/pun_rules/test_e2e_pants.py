@@ -22,6 +22,8 @@ from pun_testing.registry import Registry, registry
 from pun_testing.scratch_repo import ScratchRepo, copy_examples, make_scratch_repo
 from pun_testing.tools import require, run
 
+import pun
+
 __all__ = ["registry"]  # pytest fixture, used by name below
 
 IMAGES = {
@@ -136,3 +138,18 @@ def test_frontend_image_twice_without_cache_is_byte_identical(repo: ScratchRepo)
     archive = repo.root / "dist-fa" / "tools" / "frontend.oci.tar"
     inspected = json.loads(run([require("skopeo"), "inspect", f"oci-archive:{archive}"]).stdout)
     assert inspected["Digest"] == described["digest"]
+
+
+def test_frontend_image_new_names_do_not_freeze_again(repo: ScratchRepo) -> None:
+    """Tags and registries only name the archive: with the freeze cached, new names run the
+    cheap naming process alone (Pants' own log of the processes it spawned)."""
+    repo.write("tools/BUILD", 'pun_frontend_image(name="frontend", image_tags=["{pun.version}"])\n')
+    repo.pants("package", "tools:frontend").check()
+    registries = "--pun-registries={'lan': {'address': '127.0.0.1:5999', 'default': True}}"
+    renamed = repo.pants(registries, "package", "tools:frontend").check()
+
+    freeze = [d for d in renamed.spawned() if d.startswith("Freeze pun ")]
+    naming = [d for d in renamed.spawned() if d.startswith("Name the frontend image ")]
+    assert (freeze, naming) == ([], ["Name the frontend image tools:frontend"]), renamed.spawned()
+    described = json.loads(repo.read_bytes("dist/tools/frontend.image.json"))
+    assert described["names"] == [f"127.0.0.1:5999/pun:{pun.__version__}"]
