@@ -11,7 +11,10 @@ writer (`pun.solve`, as `pun build` writes images).
    outside the bundle) are copied to their paths;
 3. a smoke test runs the frozen pun (chrooted into the image's files when run as root);
 4. the root filesystem becomes one deterministic layer (owner 0:0, modes 0755/0644, mtimes
-   SOURCE_DATE_EPOCH) of an OCI or docker archive, written atomically.
+   SOURCE_DATE_EPOCH) of an unnamed OCI or docker archive, written atomically.
+
+A second run (`--from FROZEN --name ...`) writes that archive again under the image's names, so
+names never take part in the (slow, cached) freeze.
 """
 
 from __future__ import annotations
