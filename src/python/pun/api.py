@@ -1,6 +1,8 @@
-"""The public API: Containerfile text + options -> Definition bytes (+ the plan).
+"""The public API: Containerfile text + options -> Definition bytes, image spec, source map.
 
-Used by the CLI, the Pants plugin and anything else that wants LLB without a subprocess.
+Like BuildKit's Dockerfile-to-LLB conversion, `generate` returns everything an image needs:
+the LLB, the image description every builder writes (`pun.imagespec.ImageSpec`) and which
+Containerfile line each op came from. Used by the CLI, the frontend and the Pants plugin.
 """
 
 from __future__ import annotations
@@ -9,13 +11,15 @@ from typing import List, Mapping, NamedTuple, Optional, Tuple
 
 from pun.containerfile.parser import ParseOptions, parse_containerfile
 from pun.containerfile.plan import PackPlan
-from pun.convert import ConvertOptions, plan_to_state
+from pun.convert import COMPAT_DOCKER, COMPAT_PUN, ConvertOptions, plan_to_state, pull_platform
 from pun.diagnostics import Diagnostic, PunError, Severity
+from pun.imagespec import BaseSpec, ImageSpec
 from pun.llb.identity import new_id
-from pun.llb.marshal import MarshalOptions, marshal
+from pun.llb.marshal import MarshalOptions, marshal_with_sources
 from pun.llb.state import normalize_dest
 from pun.platform import DEFAULT_TARGET, Platform
-from pun.urunc import LabelSite, validate
+from pun.urunc import LabelSite, urunc_json, validate
+from pun.urunc_bridge import bridge
 
 
 class GenerateOptions(NamedTuple):
@@ -28,12 +32,17 @@ class GenerateOptions(NamedTuple):
     local_unique_id: Optional[str] = None
     # urunc schema findings are errors when strict, warnings otherwise.
     strict: bool = False
+    # "docker" (default): docker build's semantics. "pun": the original pun's LLB bytes.
+    compat: str = COMPAT_DOCKER
 
 
 class Generated(NamedTuple):
     definition: bytes
     plan: PackPlan
     warnings: Tuple[Diagnostic, ...]
+    image: ImageSpec
+    # (op digest, Containerfile line) for the ops that came from a line.
+    source_map: Tuple[Tuple[str, int], ...] = ()
 
 
 def read_plan(text: str, options: GenerateOptions = GenerateOptions()) -> PackPlan:
@@ -64,12 +73,29 @@ def generate(text: str, options: GenerateOptions = GenerateOptions()) -> Generat
     as_warnings = tuple(
         Diagnostic(Severity.WARNING, f.message, f.path, f.line, f.hint) for f in findings
     )
-    state = plan_to_state(
-        plan,
-        ConvertOptions(
-            target_platform=options.target_platform, base_platform=options.base_platform
-        ),
+    convert = ConvertOptions(
+        target_platform=options.target_platform,
+        base_platform=options.base_platform,
+        compat=options.compat,
     )
+    labels = plan.label_values()
+    pulled_for = pull_platform(plan, convert)
+    base = None
+    if plan.base.reference is not None and pulled_for is not None:
+        base = BaseSpec(str(plan.base.reference), pulled_for)
+    spec = ImageSpec(platform=options.target_platform, base=base, steps=plan.config)
+    bridged = bridge(labels, plan.label_lines(), plan.config, spec.guest_args(), plan.path)
+    packed = dict(labels)
+    if options.compat != COMPAT_PUN:  # the original wrote the labels only
+        packed.update(bridged.derived)
+    spec = spec._replace(steps=bridged.steps, annotations=tuple(sorted(packed.items())))
+    state = plan_to_state(plan, urunc_json(packed), convert)
     unique = options.local_unique_id if options.local_unique_id is not None else new_id()
-    definition = marshal(state, MarshalOptions(local_unique_id=unique))
-    return Generated(definition=definition, plan=plan, warnings=plan.warnings + as_warnings)
+    marshalled = marshal_with_sources(state, MarshalOptions(local_unique_id=unique))
+    return Generated(
+        definition=marshalled.definition,
+        plan=plan,
+        warnings=plan.warnings + as_warnings + bridged.warnings,
+        image=spec,
+        source_map=marshalled.source_map,
+    )

@@ -12,9 +12,18 @@ import re
 from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Set, Tuple
 
 from pun.containerfile.directives import DirectiveError, Directives, read_directives
-from pun.containerfile.plan import BaseImage, CopyInstruction, IgnoredInstruction, Label, PackPlan
+from pun.containerfile.config import ConfigReader
+from pun.containerfile.plan import (
+    BaseImage,
+    CopyInstruction,
+    IgnoredInstruction,
+    Label,
+    PackPlan,
+    WorkdirInstruction,
+)
 from pun.containerfile.words import WordError, process_word
 from pun.diagnostics import Diagnostic, error, warning
+from pun.imagespec import ConfigStep, SetEnv, SetLabel, SetWorkdir, resolve_workdir
 from pun.platform import DEFAULT_TARGET, InvalidPlatform, Platform, parse_platform
 from pun.reference import InvalidReference, normalize
 
@@ -140,6 +149,12 @@ class _PlanBuilder:
         self.copies: List[CopyInstruction] = []
         self.labels: List[Label] = []
         self.ignored: List[IgnoredInstruction] = []
+        self.config: List[ConfigStep] = []
+        self.workdirs: List[WorkdirInstruction] = []
+        # WORKDIR as docker tracks it (relative COPY destinations and WORKDIR resolve against
+        # it); a base image's own WorkingDir is not known here, so it starts at "/".
+        self.workdir = "/"
+        self.user = ""
 
     def build(self, commands: Sequence[_Command]) -> PackPlan:
         if not any(c.keyword == "FROM" for c in commands):
@@ -171,6 +186,8 @@ class _PlanBuilder:
             ignored=tuple(self.ignored),
             warnings=tuple(self.warnings),
             syntax=self.directives.syntax,
+            config=tuple(self.config),
+            workdirs=tuple(self.workdirs),
         )
 
     def _dispatch(self, command: _Command) -> None:
@@ -195,17 +212,30 @@ class _PlanBuilder:
             "ENV": self._env,
             "LABEL": self._label,
             "COPY": self._copy,
+            "WORKDIR": self._workdir,
         }.get(keyword)
         if handler is not None:
             handler(command)
             return
+        scope = self._stage_scope()
+        reader = ConfigReader(self.path, lambda word: self._expand(word, scope, command.line))
+        if keyword in reader.KEYWORDS:
+            step, notes = reader.read(
+                keyword, command.written, command.values, command.is_json, command.line
+            )
+            self.config.append(step)
+            self.warnings.extend(notes)
+            if keyword == "USER":
+                self.user = step.user  # type: ignore[union-attr]
+            return
         self.ignored.append(IgnoredInstruction(command.written, command.line))
         self.warnings.append(
             warning(
-                f"{command.written} is ignored: pun packs only FROM, COPY and LABEL",
+                f"{command.written} is ignored: a unikernel image has no build steps to run",
                 self.path,
                 command.line,
-                "remove it, or build the unikernel elsewhere and COPY the result",
+                "remove it, or build the unikernel elsewhere (e.g. a Pants target) and COPY "
+                "the result",
             )
         )
 
@@ -309,20 +339,13 @@ class _PlanBuilder:
             raise error(
                 "ENV needs key=value pairs", self.path, command.line, "write `ENV NAME=value`"
             )
+        # Every pair expands against the variables from before this ENV, as in docker:
+        # `ENV abc=bye def=$abc` gives def the previous abc (Dockerfile reference, ENV).
+        scope = self._stage_scope()
         for key, raw in zip(pairs[0::2], pairs[1::2]):
-            self.env[key] = self._expand(raw, self._stage_scope(), command.line)
-        # Its variables feed expansion below it, but the packed image gets no Env.
-        self.ignored.append(IgnoredInstruction(command.written, command.line))
-        self.warnings.append(
-            warning(
-                f"{command.written} is not packed into the image "
-                "(it only sets variables for COPY and LABEL)",
-                self.path,
-                command.line,
-                "use ARG for build-time values; "
-                "unikernels take settings from com.urunc.unikernel.cmdline",
-            )
-        )
+            value = self._expand(raw, scope, command.line)
+            self.env[key] = value
+            self.config.append(SetEnv(key, value, command.line))
 
     def _label(self, command: _Command) -> None:
         pairs = command.values
@@ -337,9 +360,28 @@ class _PlanBuilder:
                 raise error(
                     "LABEL key is empty", self.path, command.line, 'write `LABEL key="value"`'
                 )
-            self.labels.append(
-                Label(key, self._expand(raw_value, scope, command.line), command.line)
+            value = self._expand(raw_value, scope, command.line)
+            self.labels.append(Label(key, value, command.line))
+            self.config.append(SetLabel(key, value, command.line))
+
+    def _workdir(self, command: _Command) -> None:
+        if len(command.values) != 1 or not command.values[0]:
+            raise error(
+                "WORKDIR takes one path", self.path, command.line, "write `WORKDIR /path`"
             )
+        path = self._expand(command.values[0], self._stage_scope(), command.line)
+        if not path:
+            raise error(
+                "WORKDIR expands to an empty path",
+                self.path,
+                command.line,
+                "check the variables used in this WORKDIR",
+            )
+        self.workdir = resolve_workdir(self.workdir, path)
+        self.config.append(SetWorkdir(path, command.line))
+        # Like docker, WORKDIR also creates the directory (owned by USER when one is set).
+        if self.workdir != "/":
+            self.workdirs.append(WorkdirInstruction(self.workdir, command.line, self.user or None))
 
     def _copy(self, command: _Command) -> None:
         if command.has_heredoc:

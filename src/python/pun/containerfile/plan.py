@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Dict, NamedTuple, Optional, Tuple
 
 from pun.diagnostics import Diagnostic
+from pun.imagespec import ConfigStep
 from pun.platform import Platform
 from pun.reference import ImageReference
 
@@ -36,6 +37,14 @@ class Label(NamedTuple):
     line: int
 
 
+class WorkdirInstruction(NamedTuple):
+    """WORKDIR creates its directory, as in docker (mode 0755, owned by USER when set)."""
+
+    path: str  # absolute and clean
+    line: int
+    user: Optional[str] = None
+
+
 class IgnoredInstruction(NamedTuple):
     keyword: str
     line: int
@@ -49,6 +58,9 @@ class PackPlan(NamedTuple):
     ignored: Tuple[IgnoredInstruction, ...]
     warnings: Tuple[Diagnostic, ...]
     syntax: Optional[str] = None
+    # The image config instructions (ENV, LABEL, CMD, WORKDIR, ...), in order.
+    config: Tuple[ConfigStep, ...] = ()
+    workdirs: Tuple[WorkdirInstruction, ...] = ()
 
     def label_values(self) -> Dict[str, str]:
         """Labels as the image gets them: the last of duplicate keys wins."""

@@ -23,14 +23,14 @@ from pun.frontend.imageconfig import (
     manifest_annotations,
     parse_base_config,
 )
+from pun.imagespec import ImageSpec
 from pun.frontend.options import BuildRequest, read_request
 from pun.frontend.steps import show_as_steps
 from pun.llb.identity import new_id
 from pun.llb.marshal import MarshalOptions, digest_of, marshal
 from pun.llb.pb import ops_pb2
 from pun.llb.state import local
-from pun.platform import DEFAULT_TARGET, Platform, base_image_platform
-from pun.urunc import HYPERVISOR
+from pun.platform import DEFAULT_TARGET, Platform
 
 Log = Callable[[str], None]
 
@@ -115,11 +115,11 @@ def run_build(
     if not pong.caps.supports(WARNINGS):
         show_as_steps(bridge, warnings, array_ref=array_ref, log=log)
     ref = bridge.solve(generated.definition, array_ref=array_ref)
-    base = base_config(bridge, generated.plan, platform, pong.caps, log)
-    labels = generated.plan.label_values()
+    base = base_config(bridge, generated.image, pong.caps, log, generated.plan)
+    spec = generated.image.with_labels(request.labels)
     metadata: Dict[str, bytes] = {
-        CONFIG_KEY: image_config(base, platform, {**labels, **request.labels}),
-        **manifest_annotations(labels),
+        CONFIG_KEY: image_config(spec, base),
+        **manifest_annotations(spec.manifest_annotations),
     }
     return FrontendResult(ref=ref, metadata=metadata)
 
@@ -183,21 +183,18 @@ def check_llb_caps(definition: bytes, caps: Capabilities) -> None:
 
 
 def base_config(
-    bridge: Bridge, plan: PackPlan, platform: Platform, caps: Capabilities, log: Log
+    bridge: Bridge, spec: ImageSpec, caps: Capabilities, log: Log, plan: PackPlan
 ) -> Optional[Mapping[str, Any]]:
     """The base image's config, resolved for the platform the LLB pulls it for."""
-    reference = plan.base.reference
-    if reference is None:
+    if spec.base is None:
         return None
+    reference, pull_platform = spec.base
     if not caps.supports(RESOLVE_IMAGE):
         log(f"the daemon cannot resolve image configs; {reference}'s config is not inherited")
         return None
-    pull_platform = plan.base.platform or base_image_platform(
-        reference.domain, platform, plan.label_values().get(HYPERVISOR)
-    )
     try:
         answer = bridge.resolve_image_config(
-            str(reference), pull_platform, log_name=f"[internal] load metadata for {reference}"
+            reference, pull_platform, log_name=f"[internal] load metadata for {reference}"
         )
     except BridgeError as exc:
         raise error(
@@ -206,7 +203,7 @@ def base_config(
             plan.base.line,
             "check the image name and that the registry is reachable from the daemon",
         ) from None
-    return parse_base_config(answer.config, str(reference))
+    return parse_base_config(answer.config, reference)
 
 
 def render_error(exc: PunError) -> Tuple[str, ...]:

@@ -55,10 +55,22 @@ def digest_of(data: bytes) -> str:
     return "sha256:" + sha256(data).hexdigest()
 
 
+class Marshalled(NamedTuple):
+    definition: bytes
+    # (op digest, Containerfile line) for every op that came from a line, in op order.
+    source_map: Tuple[Tuple[str, int], ...]
+
+
 def marshal(state: State, options: MarshalOptions) -> bytes:
     """The whole Definition; an empty (scratch-only) state gives an empty Definition."""
+    return marshal_with_sources(state, options).definition
+
+
+def marshal_with_sources(state: State, options: MarshalOptions) -> Marshalled:
+    """The Definition and its source map, like BuildKit's `llb.SourceMap` locations."""
     if state.vertex is None:
-        return b""
+        return Marshalled(b"", ())
+    lines: List[Tuple[str, int]] = []
     ops: List[MarshalledOp] = []
     emitted: Set[str] = set()
     by_vertex: Dict[int, MarshalledOp] = {}
@@ -74,6 +86,8 @@ def marshal(state: State, options: MarshalOptions) -> bytes:
         if op.digest not in emitted:
             emitted.add(op.digest)
             ops.append(op)
+            if isinstance(vertex, FileVertex) and vertex.line is not None:
+                lines.append((op.digest, vertex.line))
         return op
 
     head = visit(state.vertex)
@@ -82,7 +96,7 @@ def marshal(state: State, options: MarshalOptions) -> bytes:
     if any(op.description for op in ops):
         terminal_caps.append("meta.description")
     terminal = MarshalledOp(digest_of(terminal_data), terminal_data, tuple(terminal_caps))
-    return _definition(ops, terminal)
+    return Marshalled(_definition(ops, terminal), tuple(lines))
 
 
 def _definition(ops: List[MarshalledOp], terminal: MarshalledOp) -> bytes:

@@ -85,6 +85,8 @@ class FileVertex(NamedTuple):
     base: Optional["Vertex"]
     actions: Tuple[FileAction, ...]
     custom_name: str = ""
+    # The Containerfile line this op came from (for the source map; not serialized).
+    line: Optional[int] = None
 
 
 Vertex = Union[SourceVertex, FileVertex]
@@ -93,9 +95,11 @@ Vertex = Union[SourceVertex, FileVertex]
 class State(NamedTuple):
     vertex: Optional[Vertex] = None  # None is scratch: no op at all
 
-    def file(self, *actions: FileAction, custom_name: str = "") -> "State":
+    def file(
+        self, *actions: FileAction, custom_name: str = "", line: Optional[int] = None
+    ) -> "State":
         """A new FileOp on this state, like `State.File` with chained actions."""
-        return State(FileVertex(self.vertex, tuple(actions), custom_name))
+        return State(FileVertex(self.vertex, tuple(actions), custom_name, line))
 
 
 def scratch() -> State:

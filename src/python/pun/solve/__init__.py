@@ -1,12 +1,16 @@
 """Turn a pun Definition into an image: the public build API.
 
-    from pun.solve import ImageMetadata, build, parse_output_spec
+    from pun.api import generate
+    from pun.solve import build, parse_output_spec
 
-    result = build(definition, "unikernels/redis", ImageMetadata.of(labels),
+    generated = generate(text)
+    result = build(generated.definition, "unikernels/redis", generated.image,
                    parse_output_spec("type=oci,dest=dist/redis.oci.tar"))
     result.manifest_digest   # "sha256:…"
 
-`definition` is what `pun.api.generate()` returns (the same bytes `pun --LLB` prints).
+`definition` is what `pun.api.generate()` returns (the same bytes `pun --LLB` prints), `image`
+the image spec it returns with it (config, labels, annotations, platform): every builder writes
+the image from that spec, so the paths agree on everything but the layers' bytes.
 Two builders run it: `embedded` (in-process, no daemon; a subset of LLB) and `buildctl`
 (a real BuildKit). Failures raise `pun.diagnostics.PunError` with user-facing diagnostics.
 """
@@ -15,13 +19,13 @@ from __future__ import annotations
 
 from typing import Optional, Union
 
+from pun.imagespec import ImageSpec
 from pun.solve.options import (
     BUILDCTL,
     BUILDERS,
     EMBEDDED,
     BuildOptions,
     BuildResult,
-    ImageMetadata,
     SourceLine,
 )
 from pun.solve.output_spec import OutputSpec, parse_output_spec
@@ -32,7 +36,6 @@ __all__ = [
     "EMBEDDED",
     "BuildOptions",
     "BuildResult",
-    "ImageMetadata",
     "OutputSpec",
     "SourceLine",
     "build",
@@ -43,7 +46,7 @@ __all__ = [
 def build(
     definition: bytes,
     context_dir: str,
-    metadata: ImageMetadata,
+    image: ImageSpec,
     output: Union[OutputSpec, str],
     builder: str = EMBEDDED,
     options: Optional[BuildOptions] = None,
@@ -59,9 +62,9 @@ def build(
     if builder == EMBEDDED:
         from pun.solve.embedded import solve_embedded
 
-        return solve_embedded(definition, context_dir, metadata, spec, options)
+        return solve_embedded(definition, context_dir, image, spec, options)
     if builder == BUILDCTL:
         from pun.solve.buildctl import solve_buildctl
 
-        return solve_buildctl(definition, context_dir, metadata, spec, options)
+        return solve_buildctl(definition, context_dir, image, spec, options)
     raise ValueError(f"unknown builder {builder!r}; expected one of {BUILDERS}")

@@ -23,7 +23,8 @@ from typing import IO, Deque, Dict, Iterator, List, Optional
 
 from pun.diagnostics import PunError, error
 from pun.solve.atomic import atomic_directory, atomic_path
-from pun.solve.options import BUILDCTL, BuildOptions, BuildResult, ImageMetadata
+from pun.imagespec import ImageSpec
+from pun.solve.options import BUILDCTL, BuildOptions, BuildResult
 from pun.solve.output_spec import OutputSpec
 
 DEFAULT_ADDR = "unix:///run/buildkit/buildkitd.sock"
@@ -45,14 +46,14 @@ _UNREACHABLE = (
 )
 
 
-def exporter_spec(output: OutputSpec, metadata: ImageMetadata, dest: Optional[str]) -> OutputSpec:
+def exporter_spec(output: OutputSpec, image: ImageSpec, dest: Optional[str]) -> OutputSpec:
     """The output spec buildctl gets: reproducibility and annotation attrs, and our dest."""
     extra: Dict[str, str] = {}
     if dest is not None:
         extra["dest"] = dest
     if output.type in IMAGE_TYPES:
         extra["rewrite-timestamp"] = "true"
-        for key, value in sorted(metadata.manifest_annotations().items()):
+        for key, value in sorted(image.manifest_annotations.items()):
             extra[f"annotation-manifest.{key}"] = value
     return output.with_attrs(extra)
 
@@ -83,7 +84,7 @@ def buildctl_argv(
 def solve_buildctl(
     definition: bytes,
     context_dir: str,
-    metadata: ImageMetadata,
+    image: ImageSpec,
     output: OutputSpec,
     options: BuildOptions,
 ) -> BuildResult:
@@ -98,7 +99,7 @@ def solve_buildctl(
     with tempfile.TemporaryDirectory(prefix="pun-buildctl-") as scratch:
         metadata_file = os.path.join(scratch, "metadata.json")
         with _destination(output) as dest:
-            spec = exporter_spec(output, metadata, dest)
+            spec = exporter_spec(output, image, dest)
             argv = buildctl_argv(options, context_dir, spec, metadata_file)
             _run(argv, definition, address)
         result = _read_metadata(metadata_file)

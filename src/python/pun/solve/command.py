@@ -26,7 +26,6 @@ from pun.solve.options import (
     EMBEDDED,
     BuildOptions,
     BuildResult,
-    ImageMetadata,
     SourceLine,
 )
 
@@ -147,7 +146,6 @@ def _build(args: argparse.Namespace) -> BuildResult:
     )
     path = args.file or os.path.join(args.context, "Containerfile")
     options_for_llb = generate_options(args, path)
-    target = options_for_llb.target_platform
     generated = generate(read_containerfile(path), options_for_llb)
     write_diagnostics(generated.warnings)
     if args.squash and builder == BUILDCTL:
@@ -165,10 +163,8 @@ def _build(args: argparse.Namespace) -> BuildResult:
         insecure_registry=args.insecure_registry,
         sources=_source_lines(generated.definition, generated.plan, path),
     )
-    metadata = ImageMetadata.of(
-        generated.plan.label_values(), target, _annotations(args.annotations)
-    )
-    return build(generated.definition, args.context, metadata, output, builder, options)
+    image = generated.image.with_annotations(_annotations(args.annotations))
+    return build(generated.definition, args.context, image, output, builder, options)
 
 
 def _annotations(pairs: Sequence[str]) -> Dict[str, str]:

@@ -36,7 +36,8 @@ from pun.solve.fstree import (
 from pun.solve.graph import Chain, FileStep, decode_chain
 from pun.solve.image import BaseImage, BuiltImage, assemble
 from pun.solve.layers import Compression, Layer, open_new_content, write_layer
-from pun.solve.options import EMBEDDED, BuildOptions, BuildResult, ImageMetadata
+from pun.imagespec import ImageSpec
+from pun.solve.options import EMBEDDED, BuildOptions, BuildResult
 from pun.solve.output_spec import OutputSpec
 from pun.solve.progress import Progress
 from pun.solve.pull import pull
@@ -53,7 +54,7 @@ def _stderr_warning(text: str) -> None:
 def solve_embedded(
     definition: bytes,
     context_dir: str,
-    metadata: ImageMetadata,
+    spec: ImageSpec,
     output: OutputSpec,
     options: BuildOptions,
     warn: Warn = _stderr_warning,
@@ -65,7 +66,7 @@ def solve_embedded(
     cache = BlobCache(options.cache_dir or default_cache_dir())
     base: Optional[BaseImage] = None
     if chain.base is not None:
-        platform = chain.base.platform or metadata.platform
+        platform = chain.base.platform or spec.platform
         base = pull(chain.base.reference, platform, cache, progress, options.insecure_registry)
     layer_paths = [blob.path for blob in base.layers] if base else []
     tree = scan_layers(layer_paths) if layer_paths else Tree()
@@ -77,7 +78,7 @@ def solve_embedded(
             write_rootfs(tree, directory, layer_paths, options.source_date_epoch, progress, warn)
         return BuildResult(EMBEDDED, output)
     with _workdir(cache) as workdir:
-        image = _image(base, diffs, tree, metadata, output, options, workdir, progress)
+        image = _image(base, diffs, tree, spec, output, options, workdir, progress)
         pushed: Tuple[str, ...] = ()
         if output.type == "image":
             config_path = os.path.join(workdir, "config.json")
@@ -195,7 +196,7 @@ def _image(
     base: Optional[BaseImage],
     diffs: List[StepDiff],
     tree: Tree,
-    metadata: ImageMetadata,
+    spec: ImageSpec,
     output: OutputSpec,
     options: BuildOptions,
     workdir: str,
@@ -227,13 +228,4 @@ def _image(
             )
         )
         progress.finish()
-    labels = dict(metadata.labels)
-    return assemble(
-        base,
-        layers,
-        labels,
-        metadata.manifest_annotations(),
-        metadata.platform,
-        options.source_date_epoch,
-        oci,
-    )
+    return assemble(base, layers, spec, options.source_date_epoch, oci)

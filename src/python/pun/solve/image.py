@@ -10,9 +10,10 @@ import datetime
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from pun.gojson import go_json_dumps
+from pun.imagespec import ImageSpec
 from pun.platform import Platform
 from pun.reference import normalize
 from pun.solve.layers import Blob, Layer, layer_media_type
@@ -25,24 +26,6 @@ DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+jso
 DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
 REF_NAME_ANNOTATION = "org.opencontainers.image.ref.name"
 CONTAINERD_NAME_ANNOTATION = "io.containerd.image.name"
-# What a built image inherits from its base image's config (everything that describes how it runs).
-INHERITED_CONFIG_KEYS = (
-    "User",
-    "ExposedPorts",
-    "Env",
-    "Entrypoint",
-    "Cmd",
-    "Volumes",
-    "WorkingDir",
-    "Labels",
-    "StopSignal",
-    "ArgsEscaped",
-    "Healthcheck",
-    "OnBuild",
-    "Shell",
-)
-
-
 @dataclass(frozen=True)
 class BaseImage:
     """A pulled base image: its config and its layer blobs (bottom first) in the local cache."""
@@ -91,39 +74,21 @@ def platform_json(platform: Platform) -> Dict[str, str]:
 
 
 def image_config(
-    base: Optional[BaseImage],
-    layers: Sequence[Layer],
-    labels: Mapping[str, str],
-    platform: Platform,
-    epoch: int,
-    run_config: Optional[Mapping[str, Any]] = None,
+    base: Optional[BaseImage], layers: Sequence[Layer], spec: ImageSpec, epoch: int
 ) -> bytes:
-    """The image config. `run_config` (Entrypoint, WorkingDir, ...) goes over the base's."""
+    """The image config: the spec's rule over the base's config, then one history entry and
+    diff id per layer this build adds."""
     created = rfc3339(epoch)
-    inherited: Dict[str, Any] = {}
-    history: List[Dict[str, Any]] = []
-    diff_ids: List[str] = []
-    if base is not None:
-        base_config = base.config_json()
-        base_run = base_config.get("config") or {}
-        inherited = {
-            k: base_run[k] for k in INHERITED_CONFIG_KEYS if base_run.get(k) is not None
-        }
-        history = list(base_config.get("history") or [])
-        diff_ids = list((base_config.get("rootfs") or {}).get("diff_ids") or [])
-    inherited.update(run_config or {})
-    if labels:
-        inherited["Labels"] = {**(inherited.get("Labels") or {}), **labels}
+    config = spec.config_for(base.config_json() if base is not None else None)
+    rootfs = config.setdefault("rootfs", {"type": "layers", "diff_ids": []})
+    diff_ids: List[str] = list(rootfs.get("diff_ids") or [])
+    history: List[Dict[str, Any]] = list(config.get("history") or [])
     for layer in layers:
         diff_ids.append(layer.diff_id)
         history.append({"created": created, "created_by": layer.created_by, "comment": "pun"})
-    config: Dict[str, Any] = {
-        **platform_json(platform),
-        "created": created,
-        "config": inherited,
-        "rootfs": {"type": "layers", "diff_ids": diff_ids},
-        "history": history,
-    }
+    config["rootfs"] = {"type": "layers", "diff_ids": diff_ids}
+    config["history"] = history
+    config["created"] = created
     return canonical_json(config)
 
 
@@ -136,16 +101,11 @@ def convert_layer(blob: Blob, oci: bool) -> Blob:
 
 
 def assemble(
-    base: Optional[BaseImage],
-    layers: Sequence[Layer],
-    labels: Mapping[str, str],
-    annotations: Mapping[str, str],
-    platform: Platform,
-    epoch: int,
-    oci: bool,
-    run_config: Optional[Mapping[str, Any]] = None,
+    base: Optional[BaseImage], layers: Sequence[Layer], spec: ImageSpec, epoch: int, oci: bool
 ) -> BuiltImage:
-    config = image_config(base, layers, labels, platform, epoch, run_config)
+    config = image_config(base, layers, spec, epoch)
+    annotations = spec.manifest_annotations
+    platform = spec.platform
     base_blobs = tuple(convert_layer(b, oci) for b in (base.layers if base else ()))
     blobs = base_blobs + tuple(layer.blob for layer in layers)
     config_media = OCI_CONFIG if oci else DOCKER_CONFIG

@@ -3,40 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
-from pun.platform import DEFAULT_TARGET, Platform
 from pun.solve.output_spec import OutputSpec
 
 EMBEDDED = "embedded"
 BUILDCTL = "buildctl"
 BUILDERS = (EMBEDDED, BUILDCTL)
-
-
-@dataclass(frozen=True)
-class ImageMetadata:
-    """What the image carries besides its filesystem.
-
-    `labels` become the config's `Labels` and manifest annotations (the same key/value);
-    `annotations` are extra manifest annotations; `platform` goes into the config and index.
-    """
-
-    labels: Tuple[Tuple[str, str], ...] = ()
-    platform: Platform = DEFAULT_TARGET
-    annotations: Tuple[Tuple[str, str], ...] = ()
-
-    @staticmethod
-    def of(
-        labels: Mapping[str, str],
-        platform: Platform = DEFAULT_TARGET,
-        annotations: Optional[Mapping[str, str]] = None,
-    ) -> "ImageMetadata":
-        return ImageMetadata(
-            tuple(sorted(labels.items())), platform, tuple(sorted((annotations or {}).items()))
-        )
-
-    def manifest_annotations(self) -> Dict[str, str]:
-        return {**dict(self.labels), **dict(self.annotations)}
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ import tempfile
 from typing import Any, Dict, List, Sequence, Tuple
 
 from pun.diagnostics import PunError
+from pun.imagespec import ImageSpec, SetEntrypoint, SetLabel
 from pun.platform import parse_platform
 from pun.solve.archives import docker_entries, layout_entries, write_archive
 from pun.solve.atomic import atomic_file
@@ -214,8 +215,10 @@ def build_image(
     layer = write_layer(entries, work, open_new_content, epoch, Compression("gzip", 9), oci,
                         "pun_frontend_image: pun frozen by PyInstaller")
     host = parse_platform("linux/" + platform.machine())
-    run_config = {"Entrypoint": [ENTRYPOINT], "WorkingDir": "/"}
-    return assemble(None, [layer], labels, {}, host, epoch, oci, run_config=run_config)
+    steps = (SetEntrypoint((ENTRYPOINT,), False, 0),) + tuple(
+        SetLabel(key, value, 0) for key, value in sorted(labels.items())
+    )
+    return assemble(None, [layer], ImageSpec(host, None, steps), epoch, oci)
 
 
 def write_named(image: BuiltImage, names: Sequence[str], output: str, epoch: int) -> None:

@@ -11,6 +11,7 @@ from pun.frontend.detect import started_by_buildkit
 from pun.frontend.environment import read_environment
 from pun.frontend.imageconfig import image_config, manifest_annotations, parse_base_config
 from pun.frontend.options import BuildRequest, read_request
+from pun.imagespec import ImageSpec
 from pun.platform import Platform
 
 ARM64 = Platform("linux", "arm64")
@@ -85,21 +86,24 @@ def test_bad_platform_option() -> None:
         read_request({"platform": "linux/"})
 
 
-def test_scratch_config_has_the_build_platform_and_labels_only() -> None:
-    config = json.loads(image_config(None, Platform("linux", "arm", "v7"), {"b": "2", "a": "1"}))
+EMPTY_IMAGE_ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+
+
+def test_scratch_config_is_docker_s_empty_image_with_the_labels() -> None:
+    spec = ImageSpec.from_labels({"b": "2", "a": "1"}, Platform("linux", "arm", "v7"))
+    config = json.loads(image_config(spec, None))
     assert config == {
         "architecture": "arm", "os": "linux", "variant": "v7",
-        "config": {"Labels": {"a": "1", "b": "2"}},
+        "config": {"Env": EMPTY_IMAGE_ENV, "WorkingDir": "/", "Labels": {"a": "1", "b": "2"}},
         "rootfs": {"type": "layers", "diff_ids": []},
     }
-    assert json.loads(image_config(None, ARM64, {}))["config"] == {}
 
 
 def test_config_is_go_json() -> None:
     # Go's encoder: sorted keys, compact, HTML characters escaped.
-    data = image_config(None, ARM64, {"k": "<a&b>"})
-    assert data == (b'{"architecture":"arm64","config":{"Labels":{"k":"\\u003ca\\u0026b\\u003e"}},'
-                    b'"os":"linux","rootfs":{"diff_ids":[],"type":"layers"}}')
+    data = image_config(ImageSpec.from_labels({"k": "<a&b>"}, ARM64), None)
+    assert data.startswith(b'{"architecture":"arm64","config":{"Env":["PATH=/usr/local/sbin:')
+    assert b'"Labels":{"k":"\\u003ca\\u0026b\\u003e"}' in data
 
 
 def test_base_config_is_inherited_but_the_platform_is_the_build_s() -> None:
@@ -109,10 +113,12 @@ def test_base_config_is_inherited_but_the_platform_is_the_build_s() -> None:
         "rootfs": {"type": "layers", "diff_ids": ["sha256:1"]},
         "history": [{"created_by": "x"}], "docker_version": "1",
     }).encode(), "img")
-    config = json.loads(image_config(base, ARM64, {"a": "mine"}))
+    config = json.loads(image_config(ImageSpec.from_labels({"a": "mine"}, ARM64), base))
     assert config == {
         "architecture": "arm64", "os": "linux",
-        "config": {"Entrypoint": ["/e"], "Labels": {"a": "mine", "keep": "1"}},
+        # PATH is always set (dockerfile2llb: "make sure that PATH is always set").
+        "config": {"Entrypoint": ["/e"], "Env": EMPTY_IMAGE_ENV,
+                   "Labels": {"a": "mine", "keep": "1"}},
         "rootfs": {"type": "layers", "diff_ids": ["sha256:1"]},
         "history": [{"created_by": "x"}],
     }

@@ -26,6 +26,7 @@ FROM scratch
 COPY hello.txt /hello.txt
 LABEL com.urunc.unikernel.binary=/hello.txt
 LABEL com.urunc.unikernel.unikernelType=rumprun com.urunc.unikernel.hypervisor=hvt
+LABEL com.urunc.unikernel.mountRootfs=false com.urunc.unikernel.useDMBlock=false
 """
 UNIQUE = re.compile(r"^[0-9a-z]{25}$")
 FROZEN_ENV = "PUN_FRONTEND_EXECUTABLE"
@@ -114,7 +115,12 @@ def test_docker_build_transcript(tmp_path: Path) -> None:
     assert config_of(daemon) == {
         "architecture": "amd64",
         "os": "linux",
-        "config": {"Labels": expected.plan.label_values()},
+        # As docker build writes it for FROM scratch (BuildKit `emptyImage`).
+        "config": {
+            "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+            "WorkingDir": "/",
+            "Labels": expected.plan.label_values(),
+        },
         "rootfs": {"type": "layers", "diff_ids": []},
     }
     annotations = {k: v for k, v in result.metadata.items() if k != "containerimage.config"}
@@ -122,6 +128,8 @@ def test_docker_build_transcript(tmp_path: Path) -> None:
         "annotation-manifest.com.urunc.unikernel.binary": b"/hello.txt",
         "annotation-manifest.com.urunc.unikernel.unikernelType": b"rumprun",
         "annotation-manifest.com.urunc.unikernel.hypervisor": b"hvt",
+        "annotation-manifest.com.urunc.unikernel.mountRootfs": b"false",
+        "annotation-manifest.com.urunc.unikernel.useDMBlock": b"false",
     }
 
 
@@ -224,6 +232,8 @@ def test_base_image_config_is_inherited(tmp_path: Path) -> None:
         "com.urunc.unikernel.binary": "/hello.txt",  # the Containerfile wins over the base
         "com.urunc.unikernel.unikernelType": "rumprun",
         "com.urunc.unikernel.hypervisor": "hvt",
+        "com.urunc.unikernel.mountRootfs": "false",
+        "com.urunc.unikernel.useDMBlock": "false",
         "org.example.by": "docker --label",  # label: options win over both
     }
     assert config["history"] == base["history"]
@@ -265,7 +275,7 @@ def ignored_case() -> Tuple[Path, Dict[str, int]]:
     path = CASES / "unsupported-instructions"
     lines = (path / "Containerfile").read_text().splitlines()
     keywords = {k: next(i for i, t in enumerate(lines, 1) if t.startswith(k))
-                for k in ("ENV", "RUN", "EXPOSE", "CMD")}
+                for k in ("RUN",)}  # ENV, EXPOSE and CMD now go into the image config
     return path, keywords
 
 

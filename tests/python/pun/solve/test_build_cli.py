@@ -18,7 +18,11 @@ from pun_testing.shared import CASES, buildroot
 
 
 def context(tmp_path: Path) -> Path:
-    return writable_copy(CASES / "rumprun-redis", tmp_path / "ctx")
+    ctx = writable_copy(CASES / "rumprun-redis", tmp_path / "ctx")
+    # Set the rootfs labels, so that the Containerfile draws no warning at all.
+    with open(ctx / "Containerfile", "a") as handle:
+        handle.write('LABEL com.urunc.unikernel.mountRootfs="false" com.urunc.unikernel.useDMBlock="false"\n')
+    return ctx
 
 
 def test_stdout_is_empty_and_stderr_quiet_when_not_a_tty(tmp_path: Path) -> None:

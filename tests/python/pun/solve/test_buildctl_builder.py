@@ -14,7 +14,8 @@ from typing import Dict, List, Optional
 
 import pytest
 from pun.api import GenerateOptions, generate
-from pun.solve import BuildOptions, ImageMetadata, build
+from pun.imagespec import ImageSpec
+from pun.solve import BuildOptions, build
 from pun_testing.building import environment, pun_build
 from pun_testing.rootfs import writable_copy
 from pun_testing.shared import CASES
@@ -144,7 +145,7 @@ def test_stdin_is_exactly_the_definition(tmp_path: Path, fake_buildctl: Path) ->
         build(
             definition,
             str(ctx),
-            ImageMetadata.of(LABELS),
+            ImageSpec.from_labels(LABELS),
             "type=image,name=r.test/a:1,push=true",
             builder="buildctl",
             options=BuildOptions(buildkit_addr=ADDR, progress="quiet"),
@@ -161,7 +162,7 @@ def test_quoting_of_labels_with_commas(tmp_path: Path, fake_buildctl: Path) -> N
         build(
             definition,
             str(ctx),
-            ImageMetadata.of({"k": 'a,b "c"'}),
+            ImageSpec.from_labels({"k": 'a,b "c"'}),
             "type=image,name=r.test/a,push=true",
             builder="buildctl",
             options=BuildOptions(progress="quiet"),

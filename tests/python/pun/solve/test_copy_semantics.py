@@ -15,7 +15,8 @@ import pytest
 from pun.diagnostics import PunError
 from pun.llb.marshal import MarshalOptions, marshal
 from pun.llb.state import Copy, Mkdir, Mkfile, Owner, State, local, scratch
-from pun.solve import BuildOptions, ImageMetadata, build
+from pun.imagespec import ImageSpec
+from pun.solve import BuildOptions, build
 from pun_testing.rootfs import listing
 
 CONTEXT = local("context")
@@ -38,7 +39,7 @@ def solve(tmp_path: Path, state: State, context: Path, name: str = "out") -> Pat
     build(
         definition,
         str(context),
-        ImageMetadata(),
+        ImageSpec.from_labels({}),
         f"type=local,dest={dest}",
         options=BuildOptions(cache_dir=str(tmp_path / "cache"), progress="quiet"),
     )

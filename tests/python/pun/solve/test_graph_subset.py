@@ -9,7 +9,8 @@ from typing import List
 import pytest
 from pun.diagnostics import PunError
 from pun.llb.pb import ops_pb2
-from pun.solve import BuildOptions, ImageMetadata, build
+from pun.imagespec import ImageSpec
+from pun.solve import BuildOptions, build
 from pun.solve.graph import decode_chain
 
 
@@ -39,7 +40,7 @@ def refused(data: bytes, tmp_path: Path) -> str:
         build(
             data,
             str(tmp_path),
-            ImageMetadata(),
+            ImageSpec.from_labels({}),
             f"type=oci,dest={tmp_path / 'x.tar'}",
             options=BuildOptions(cache_dir=str(tmp_path / "cache"), progress="quiet"),
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any, Dict
 
+from pun.imagespec import ImageSpec, SetEntrypoint
 from pun.platform import Platform
 from pun.solve.image import BaseImage, image_config
 from pun.solve.layers import Blob, Layer
@@ -30,16 +31,17 @@ LAYER = Layer(Blob("sha256:bbbb", 10, "application/vnd.oci.image.layer.v1.tar+gz
               "sha256:cccc", "COPY app /app")
 
 
-def config_over_base(**kwargs: Any) -> Dict[str, Any]:
+def config_over_base(spec: ImageSpec) -> Dict[str, Any]:
     base = BaseImage("example/base:1", "sha256:9999", json.dumps(BASE_CONFIG).encode(), ())
-    data = image_config(base, [LAYER], {"shared": "ours", "k": "v"},
-                        Platform("linux", "amd64"), 0, **kwargs)
-    value: Dict[str, Any] = json.loads(data)
+    value: Dict[str, Any] = json.loads(image_config(base, [LAYER], spec, 0))
     return value
 
 
+LABELS = ImageSpec.from_labels({"shared": "ours", "k": "v"})
+
+
 def test_only_the_run_settings_of_the_base_are_inherited() -> None:
-    config = config_over_base()
+    config = config_over_base(LABELS)
     assert config["config"] == {
         "Env": ["PATH=/usr/bin"],
         "Cmd": ["/bin/sh"],
@@ -50,18 +52,23 @@ def test_only_the_run_settings_of_the_base_are_inherited() -> None:
     assert [h["created_by"] for h in config["history"]] == ["base layer", "COPY app /app"]
 
 
-def test_run_config_goes_over_the_base() -> None:
-    config = config_over_base(run_config={"Entrypoint": ["/app"], "WorkingDir": "/"})
+def test_entrypoint_goes_over_the_base_and_drops_its_cmd() -> None:
+    # dockerfile2llb dispatchEntrypoint: an inherited Cmd does not survive a new ENTRYPOINT.
+    spec = LABELS._replace(steps=LABELS.steps + (SetEntrypoint(("/app",), False, 3),))
+    config = config_over_base(spec)
     assert config["config"]["Entrypoint"] == ["/app"]
-    assert config["config"]["WorkingDir"] == "/"
-    assert config["config"]["Cmd"] == ["/bin/sh"]
-    assert "Hostname" not in config["config"]
+    assert config["config"]["WorkingDir"] == "/srv"
+    assert "Cmd" not in config["config"] and "Hostname" not in config["config"]
 
 
-def test_without_a_base_only_what_is_given() -> None:
-    data = image_config(None, [LAYER], {}, Platform("linux", "arm64"), 0,
-                        run_config={"Entrypoint": ["/app"]})
-    config = json.loads(data)
-    assert config["config"] == {"Entrypoint": ["/app"]}
+def test_without_a_base_an_empty_image_as_docker_makes_it() -> None:
+    spec = ImageSpec(Platform("linux", "arm64"), None, (SetEntrypoint(("/app",), False, 2),))
+    config = json.loads(image_config(None, [LAYER], spec, 0))
+    assert config["config"] == {
+        "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+        "WorkingDir": "/",
+        "Entrypoint": ["/app"],
+        "ArgsEscaped": True,
+    }
     assert (config["os"], config["architecture"]) == ("linux", "arm64")
     assert config["created"] == "1970-01-01T00:00:00Z"

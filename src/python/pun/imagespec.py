@@ -1,0 +1,313 @@
+"""What an image is besides its files: the config, labels, manifest annotations and platform.
+
+Like BuildKit's Dockerfile-to-LLB conversion, `pun.api.generate` returns this next to the LLB,
+and every path (embedded builder, buildctl builder, frontend, Pants) writes its image from it;
+nothing re-reads the Containerfile. The config instructions are kept as ordered steps and
+replayed onto the base image's config by `ImageSpec.config_for`, the one inheritance rule.
+
+The rules follow BuildKit v0.32.2 `frontend/dockerfile/dockerfile2llb/convert.go` (the
+`dispatchEnv`, `dispatchCmd`, `dispatchEntrypoint`, `dispatchWorkdir`, `dispatchUser`,
+`dispatchVolume`, `dispatchStopSignal`, `dispatchShell`, `dispatchMaintainer`, `addEnv`,
+`withShell` functions, the PATH default in `toDispatchState`) and `image.go` (`emptyImage`).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+
+from pun.platform import Platform
+
+SPEC_VERSION = 1
+DEFAULT_PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+DEFAULT_SHELL: Tuple[str, ...] = ("/bin/sh", "-c")
+# The image config fields Docker's image spec knows (`dockerspec.DockerOCIImage`): a base
+# image's other fields (Hostname, container_config, ...) do not survive a docker build either.
+CONFIG_FIELDS = (
+    "User",
+    "ExposedPorts",
+    "Env",
+    "Entrypoint",
+    "Cmd",
+    "Volumes",
+    "WorkingDir",
+    "Labels",
+    "StopSignal",
+    "ArgsEscaped",
+    "Healthcheck",
+    "OnBuild",
+    "Shell",
+)
+IMAGE_FIELDS = ("author", "os.version", "os.features", "history", "rootfs")
+
+
+class SetEnv(NamedTuple):
+    key: str
+    value: str
+    line: int
+
+
+class SetLabel(NamedTuple):
+    key: str
+    value: str
+    line: int
+
+
+class SetCmd(NamedTuple):
+    args: Tuple[str, ...]
+    shell_form: bool
+    line: int
+
+
+class SetEntrypoint(NamedTuple):
+    args: Tuple[str, ...]
+    shell_form: bool
+    line: int
+
+
+class SetWorkdir(NamedTuple):
+    path: str  # as written (expanded); relative paths resolve against the current WorkingDir
+    line: int
+
+
+class SetUser(NamedTuple):
+    user: str
+    line: int
+
+
+class ExposePorts(NamedTuple):
+    ports: Tuple[str, ...]  # already "<port>/<proto>"
+    line: int
+
+
+class AddVolumes(NamedTuple):
+    paths: Tuple[str, ...]
+    line: int
+
+
+class SetStopSignal(NamedTuple):
+    signal: str
+    line: int
+
+
+class SetShell(NamedTuple):
+    args: Tuple[str, ...]
+    line: int
+
+
+class SetAuthor(NamedTuple):
+    author: str
+    line: int
+
+
+ConfigStep = Union[
+    SetEnv,
+    SetLabel,
+    SetCmd,
+    SetEntrypoint,
+    SetWorkdir,
+    SetUser,
+    ExposePorts,
+    AddVolumes,
+    SetStopSignal,
+    SetShell,
+    SetAuthor,
+]
+_STEP_TYPES = {
+    cls.__name__: cls
+    for cls in (
+        SetEnv,
+        SetLabel,
+        SetCmd,
+        SetEntrypoint,
+        SetWorkdir,
+        SetUser,
+        ExposePorts,
+        AddVolumes,
+        SetStopSignal,
+        SetShell,
+        SetAuthor,
+    )
+}
+
+
+class BaseSpec(NamedTuple):
+    """`FROM <image>`: the normalized reference and the platform it is pulled for."""
+
+    reference: str
+    platform: Platform
+
+
+class ImageSpec(NamedTuple):
+    platform: Platform
+    base: Optional[BaseSpec]
+    steps: Tuple[ConfigStep, ...]
+    # Manifest annotations, keys in their exact case (urunc looks them up case-sensitively).
+    annotations: Tuple[Tuple[str, str], ...] = ()
+
+    @staticmethod
+    def from_labels(labels: Mapping[str, str], platform: Optional[Platform] = None) -> "ImageSpec":
+        """A spec for LLB made elsewhere: these labels in the config and as annotations."""
+        from pun.platform import DEFAULT_TARGET
+
+        steps = tuple(SetLabel(k, v, 0) for k, v in sorted(labels.items()))
+        return ImageSpec(platform or DEFAULT_TARGET, None, steps, tuple(sorted(labels.items())))
+
+    @property
+    def manifest_annotations(self) -> Dict[str, str]:
+        return dict(self.annotations)
+
+    def labels(self) -> Dict[str, str]:
+        """The labels this Containerfile sets (the last of duplicate keys wins)."""
+        return {s.key: s.value for s in self.steps if isinstance(s, SetLabel)}
+
+    def with_annotations(self, extra: Mapping[str, str]) -> "ImageSpec":
+        return self._replace(annotations=tuple(sorted({**dict(self.annotations), **extra}.items())))
+
+    def with_labels(self, extra: Mapping[str, str]) -> "ImageSpec":
+        """Labels given outside the Containerfile (frontend `label:` options) go on top."""
+        added = tuple(SetLabel(k, v, 0) for k, v in sorted(extra.items()))
+        return self._replace(steps=self.steps + added)
+
+    def config_for(self, base_config: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+        """The image config JSON object: the base's (or an empty image's), then our steps.
+
+        Builders add `created`, their layers' `rootfs.diff_ids` and history entries.
+        """
+        image = _start(base_config, self.platform)
+        config: Dict[str, Any] = image["config"]
+        cmd_set = False
+        for step in self.steps:
+            if isinstance(step, SetEntrypoint):
+                config["Entrypoint"] = _with_shell(config, step.args, step.shell_form)
+                config["ArgsEscaped"] = True
+                if not cmd_set:  # as dispatchEntrypoint: an inherited Cmd does not survive
+                    config.pop("Cmd", None)
+            elif isinstance(step, SetCmd):
+                config["Cmd"] = _with_shell(config, step.args, step.shell_form)
+                config["ArgsEscaped"] = True
+                cmd_set = True
+            elif isinstance(step, SetAuthor):
+                image["author"] = step.author
+            else:
+                _apply(config, step)
+        return image
+
+    def guest_args(self) -> Optional[Tuple[str, ...]]:
+        """Entrypoint + Cmd as this Containerfile sets them (None when it sets neither)."""
+        if not any(isinstance(s, (SetCmd, SetEntrypoint)) for s in self.steps):
+            return None
+        config = self.config_for(None)["config"]
+        return tuple(config.get("Entrypoint") or ()) + tuple(config.get("Cmd") or ())
+
+    def to_json(self) -> Dict[str, Any]:
+        return {
+            "version": SPEC_VERSION,
+            "platform": str(self.platform),
+            "base": None
+            if self.base is None
+            else {"reference": self.base.reference, "platform": str(self.base.platform)},
+            "steps": [{"type": type(s).__name__, **_step_fields(s)} for s in self.steps],
+            "annotations": dict(self.annotations),
+        }
+
+    @staticmethod
+    def from_json(data: Mapping[str, Any]) -> "ImageSpec":
+        from pun.platform import parse_platform
+
+        if data.get("version") != SPEC_VERSION:
+            raise ValueError(f"image spec version {data.get('version')!r}, expected {SPEC_VERSION}")
+        base = data.get("base")
+        steps: List[ConfigStep] = []
+        for raw in data["steps"]:
+            fields = dict(raw)
+            cls = _STEP_TYPES[fields.pop("type")]
+            for name, value in fields.items():
+                if isinstance(value, list):
+                    fields[name] = tuple(value)
+            steps.append(cls(**fields))
+        return ImageSpec(
+            platform=parse_platform(data["platform"]),
+            base=None
+            if base is None
+            else BaseSpec(base["reference"], parse_platform(base["platform"])),
+            steps=tuple(steps),
+            annotations=tuple(sorted(data.get("annotations", {}).items())),
+        )
+
+
+def _step_fields(step: ConfigStep) -> Dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in step._asdict().items()}
+
+
+def _start(base_config: Optional[Mapping[str, Any]], platform: Platform) -> Dict[str, Any]:
+    image: Dict[str, Any] = {}
+    config: Dict[str, Any]
+    if base_config is None:
+        config = {"Env": [DEFAULT_PATH_ENV], "WorkingDir": "/"}  # emptyImage
+        image["rootfs"] = {"type": "layers", "diff_ids": []}
+    else:
+        image.update({k: _copy(base_config[k]) for k in IMAGE_FIELDS if k in base_config})
+        base_run = base_config.get("config") or {}
+        config = {k: _copy(base_run[k]) for k in CONFIG_FIELDS if base_run.get(k) is not None}
+        if not any(e.split("=", 1)[0] == "PATH" for e in config.get("Env") or ()):
+            config["Env"] = list(config.get("Env") or ()) + [DEFAULT_PATH_ENV]
+        image.setdefault("rootfs", {"type": "layers", "diff_ids": []})
+    image["architecture"] = platform.architecture
+    image["os"] = platform.os
+    if platform.variant:
+        image["variant"] = platform.variant
+    image["config"] = config
+    return image
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+def _with_shell(config: Mapping[str, Any], args: Sequence[str], shell_form: bool) -> List[str]:
+    if not shell_form:
+        return list(args)
+    shell = list(config.get("Shell") or DEFAULT_SHELL)
+    return shell + [" ".join(args)]
+
+
+def _apply(config: Dict[str, Any], step: ConfigStep) -> None:
+    if isinstance(step, SetEnv):
+        config["Env"] = _add_env(config.get("Env") or [], step.key, step.value)
+    elif isinstance(step, SetLabel):
+        config["Labels"] = {**(config.get("Labels") or {}), step.key: step.value}
+    elif isinstance(step, SetWorkdir):
+        config["WorkingDir"] = resolve_workdir(config.get("WorkingDir") or "/", step.path)
+    elif isinstance(step, SetUser):
+        config["User"] = step.user
+    elif isinstance(step, ExposePorts):
+        ports: Dict[str, Any] = {port: {} for port in step.ports}
+        config["ExposedPorts"] = {**(config.get("ExposedPorts") or {}), **ports}
+    elif isinstance(step, AddVolumes):
+        config["Volumes"] = {**(config.get("Volumes") or {}), **{v: {} for v in step.paths}}
+    elif isinstance(step, SetStopSignal):
+        config["StopSignal"] = step.signal
+    elif isinstance(step, SetShell):
+        config["Shell"] = list(step.args)
+
+
+def _add_env(env: Sequence[str], key: str, value: str) -> List[str]:
+    out = list(env)
+    for index, entry in enumerate(out):
+        if entry.split("=", 1)[0] == key:
+            out[index] = f"{key}={value}"
+            return out
+    out.append(f"{key}={value}")
+    return out
+
+
+def resolve_workdir(current: str, path: str) -> str:
+    """BuildKit's `system.NormalizeWorkdir` on Linux: join onto the current one, then clean."""
+    joined = path if path.startswith("/") else posixpath.join(current or "/", path)
+    cleaned = posixpath.normpath(joined)
+    return "/" + cleaned.lstrip("/")
