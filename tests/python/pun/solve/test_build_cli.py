@@ -21,7 +21,9 @@ def context(tmp_path: Path) -> Path:
     ctx = writable_copy(CASES / "rumprun-redis", tmp_path / "ctx")
     # Set the rootfs labels, so that the Containerfile draws no warning at all.
     with open(ctx / "Containerfile", "a") as handle:
-        handle.write('LABEL com.urunc.unikernel.mountRootfs="false" com.urunc.unikernel.useDMBlock="false"\n')
+        handle.write(
+            'LABEL com.urunc.unikernel.mountRootfs="false" com.urunc.unikernel.useDMBlock="false"\n'
+        )
     return ctx
 
 
