@@ -102,7 +102,7 @@ def image_description(
     request: UnikernelBuildRequest, built: Mapping[str, Any]
 ) -> Dict[str, Any]:
     """`NAME.image.json`: what the archive holds, for people and scripts."""
-    labels = request.containerfile.plan.label_values()
+    image = request.image.with_annotations(request.annotations)
     oci = request.output != DOCKER
     return {
         "address": str(request.address),
@@ -111,8 +111,8 @@ def image_description(
         "config_digest": built.get("containerimage.config.digest"),
         "names": [n.name for n in request.names],
         "tags": sorted({n.name.rsplit(":", 1)[1] for n in request.names}),
-        "labels": labels,
-        "annotations": {**labels, **request.annotations} if oci else {},
+        "labels": request.image.labels(),
+        "annotations": image.manifest_annotations if oci else {},
         "platform": str(request.containerfile.platform),
         "output": request.output,
         "pants_hash": request.pants_hash,

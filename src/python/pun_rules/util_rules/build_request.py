@@ -18,6 +18,7 @@ from pants.util.frozendict import FrozenDict
 import pun
 from pun.api import generate
 from pun.diagnostics import PunError
+from pun.imagespec import ImageSpec
 from pun_rules.errors import UnikernelImageError
 from pun_rules.field_sets import UnikernelImageFieldSet
 from pun_rules.subsystems.pun import Builder, PunSubsystem
@@ -36,6 +37,7 @@ class UnikernelBuildRequest:
     containerfile: ContainerfileInfo
     context: BuildContext
     definition: bytes
+    image: ImageSpec  # the image spec generate() returned with the definition
     unique_id: str
     pants_hash: str
     names: Tuple[ImageName, ...]
@@ -118,6 +120,7 @@ async def prepare_build(
         containerfile=info,
         context=context,
         definition=generated.definition,
+        image=generated.image,
         unique_id=unique_id,
         pants_hash=pants_hash,
         names=names,
