@@ -14,10 +14,12 @@ from typing import List
 
 import pytest
 from pants.engine.addresses import Address
-from pants.engine.fs import Digest, Snapshot
+from pants.engine.fs import Digest, DigestContents, Snapshot
 from pants.engine.internals.scheduler import ExecutionError
 from pants.engine.process import Process
 from pants.testutil.rule_runner import QueryRule, RuleRunner
+from pun.buildplan import read_spec_file
+from pun.llb.pb import ops_pb2
 from pun_testing.pants_rules import configure, new_rule_runner, offline_env, offline_options
 
 from pun_rules.field_sets import UnikernelImageFieldSet
@@ -34,6 +36,7 @@ def rule_runner() -> RuleRunner:
             QueryRule(UnikernelBuildRequest, [UnikernelImageFieldSet]),
             QueryRule(UnikernelBuildProcess, [UnikernelBuildRequest]),
             QueryRule(Snapshot, [Digest]),
+            QueryRule(DigestContents, [Digest]),
         ]
     )
     rule_runner.write_files(
@@ -82,32 +85,43 @@ def pun_args(process: Process) -> List[str]:
 def test_embedded_build_process(rule_runner: RuleRunner) -> None:
     built = process(rule_runner)
     args = pun_args(built)
-    unique = next(a for a in args if a.startswith("--local-unique-id="))
+    # The rule planned once: the process gets the Definition and image spec as files, and
+    # none of the flags that would make `pun build` parse and generate again.
     assert args == [
         "build",
-        "--file=uk/Containerfile",
+        "--definition=.pun-plan/definition.pb",
+        "--image-spec=.pun-plan/image-spec.json",
         "--context=.pun-context",
         "--output=type=oci,dest=uk/img.oci.tar,"
         '"name=127.0.0.1:5000/uk/img:1.0,127.0.0.1:5000/uk/img:two"',
         "--metadata-file=.pun-metadata.json",
-        "--platform=linux/arm64",
-        "--build-arg=NAME=app",
         "--annotation=org.example.k=v,w",
         "--source-date-epoch=0",
-        unique,
         "--cache-dir=.pun-cache",
         "--progress=plain",
         "--builder=embedded",
-        "--strict",
     ]
-    assert len(unique.split("=", 1)[1]) == 64
     assert built.output_files == ("uk/img.oci.tar", ".pun-metadata.json")
     assert built.append_only_caches["pun_blobs"] == ".pun-cache"
     assert built.description == "Building unikernel image uk:img"
     sandbox = rule_runner.request(Snapshot, [built.input_digest])
     assert ".pun-context/app.hvt" in sandbox.files
-    assert "uk/Containerfile" in sandbox.files
+    assert "uk/Containerfile" not in sandbox.files  # nothing in the process reads it
     assert not any(f.startswith(".pun-context/uk") for f in sandbox.files)
+    files = {
+        c.path: c.content for c in rule_runner.request(DigestContents, [built.input_digest])
+    }
+    planned = read_spec_file(files[".pun-plan/image-spec.json"], "spec")
+    # The target's platform and build args shaped the plan (not flags of the process).
+    assert str(planned.image.platform) == "linux/arm64"
+    assert planned.path == "uk/Containerfile" and planned.source_map
+    definition = ops_pb2.Definition.FromString(files[".pun-plan/definition.pb"])
+    copies = [
+        ops_pb2.Op.FromString(op).file.actions[0].copy
+        for op in getattr(definition, "def")
+        if ops_pb2.Op.FromString(op).WhichOneof("op") == "file"
+    ]
+    assert any(c.src == "/app.hvt" and c.dest == "/unikernel/app.hvt" for c in copies)
 
 
 def fake_buildctl(tmp_path: Path) -> Path:

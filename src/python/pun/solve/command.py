@@ -12,14 +12,14 @@ import os
 import sys
 from typing import Dict, Optional, Sequence, Tuple
 
+from pun.buildplan import PlannedImage
 from pun.cli_options import (
     add_generate_arguments,
     generate_options,
     read_containerfile,
     run_command,
 )
-from pun.containerfile.plan import PackPlan
-from pun.diagnostics import PunError, error, write_diagnostics
+from pun.diagnostics import error, write_diagnostics
 from pun.solve.options import (
     BUILDCTL,
     BUILDERS,
@@ -42,6 +42,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "-f", "--file", metavar="FILE", help="the Containerfile (default: CONTEXT/Containerfile)"
+    )
+    parser.add_argument(
+        "--definition",
+        metavar="FILE",
+        help="build this LLB definition (with --image-spec) instead of reading a Containerfile",
+    )
+    parser.add_argument(
+        "--image-spec",
+        metavar="FILE",
+        help="the image spec planned with --definition (pun.buildplan)",
     )
     parser.add_argument(
         "--context",
@@ -132,7 +142,6 @@ def _build_and_report(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> BuildResult:
-    from pun.api import generate
     from pun.solve import build, parse_output_spec
 
     output = parse_output_spec(args.output)
@@ -144,10 +153,7 @@ def _build(args: argparse.Namespace) -> BuildResult:
     builder = args.builder or (
         BUILDCTL if args.buildkit_addr or os.environ.get("BUILDKIT_HOST") else EMBEDDED
     )
-    path = args.file or os.path.join(args.context, "Containerfile")
-    options_for_llb = generate_options(args, path)
-    generated = generate(read_containerfile(path), options_for_llb)
-    write_diagnostics(generated.warnings)
+    definition, planned = _plan(args)
     if args.squash and builder == BUILDCTL:
         raise error(
             "--squash works with the embedded builder only",
@@ -161,10 +167,51 @@ def _build(args: argparse.Namespace) -> BuildResult:
         buildkit_addr=args.buildkit_addr or os.environ.get("BUILDKIT_HOST") or None,
         buildctl=args.buildctl,
         insecure_registry=args.insecure_registry,
-        sources=_source_lines(generated.definition, generated.plan, path),
+        sources=tuple(SourceLine(d, planned.path, line) for d, line in planned.source_map),
     )
-    image = generated.image.with_annotations(_annotations(args.annotations))
-    return build(generated.definition, args.context, image, output, builder, options)
+    image = planned.image.with_annotations(_annotations(args.annotations))
+    return build(definition, args.context, image, output, builder, options)
+
+
+# Flags that shape the LLB: a planned build (--definition) must not be given them.
+_PLANNING_FLAGS = ("file", "build_args", "platform", "base_platform", "local_unique_id", "strict")
+
+
+def _plan(args: argparse.Namespace) -> Tuple[bytes, PlannedImage]:
+    """The Definition and image spec: read from --definition/--image-spec, or generated."""
+    if args.definition or args.image_spec:
+        if not (args.definition and args.image_spec):
+            raise error(
+                "--definition and --image-spec go together",
+                hint="pass both files of the planned build, or neither and a Containerfile",
+            )
+        given = [f"--{n.replace('_', '-')}" for n in _PLANNING_FLAGS if getattr(args, n, None)]
+        if given:
+            raise error(
+                f"{', '.join(given)} shape the LLB, which --definition already fixes",
+                hint="drop them, or build from the Containerfile instead of --definition",
+            )
+        from pun.buildplan import read_spec_file
+
+        return _read(args.definition, "--definition"), read_spec_file(
+            _read(args.image_spec, "--image-spec"), args.image_spec
+        )
+    from pun.api import generate
+
+    path = args.file or os.path.join(args.context, "Containerfile")
+    generated = generate(read_containerfile(path), generate_options(args, path))
+    write_diagnostics(generated.warnings)
+    return generated.definition, PlannedImage(generated.image, path, generated.source_map)
+
+
+def _read(path: str, flag: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise error(
+            f"{flag} {path}: {exc.strerror}", hint=f"check the path given to {flag}"
+        ) from None
 
 
 def _annotations(pairs: Sequence[str]) -> Dict[str, str]:
@@ -189,17 +236,3 @@ def _epoch(flag: Optional[int]) -> int:
             hint="unset it or set it to e.g. $(git log -1 --format=%ct)",
         )
     return int(text)
-
-
-def _source_lines(definition: bytes, plan: PackPlan, path: str) -> Tuple[SourceLine, ...]:
-    """Map each copy FileOp to its COPY line (the core emits one FileOp per COPY, in order)."""
-    from pun.solve.graph import decode_chain
-
-    try:
-        chain = decode_chain(definition)
-    except PunError:
-        return ()
-    copies = [s for s in chain.steps if s.actions[0].WhichOneof("action") == "copy"]
-    if len(copies) != len(plan.copies):
-        return ()
-    return tuple(SourceLine(step.digest, path, ins.line) for step, ins in zip(copies, plan.copies))

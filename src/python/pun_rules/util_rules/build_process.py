@@ -1,7 +1,8 @@
 """The build as one sandboxed, cacheable `Process`: `pun build` from the pun tool PEX.
 
-Inputs: the context under `.pun-context/`, the Containerfile at its own path, and for the
-buildctl builder the buildctl binary. Outputs: the archive (at its dist path) and pun's
+Inputs: the context under `.pun-context/`, the planned Definition and image spec (made once by
+`prepare_build`; the process does not parse the Containerfile again), and for the buildctl
+builder the buildctl binary. Outputs: the archive (at its dist path) and pun's
 metadata file. Base-image blobs go to a named cache, which is not part of the cache key.
 """
 
@@ -23,7 +24,11 @@ from pants.util.logging import LogLevel
 from pun_rules.subsystems.buildctl import BuildctlBinary, BuildctlBinaryRequest
 from pun_rules.subsystems.pun import Builder, PunSubsystem
 from pun_rules.subsystems.pun_tool import PunToolPex
-from pun_rules.util_rules.build_request import UnikernelBuildRequest
+from pun_rules.util_rules.build_request import (
+    DEFINITION_FILE,
+    SPEC_FILE,
+    UnikernelBuildRequest,
+)
 
 CONTEXT_DIR = ".pun-context"
 METADATA_FILE = ".pun-metadata.json"
@@ -48,25 +53,21 @@ def build_argv(
     buildctl: Optional[str],
     buildkit_address: Optional[str],
 ) -> Tuple[str, ...]:
-    """`pun build` arguments (after the PEX); the buildctl ones only for that builder."""
-    info = request.containerfile
+    """`pun build` arguments (after the PEX): the planned files, then only output, cache and
+    builder flags — nothing that shapes the LLB."""
     argv = [
         "build",
-        f"--file={info.path}",
+        f"--definition={DEFINITION_FILE}",
+        f"--image-spec={SPEC_FILE}",
         f"--context={CONTEXT_DIR}",
         f"--output={output_spec(request.output, request.archive, (n.name for n in request.names))}",
         f"--metadata-file={METADATA_FILE}",
-        f"--platform={info.platform}",
-        *info.build_args.argv(),
         *(f"--annotation={k}={v}" for k, v in sorted(request.annotations.items())),
         f"--source-date-epoch={pun_options.source_date_epoch}",
-        f"--local-unique-id={request.unique_id}",
         f"--cache-dir={CACHE_DIR}",
         "--progress=plain",
         f"--builder={pun_options.builder.value}",
     ]
-    if request.strict:
-        argv.append("--strict")
     if request.squash:
         argv.append("--squash")
     if buildctl is not None:
@@ -94,7 +95,7 @@ async def build_process(
     address: Optional[str] = None
     inputs = [
         await Get(Digest, AddPrefix(request.context.digest, CONTEXT_DIR)),
-        request.containerfile.digest,
+        request.plan,
     ]
     if pun_options.builder == Builder.buildctl:
         buildctl = await Get(BuildctlBinary, BuildctlBinaryRequest())

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Tuple
 
 from pants.engine.addresses import Address
+from pants.engine.fs import CreateDigest, Digest, FileContent
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.util.frozendict import FrozenDict
 
 import pun
 from pun.api import generate
+from pun.buildplan import spec_file_bytes
 from pun.diagnostics import PunError
 from pun.imagespec import ImageSpec
 from pun_rules.errors import UnikernelImageError
@@ -38,6 +40,9 @@ class UnikernelBuildRequest:
     context: BuildContext
     definition: bytes
     image: ImageSpec  # the image spec generate() returned with the definition
+    # The Definition and the image spec file, as `pun build --definition/--image-spec` reads
+    # them: the build process builds exactly what was planned (and hashed) here.
+    plan: Digest
     unique_id: str
     pants_hash: str
     names: Tuple[ImageName, ...]
@@ -48,6 +53,11 @@ class UnikernelBuildRequest:
     strict: bool
 
 
+# Where the planned build's files sit in the build process's sandbox.
+DEFINITION_FILE = ".pun-plan/definition.pb"
+SPEC_FILE = ".pun-plan/image-spec.json"
+
+
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -55,13 +65,16 @@ def _sha256(data: bytes) -> str:
 def build_hash(
     info: ContainerfileInfo,
     definition: bytes,
+    spec_file: bytes,
     context: BuildContext,
     settings: Mapping[str, Any],
 ) -> str:
-    """`{pants.hash}`: every input that can change the image, and nothing else."""
+    """`{pants.hash}`: every input that can change the image, and nothing else: the exact
+    Definition and image spec bytes the build process gets."""
     inputs = {
         "containerfile": _sha256(info.text.encode("utf-8")),
         "definition": _sha256(definition),
+        "image_spec": _sha256(spec_file),
         "context": context.digest.fingerprint,
         "pun": pun.__version__,
         **settings,
@@ -104,7 +117,14 @@ async def prepare_build(
         "builder": pun_options.builder.value,
         "platform": str(info.platform),
     }
-    pants_hash = build_hash(info, generated.definition, context, settings)
+    spec_file = spec_file_bytes(generated.image, info.path, generated.source_map)
+    pants_hash = build_hash(info, generated.definition, spec_file, context, settings)
+    plan = await Get(
+        Digest,
+        CreateDigest(
+            [FileContent(DEFINITION_FILE, generated.definition), FileContent(SPEC_FILE, spec_file)]
+        ),
+    )
     registries = pun_options.registries().select(
         tuple(field_set.registries.value or ()), f"unikernel_image {address}"
     )
@@ -121,6 +141,7 @@ async def prepare_build(
         context=context,
         definition=generated.definition,
         image=generated.image,
+        plan=plan,
         unique_id=unique_id,
         pants_hash=pants_hash,
         names=names,

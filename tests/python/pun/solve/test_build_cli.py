@@ -167,3 +167,52 @@ def test_metadata_and_archive_cannot_share_stdout(tmp_path: Path) -> None:
     assert result.code == 1
     assert result.out == b""
     assert "both write to stdout" in result.err
+
+
+def test_a_planned_build_gives_the_same_image_as_the_containerfile(tmp_path: Path) -> None:
+    from pun.api import GenerateOptions, generate
+    from pun.buildplan import spec_file_bytes
+
+    ctx = context(tmp_path)
+    generated = generate(
+        (ctx / "Containerfile").read_text(),
+        GenerateOptions(path="Containerfile", local_unique_id="pinned"),
+    )
+    (tmp_path / "def.pb").write_bytes(generated.definition)
+    (tmp_path / "spec.json").write_bytes(
+        spec_file_bytes(generated.image, "Containerfile", generated.source_map)
+    )
+    planned = pun_build(
+        ["--definition", str(tmp_path / "def.pb"), "--image-spec", str(tmp_path / "spec.json"),
+         "--context", str(ctx), "--output", f"type=oci,dest={tmp_path / 'planned.tar'}",
+         "--metadata-file", str(tmp_path / "planned.json")],
+        tmp_path / "cache",
+    )
+    direct = pun_build(
+        ["--context", str(ctx), "--local-unique-id", "pinned",
+         "--output", f"type=oci,dest={tmp_path / 'direct.tar'}",
+         "--metadata-file", str(tmp_path / "direct.json")],
+        tmp_path / "cache",
+    )
+    assert planned.code == direct.code == 0, planned.err + direct.err
+    assert planned.err == ""  # the plan was checked when it was made: nothing re-parsed
+    digest = "containerimage.digest"
+    assert (
+        json.loads((tmp_path / "planned.json").read_text())[digest]
+        == json.loads((tmp_path / "direct.json").read_text())[digest]
+    )
+
+
+def test_a_planned_build_refuses_llb_shaping_flags(tmp_path: Path) -> None:
+    (tmp_path / "d").write_bytes(b"")
+    (tmp_path / "s").write_text("{}")
+    out = f"type=oci,dest={tmp_path / 'x.tar'}"
+    mixed = pun_build(["--definition", str(tmp_path / "d"), "--image-spec", str(tmp_path / "s"),
+                       "--platform", "linux/arm64", "--output", out], tmp_path / "cache")
+    assert mixed.code == 1 and "--platform shape the LLB" in mixed.err
+    half = pun_build(["--definition", str(tmp_path / "d"), "--output", out], tmp_path / "cache")
+    assert half.code == 1 and "go together" in half.err
+    bad = pun_build(["--definition", str(tmp_path / "d"), "--image-spec", str(tmp_path / "s"),
+                     "--output", out], tmp_path / "cache")
+    assert bad.code == 1 and "not an image spec file" in bad.err and "Traceback" not in bad.err
+    assert not (tmp_path / "x.tar").exists()
