@@ -7,7 +7,7 @@
 2. LLB for 100 Containerfiles through the library in one process, after imports.
    Target: < 60 ms (100 runs of the original take ~1.2 s).
 
-Usage: benchmarks/llb_generation.py [--runs N] [--pun CMD ...] [--shared DIR]
+Usage: benchmarks/llb_generation.py [--runs N] [--pun CMD ...] [--cases DIR]
 Run from the repository root; PYTHONPATH must reach src/python for part 2 (or pun installed).
 """
 
@@ -34,10 +34,9 @@ def time_process(command: List[str], runs: int) -> str:
     return f"median {statistics.median(samples) * 1000:.1f} ms, min {min(samples) * 1000:.1f} ms"
 
 
-def batch_of_100(shared: Path) -> float:
+def batch_of_100(cases: Path) -> float:
     from pun.api import GenerateOptions, generate
 
-    cases = shared / "fixtures" / "pun-reference" / "cases"
     texts = [p.read_text() for p in sorted(cases.glob("*/Containerfile")) if "err-" not in str(p)]
     batch = [texts[i % len(texts)] + f"LABEL org.example.n={i}\n" for i in range(100)]
     generate(batch[0])  # imports and first-use costs are not part of the figure
@@ -61,18 +60,18 @@ def main() -> int:
         default=[],
         help="a command that starts pun (repeatable), e.g. 'dist/src.python.pun/pun.pex'",
     )
-    parser.add_argument("--shared", type=Path, default=Path("..") / "shared")
-    args = parser.parse_args()
-    containerfile = (
-        args.shared / "fixtures" / "pun-reference" / "cases" / "rumprun-redis" / "Containerfile"
+    parser.add_argument(
+        "--cases", type=Path, default=Path("tests") / "data" / "pun-reference" / "cases"
     )
+    args = parser.parse_args()
+    containerfile = args.cases / "rumprun-redis" / "Containerfile"
     commands = args.pun or [f"{sys.executable} -m pun.cli"]
     baseline = [sys.executable, "-c", "pass"]
     print(f"bare interpreter  {sys.executable} -c pass: {time_process(baseline, args.runs)}")
     for command in commands:
         argv = [*shlex.split(command), "--LLB", "-f", str(containerfile)]
         print(f"single process  {command}: {time_process(argv, args.runs)} ({args.runs} runs)")
-    print(f"batch of 100 through the library: {batch_of_100(args.shared):.1f} ms (best of 5)")
+    print(f"batch of 100 through the library: {batch_of_100(args.cases):.1f} ms (best of 5)")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The CLI against the original pun's recorded output (../shared/fixtures/pun-reference)."""
+"""The CLI against the original pun's recorded output (tests/data/pun-reference)."""
 
 from __future__ import annotations
 

@@ -37,9 +37,9 @@ def sha256_prefix(path: Path) -> str:
 
 
 def writable_copy(case: Path, dest: Path) -> Path:
-    """Copy a fixture case out of the read-only ../shared and give it the modes it was recorded
-    with (files 644, folders 755): CI lays ../shared out without write bits (444/555), but the
-    expected listings were made from 644/755 files, and COPY preserves modes."""
+    """Copy a fixture case to a writable place and give it the modes it was recorded with (files
+    644, folders 755): a checkout's modes follow the umask (and Pants' sandbox may differ), but
+    the expected listings were made from 644/755 files, and COPY preserves modes."""
     shutil.copytree(case, dest)
     for dirpath, _, filenames in os.walk(dest):
         os.chmod(dirpath, 0o755)

@@ -1,34 +1,21 @@
-"""Where the shared, read-only reference material (../shared) lives; read it in place."""
+"""Where the recorded reference data (tests/data, see its README.md) lives; read it in place."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import List
 
-
-
-def shared_dir() -> Path:
-    candidates: List[Path] = []
-    if os.environ.get("PUN_SHARED"):
-        candidates.append(Path(os.environ["PUN_SHARED"]))
-    if os.environ.get("PUN_BUILDROOT"):
-        candidates.append(Path(os.environ["PUN_BUILDROOT"]).parent / "shared")
-    here = Path(__file__).resolve()
-    candidates.extend(parent / "shared" for parent in here.parents)
-    for candidate in candidates:
-        if (candidate / "fixtures" / "pun-reference").is_dir():
-            return candidate
-    raise RuntimeError("cannot find ../shared (set PUN_SHARED to the shared folder)")
-
-
-SHARED = shared_dir()
-CASES = SHARED / "fixtures" / "pun-reference" / "cases"
-VECTORS = SHARED / "fixtures" / "llb-vectors"
+# tests/python/pun_testing/shared.py -> tests/data. Under `./pants test` the files target
+# tests/data:data (a dependency of this module) puts the data at the same path in the sandbox.
+DATA = Path(__file__).resolve().parents[2] / "data"
+CASES = DATA / "pun-reference" / "cases"
+VECTORS = DATA / "llb-vectors"
+if not CASES.is_dir():
+    raise RuntimeError(
+        f"{CASES} is missing: run the tests from a checkout of the repository (with ./pants, the"
+        " test must depend on tests/python/pun_testing/shared.py, which brings tests/data:data)"
+    )
 PARITY_CASES = sorted(p.name for p in CASES.iterdir() if (p / "expected" / "llb").is_file())
 FIXTURE_UNIQUE_ID = "pun-fixture"
-
-
 
 
 def buildroot() -> Path:

@@ -1,4 +1,4 @@
-"""LLB bytes against the original pun's test vectors (../shared/fixtures/llb-vectors)."""
+"""LLB bytes against the original pun's test vectors (tests/data/llb-vectors)."""
 
 from __future__ import annotations
 
