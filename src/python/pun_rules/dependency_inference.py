@@ -47,8 +47,8 @@ from pun_rules.target_types import (
     resolve_context_root,
 )
 from pun_rules.util_rules.containerfile import ContainerfileInfo, ContainerfileRequest
+from pun.gopath import has_wildcards
 from pun_rules.util_rules.copy_paths import (
-    has_glob,
     in_context,
     normalize_source,
     source_matches,
@@ -107,7 +107,7 @@ def codegen_outputs(target: Target) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
 
 def classify(source: str, path: str, is_dir: bool) -> Optional[str]:
     """'exact' when `path` is what the source names, 'inside' when it is under it, else None."""
-    if source == path and not has_glob(source):
+    if source == path and not has_wildcards(source):
         return "exact"
     if source_matches(source, path):
         return "inside"
@@ -203,7 +203,7 @@ async def infer_unikernel_image_dependencies(
     exact_by_source = iter(exact_owners)
     for source, inside_o in zip(sources, inside_owners):
         exact_o = next(exact_by_source) if source.path else Owners()
-        if has_glob(source.path):  # a wildcard takes every match: nothing to choose between
+        if has_wildcards(source.path):  # a wildcard takes every match: nothing to choose between
             exact_o, inside_o = Owners(), Owners({**exact_o, **inside_o})
         found = [
             Candidates(

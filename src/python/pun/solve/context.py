@@ -10,12 +10,12 @@ would block forever).
 from __future__ import annotations
 
 import os
-import re
 import stat
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator, List, Optional, Tuple
 
 from pun.diagnostics import error
+from pun.gopath import BadPattern, compile_pattern, has_wildcards
 from pun.solve.fstree import ROOT, Kind, LocalFile, Node, resolve_in_root, split_components
 
 _TYPE_NAMES = {
@@ -153,87 +153,6 @@ class SizedReader:
         self.close()
 
 
-def go_match_regex(pattern: str) -> Optional["re.Pattern[str]"]:
-    """Go's path.Match as a regex: `*`/`?` never match `/`, `[^...]` negates, `\\` escapes.
-
-    Returns None for a malformed pattern (Go's ErrBadPattern), which BuildKit treats as no match.
-    """
-    out: List[str] = []
-    i = 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "*":
-            out.append("[^/]*")
-        elif ch == "?":
-            out.append("[^/]")
-        elif ch == "\\":
-            i += 1
-            if i >= len(pattern):
-                return None
-            out.append(re.escape(pattern[i]))
-        elif ch == "[":
-            end, klass = _char_class(pattern, i + 1)
-            if klass is None:
-                return None
-            out.append(klass)
-            i = end
-        else:
-            out.append(re.escape(ch))
-        i += 1
-    return re.compile("".join(out) + r"\Z", re.DOTALL)
-
-
-def _char_class(pattern: str, i: int) -> Tuple[int, Optional[str]]:
-    negate = i < len(pattern) and pattern[i] == "^"
-    if negate:
-        i += 1
-    ranges: List[str] = []
-    while i < len(pattern) and (pattern[i] != "]" or not ranges):
-        lo, i = _class_char(pattern, i)
-        if lo is None:
-            return i, None
-        if (
-            i < len(pattern)
-            and pattern[i] == "-"
-            and i + 1 < len(pattern)
-            and pattern[i + 1] != "]"
-        ):
-            hi, i = _class_char(pattern, i + 1)
-            if hi is None or hi < lo:
-                return i, None
-            ranges.append(f"{re.escape(lo)}-{re.escape(hi)}")
-        else:
-            ranges.append(re.escape(lo))
-    if i >= len(pattern) or not ranges:
-        return i, None
-    body = "".join(ranges)
-    # Go's classes never match the separator, negated or not.
-    return i, f"(?!/)[^{body}]" if negate else f"[{body}]"
-
-
-def _class_char(pattern: str, i: int) -> Tuple[Optional[str], int]:
-    # Go's getEsc: an unescaped `-` or `]` where a class character belongs is a bad pattern.
-    if pattern[i] in "-]":
-        return None, i
-    if pattern[i] == "\\":
-        i += 1
-        if i >= len(pattern):
-            return None, i
-    return pattern[i], i + 1
-
-
-def has_wildcards(part: str) -> bool:
-    escaped = False
-    for ch in part:
-        if escaped:
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif ch in "*?[":
-            return True
-    return False
-
-
 def resolve_wildcards(context: ContextDir, src: str, follow_links: bool) -> List[str]:
     """Context paths matching `src` (BuildKit's ResolveWildcards): the literal prefix is resolved,
     the rest matched against every entry below it; a matching directory is not descended."""
@@ -242,10 +161,13 @@ def resolve_wildcards(context: ContextDir, src: str, follow_links: bool) -> List
     prefix = ROOT + "/".join(parts[:split])
     if split == len(parts):
         return [prefix]
-    regex = go_match_regex("/".join(parts[split:]))
+    try:
+        pattern = compile_pattern("/".join(parts[split:]))
+    except BadPattern:
+        return []  # fsutil ignores Match's error: a malformed pattern matches nothing
     base = context.resolve(prefix, follow_last=follow_links)
     st = context.lstat(base)
-    if regex is None or st is None or not stat.S_ISDIR(st.st_mode):
+    if st is None or not stat.S_ISDIR(st.st_mode):
         return []
     matches: List[str] = []
     skip: Optional[str] = None
@@ -253,7 +175,7 @@ def resolve_wildcards(context: ContextDir, src: str, follow_links: bool) -> List
         if skip is not None and path.startswith(skip):
             continue
         relative = path[len(base.rstrip("/")) + 1 :]
-        if regex.match(relative):
+        if pattern.matches(relative):
             matches.append(path)
             if stat.S_ISDIR(entry.st_mode):
                 skip = path + "/"

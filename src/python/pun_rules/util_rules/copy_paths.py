@@ -1,27 +1,24 @@
 """Path rules shared by the build context and dependency inference (pure functions).
 
 COPY sources are relative to the context root; Pants paths are relative to the build root.
-Wildcards follow Go's path.Match (what BuildKit uses): `*` and `?` never cross a `/`.
+Wildcards are resolved as the build resolves them (pun.gopath: Go's path.Match, applied the way
+BuildKit's fsutil does), so this check and the build never disagree about what a COPY takes.
 """
 
 from __future__ import annotations
 
 import difflib
-import fnmatch
 import posixpath
 from typing import Iterable, List, Optional
 
-_GLOB_CHARS = frozenset("*?[")
+from pun.gopath import BadPattern, compile_pattern, has_wildcards
 
 
 def normalize_source(source: str) -> str:
     """A COPY source as a clean context-relative path; `""` is the whole context."""
-    path = posixpath.normpath("/" + source.replace("\\", "/")).lstrip("/")
+    # `\` is no separator (BuildKit on Linux): it escapes a wildcard character.
+    path = posixpath.normpath("/" + source).lstrip("/")
     return "" if path == "." else path
-
-
-def has_glob(source: str) -> bool:
-    return any(c in _GLOB_CHARS for c in source)
 
 
 def in_context(path: str, context_root: str) -> Optional[str]:
@@ -39,17 +36,24 @@ def to_build_root(source: str, context_root: str) -> str:
 
 def source_matches(source: str, path: str) -> bool:
     """Does COPY `source` (normalized) take context file `path`: the file itself, a file inside a
-    copied directory, or a wildcard match of the path or of a directory above it?"""
+    copied directory, or a wildcard match of the path or of a directory above it? As fsutil's
+    ResolveWildcards: the parts before the first wildcard part are literal, the rest is one Go
+    pattern matched against each path below them; a matching directory is copied whole."""
     if source == "":
         return True
-    pattern_parts = source.split("/")
-    path_parts = path.split("/")
-    if len(path_parts) < len(pattern_parts):
+    parts = source.split("/")
+    split = next((i for i, part in enumerate(parts) if has_wildcards(part)), len(parts))
+    prefix = "/".join(parts[:split])
+    if split == len(parts):
+        return path == prefix or path.startswith(prefix + "/")
+    if prefix and not path.startswith(prefix + "/"):
         return False
-    return all(
-        fnmatch.fnmatchcase(part, pattern) if has_glob(pattern) else part == pattern
-        for part, pattern in zip(path_parts, pattern_parts)
-    )
+    try:
+        pattern = compile_pattern("/".join(parts[split:]))
+    except BadPattern:
+        return False  # the build matches nothing with a malformed pattern either
+    below = path[len(prefix) + 1 :].split("/") if prefix else path.split("/")
+    return any(pattern.matches("/".join(below[:n])) for n in range(1, len(below) + 1))
 
 
 def matching(source: str, paths: Iterable[str]) -> List[str]:

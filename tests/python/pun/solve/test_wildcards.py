@@ -1,39 +1,11 @@
-"""COPY wildcards follow Go's path.Match, as BuildKit's ResolveWildcards does."""
+"""COPY wildcards resolved as BuildKit's ResolveWildcards does (the matcher: test_gopath.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import List
 
-import pytest
-from pun.solve.context import ContextDir, go_match_regex, resolve_wildcards
-
-
-@pytest.mark.parametrize(
-    "pattern, name, matches",
-    [
-        ("*.txt", "a.txt", True),
-        ("*.txt", "dir/a.txt", False),  # `*` never crosses a `/`
-        ("?.bin", "a.bin", True),
-        ("?.bin", "ab.bin", False),
-        ("[a-c]x", "bx", True),
-        ("[^a-c]x", "dx", True),
-        ("[^a-c]x", "ax", False),
-        ("[^a]", "/", False),  # not even a negated class matches the separator
-        ("\\*", "*", True),
-        ("\\*", "a", False),
-        ("d*/f?", "dir/f1", True),
-    ],
-)
-def test_go_path_match(pattern: str, name: str, matches: bool) -> None:
-    regex = go_match_regex(pattern)
-    assert regex is not None
-    assert bool(regex.match(name)) is matches
-
-
-@pytest.mark.parametrize("pattern", ["[", "[a-", "[]", "[]a]", "[a-]", "x\\", "[z-a]"])
-def test_malformed_patterns_match_nothing(pattern: str) -> None:
-    assert go_match_regex(pattern) is None
+from pun.solve.context import ContextDir, resolve_wildcards
 
 
 def matches(root: Path, src: str) -> List[str]:
@@ -48,3 +20,9 @@ def test_a_matching_directory_is_not_descended(tmp_path: Path) -> None:
     assert matches(tmp_path, "/*.txt") == ["/top.txt"]
     assert matches(tmp_path, "/src/*/*.txt") == ["/src/sub/c.txt"]
     assert matches(tmp_path, "/none/*") == []
+
+
+def test_a_class_may_take_the_separator_and_a_bad_pattern_takes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    assert matches(tmp_path, "/a[^x]b") == ["/a/b"]  # Go's classes are not kept from `/`
+    assert matches(tmp_path, "/a[") == []
