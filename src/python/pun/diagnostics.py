@@ -19,10 +19,12 @@ class Diagnostic(NamedTuple):
     hint: str = ""
 
     def render(self) -> str:
-        where = self.path or "<input>"
+        # Where: `file:line`, or nothing for a problem with a flag or the environment (its
+        # message names the flag, e.g. `--output`).
+        where = self.path
         if self.line is not None:
-            where = f"{where}:{self.line}"
-        text = f"{where}: {self.severity.value}: {self.message}"
+            where = f"{where}:{self.line}" if where else f"line {self.line}"
+        text = f"{where + ': ' if where else ''}{self.severity.value}: {self.message}"
         if self.hint:
             text += f"\n  hint: {self.hint}"
         return text

@@ -115,7 +115,14 @@ def test_a_compiled_pattern_answers_alike() -> None:
 
 @pytest.mark.parametrize(
     "text, expected",
-    [("a*", True), ("a?", True), ("[ab]", True), ("plain", False), ("a\\*", False), ("\\\\*", True)],
+    [
+        ("a*", True),
+        ("a?", True),
+        ("[ab]", True),
+        ("plain", False),
+        ("a\\*", False),
+        ("\\\\*", True),
+    ],
 )
 def test_has_wildcards(text: str, expected: bool) -> None:
     assert has_wildcards(text) is expected

@@ -9,7 +9,7 @@ meaning of flags) is ours, in this module and `words.py`.
 from __future__ import annotations
 
 import re
-from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Set, Tuple
 
 from pun.containerfile.directives import DirectiveError, Directives, read_directives
 from pun.containerfile.config import ConfigReader
@@ -52,6 +52,7 @@ KNOWN_INSTRUCTIONS = frozenset(
 _COPY_FLAGS_SUPPORTED = frozenset({"chmod", "chown"})
 _COPY_FLAGS_IGNORED = frozenset({"link"})  # only changes how BuildKit caches; same files
 _GO_PARSE_LINE = re.compile(r"line (\d+)")
+_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
 class ParseOptions(NamedTuple):
@@ -77,6 +78,16 @@ def parse_containerfile(text: str, options: ParseOptions = ParseOptions()) -> Pa
 def _split_instructions(text: str, path: str) -> Sequence["_Command"]:
     import dockerfile  # the compiled BuildKit parser; imported here to keep `pun` start-up lean
 
+    # It takes the text as a C string of UTF-8: a NUL would end the file there, unnoticed, and
+    # a lone surrogate (no UTF-8 exists for it) aborts the process. Refuse both first.
+    bad = _NOT_TEXT.search(text)
+    if bad:
+        raise error(
+            f"character U+{ord(bad.group()):04X} cannot be in a Containerfile",
+            path,
+            text.count("\n", 0, bad.start()) + 1,
+            "remove it (a Containerfile is UTF-8 text without NUL characters)",
+        )
     try:
         parsed = dockerfile.parse_string(text)
     except dockerfile.GoParseError as exc:
@@ -95,18 +106,32 @@ def _split_instructions(text: str, path: str) -> Sequence["_Command"]:
             int(found.group(1)) if found else None,
             "check the syntax of that line",
         ) from None
-    return [
-        _Command(
-            keyword=c.cmd.upper(),
-            written=c.cmd,
-            flags=tuple(c.flags),
-            values=tuple(c.value),
-            is_json=bool(c.json),
-            line=c.start_line,
-            has_heredoc=bool(c.heredocs),
+    return [_command(c, path) for c in parsed]
+
+
+def _command(parsed: Any, path: str) -> "_Command":
+    """One parsed instruction, checked: the wrapper hands back odd nodes for some input (a last
+    line that is a lone `\\` gives one without a keyword); they end in one error, not a crash."""
+    line = parsed.start_line if isinstance(parsed.start_line, int) else None
+    if not isinstance(parsed.cmd, str) or not parsed.cmd.strip():
+        raise error(
+            "no instruction here (`docker build` stops here too: unknown instruction)",
+            path,
+            line,
+            "remove the `\\` that ends the line before, or write the instruction it continues",
         )
-        for c in parsed
-    ]
+    texts = (*parsed.flags, *parsed.value)
+    if not all(isinstance(t, str) for t in texts):
+        raise error(f"cannot read this {parsed.cmd} instruction", path, line, "check its syntax")
+    return _Command(
+        keyword=parsed.cmd.upper(),
+        written=parsed.cmd,
+        flags=tuple(parsed.flags),
+        values=tuple(parsed.value),
+        is_json=bool(parsed.json),
+        line=line or 1,
+        has_heredoc=bool(parsed.heredocs),
+    )
 
 
 class _Command(NamedTuple):

@@ -198,7 +198,8 @@ def _plan(args: argparse.Namespace) -> Tuple[bytes, PlannedImage]:
         )
     from pun.api import generate
 
-    path = args.file or os.path.join(args.context, "Containerfile")
+    # Named as the user wrote it, or as `pun --LLB` does: `Containerfile`, not `./Containerfile`.
+    path = args.file or os.path.normpath(os.path.join(args.context, "Containerfile"))
     generated = generate(read_containerfile(path), generate_options(args, path))
     write_diagnostics(generated.warnings)
     return generated.definition, PlannedImage(generated.image, path, generated.source_map)
