@@ -52,6 +52,7 @@ from pun_rules.util_rules.copy_paths import (
     in_context,
     normalize_source,
     source_matches,
+    split_wildcards,
     to_build_root,
 )
 
@@ -160,6 +161,19 @@ def _is_file_like(target: Target) -> bool:
     return target.has_field(FileSourceField) or target.has_field(ResourceSourceField)
 
 
+def _file_path(target: Target) -> Optional[str]:
+    """The one file of a generated `file`/`resource` target (None for a whole generator)."""
+    for field_type in (FileSourceField, ResourceSourceField):
+        if target.has_field(field_type):
+            return target[field_type].file_path
+    return None
+
+
+def _takes(source: str, path: str, context_root: str) -> bool:
+    rel = in_context(path, context_root)
+    return rel is not None and source_matches(source, rel)
+
+
 def _is_codegen(target: Target) -> bool:
     return target.has_field(AdhocToolOutputFilesField) or target.has_field(
         AdhocToolOutputDirectoriesField
@@ -187,8 +201,13 @@ async def infer_unikernel_image_dependencies(
     exact_owners = await MultiGet(
         Get(Owners, OwnersRequest((to_build_root(s.path, root),))) for s in sources if s.path
     )
+    # Below a wildcard's literal prefix: Pants' globs are not Go's (`[^b]`, `\\`), so the owners
+    # found there are filtered with the build's own matcher below.
     inside_owners = await MultiGet(
-        Get(Owners, OwnersRequest((posixpath.join(to_build_root(s.path, root), "**"),)))
+        Get(
+            Owners,
+            OwnersRequest((posixpath.join(to_build_root(split_wildcards(s.path)[0], root), "**"),)),
+        )
         for s in sources
     )
     owner_targets = await Get(
@@ -196,6 +215,7 @@ async def infer_unikernel_image_dependencies(
         Addresses(sorted({a for o in (*exact_owners, *inside_owners) for a in o})),
     )
     file_like = {t.address for t in owner_targets if _is_file_like(t) and t.address != address}
+    file_paths = {t.address: _file_path(t) for t in owner_targets if _is_file_like(t)}
     packageable = [t for t in all_packageable if t.address != address]
     codegen = [t for t in all_targets if _is_codegen(t)]
 
@@ -203,8 +223,14 @@ async def infer_unikernel_image_dependencies(
     exact_by_source = iter(exact_owners)
     for source, inside_o in zip(sources, inside_owners):
         exact_o = next(exact_by_source) if source.path else Owners()
+        matched = {
+            a
+            for a, path in file_paths.items()
+            if path is not None and _takes(source.path, path, root)
+        }
         if has_wildcards(source.path):  # a wildcard takes every match: nothing to choose between
-            exact_o, inside_o = Owners(), Owners({**exact_o, **inside_o})
+            exact_o = Owners()
+            inside_o = Owners({a: p for a, p in inside_o.items() if a in matched})
         found = [
             Candidates(
                 tuple(a for a in exact_o if a in file_like),

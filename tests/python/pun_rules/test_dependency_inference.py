@@ -188,3 +188,20 @@ def test_ambiguous_file_is_not_inferred_and_warns(
 
     # Excluding one candidate settles it.
     assert inferred(rule_runner, Address("uk", target_name="settled")) == ["uk:built"]
+
+
+def test_wildcards_follow_go_path_match(rule_runner: RuleRunner) -> None:
+    """`[^b]` negates and `[!b]` does not (Go's path.Match, as the build); Pants' own globs
+    read both the other way round, so they only narrow the search."""
+    rule_runner.write_files(
+        {
+            "uk/BUILD": 'files(name="k", sources=["*.hvt"])\nunikernel_image(name="img")',
+            "uk/Containerfile": "FROM scratch\nCOPY app[^b].hvt /neg/\nCOPY x[!b].hvt /set/\n",
+            **{f"uk/{n}.hvt": n for n in ("appa", "appb", "xb", "x!", "xc")},
+        }
+    )
+    assert inferred(rule_runner, Address("uk", target_name="img")) == [
+        "uk/appa.hvt:k",
+        "uk/x!.hvt:k",
+        "uk/xb.hvt:k",
+    ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import posixpath
-from typing import Iterable, List, Optional
+from typing import Iterable, List, Optional, Tuple
 
 from pun.gopath import BadPattern, compile_pattern, has_wildcards
 
@@ -34,6 +34,14 @@ def to_build_root(source: str, context_root: str) -> str:
     return posixpath.join(context_root, source) if context_root else source
 
 
+def split_wildcards(source: str) -> Tuple[str, str]:
+    """(the literal parts before the first wildcard part, the pattern from there on), as
+    fsutil's splitWildcards; the pattern is "" when the source has no wildcard."""
+    parts = source.split("/")
+    split = next((i for i, part in enumerate(parts) if has_wildcards(part)), len(parts))
+    return "/".join(parts[:split]), "/".join(parts[split:])
+
+
 def source_matches(source: str, path: str) -> bool:
     """Does COPY `source` (normalized) take context file `path`: the file itself, a file inside a
     copied directory, or a wildcard match of the path or of a directory above it? As fsutil's
@@ -41,15 +49,13 @@ def source_matches(source: str, path: str) -> bool:
     pattern matched against each path below them; a matching directory is copied whole."""
     if source == "":
         return True
-    parts = source.split("/")
-    split = next((i for i, part in enumerate(parts) if has_wildcards(part)), len(parts))
-    prefix = "/".join(parts[:split])
-    if split == len(parts):
+    prefix, rest = split_wildcards(source)
+    if not rest:
         return path == prefix or path.startswith(prefix + "/")
     if prefix and not path.startswith(prefix + "/"):
         return False
     try:
-        pattern = compile_pattern("/".join(parts[split:]))
+        pattern = compile_pattern(rest)
     except BadPattern:
         return False  # the build matches nothing with a malformed pattern either
     below = path[len(prefix) + 1 :].split("/") if prefix else path.split("/")
