@@ -77,3 +77,22 @@ def test_unikraft_llb_needs_no_network(rule_runner: RuleRunner) -> None:
     assert b"qemu" in request.definition  # unikraft.org bases: the hypervisor is the OS
     assert [n.name for n in request.names] == ["unikernels/nginx:1.15"]
     assert request.context.snapshot.files == ()
+
+
+# urunc hands a rumprun guest the container's root filesystem as a block device mounted at
+# /data, never at `/` ("Rumprun does not allow us to mount anything at '/'": urunc
+# pkg/unikontainers/block.go, and `Blk.Mountpoint = "/data"` in unikernels/rumprun.go of
+# urunc 0.4 and 0.5). So a file COPYd to /X is /data/X for the guest's command line.
+RUMPRUN_ROOTFS_IN_GUEST = "/data"
+
+
+def test_redis_cmdline_names_the_copied_config_where_the_guest_sees_it() -> None:
+    from pun.api import read_plan
+
+    plan = read_plan((examples_dir() / "rumprun-redis" / "Containerfile").read_text())
+    labels = plan.label_values()
+    assert labels["com.urunc.unikernel.unikernelType"] == "rumprun"
+    (config,) = [c.dest for c in plan.copies if c.sources == ("redis.conf",)]
+    program, config_arg = labels["com.urunc.unikernel.cmdline"].split()
+    assert program == "redis-server"
+    assert config_arg == RUMPRUN_ROOTFS_IN_GUEST + config
