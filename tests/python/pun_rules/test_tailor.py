@@ -142,7 +142,8 @@ def test_a_files_target_for_the_copy_sources_nothing_owns(rule_runner: RuleRunne
 def test_the_proposed_targets_build_a_linked_context(rule_runner: RuleRunner) -> None:
     """Write what tailor proposes into the BUILD file: inference links the image to it."""
     rule_runner.write_files(REDIS)
-    stanzas = [t.generate_build_file_stanza("    ") for t in propose(rule_runner, ["uk/redis/owned.txt"])]
+    proposed = propose(rule_runner, ["uk/redis/owned.txt"])
+    stanzas = [t.generate_build_file_stanza("    ") for t in proposed]
     rule_runner.write_files({"uk/redis/BUILD": REDIS["uk/redis/BUILD"] + "\n" + "".join(stanzas)})
     target = rule_runner.get_target(Address("uk/redis", target_name="redis"))
     result = rule_runner.request(
@@ -157,8 +158,8 @@ def test_the_proposed_targets_build_a_linked_context(rule_runner: RuleRunner) ->
         ("uk/redis/test-redis.hvt", "context"),
     ]
     # Everything is owned now: tailor proposes nothing more.
-    owned = ["uk/redis/Containerfile", "uk/redis/owned.txt", *(f"uk/redis/{s}" for s in (
-        "appa.hvt", "conf/redis.conf", "conf/sub/extra.conf", "test-redis.hvt"))]
+    taken = ("appa.hvt", "conf/redis.conf", "conf/sub/extra.conf", "test-redis.hvt")
+    owned = ["uk/redis/Containerfile", "uk/redis/owned.txt", *(f"uk/redis/{t}" for t in taken)]
     assert propose(rule_runner, owned) == PutativeTargets()
 
 

@@ -87,7 +87,8 @@ def replace_char(rng: random.Random, text: str, _: Sequence[str]) -> str:
     if not text:
         return text
     at = rng.randrange(len(text))
-    char = chr(rng.choice([rng.randint(0, 0x7F), rng.randint(0x80, 0x7FF), rng.randint(0, 0x10FFFF)]))
+    ranges = [(0, 0x7F), (0x80, 0x7FF), (0, 0x10FFFF)]  # ASCII, two-byte UTF-8, any
+    char = chr(rng.randint(*rng.choice(ranges)))
     return text[:at] + char + text[at + 1 :]
 
 
