@@ -381,15 +381,8 @@ def files_lister(paths: Sequence[str]) -> Lister:
 
 
 def kept_files(paths: Sequence[str], patterns: Sequence[str]) -> Tuple[str, ...]:
-    """The files of `paths` (relative, `/`-separated) that a context filtered by `patterns` keeps."""
+    """The files of `paths` (relative, `/`-separated) a context filtered by `patterns` keeps."""
     if not patterns:
         return tuple(paths)
     context = ContextFilter(PatternMatcher(patterns), files_lister(paths))
     return tuple(p for p in paths if context.visible(p, False))
-
-
-def matcher_or_error(patterns: Sequence[str], where: str) -> PatternMatcher:
-    try:
-        return PatternMatcher(patterns)
-    except BadPattern as exc:
-        raise error(f"invalid exclude pattern: {exc}", where) from None

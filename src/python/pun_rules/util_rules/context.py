@@ -166,10 +166,10 @@ async def assemble_build_context(request: BuildContextRequest) -> BuildContext:
     except PunError as exc:
         raise UnikernelImageError.from_pun(request.address, exc) from None
     in_root = _context_relative(path, root)
-    files = list(snapshot.files)
-    if in_root is not None and in_root not in files:
-        files.append(in_root)
-    kept = set(kept_files(files, patterns))
+    listed = list(snapshot.files)
+    if in_root is not None and in_root not in listed:
+        listed.append(in_root)
+    kept = set(kept_files(listed, patterns))
     entries = await Get(DigestEntries, Digest, snapshot.digest)
     chosen: List[Any] = [e for e in entries if isinstance(e, FileEntry) and e.path in kept]
     extra_files = [FileContent(in_root, data)] if in_root is not None and in_root in kept else []

@@ -10,7 +10,7 @@ Docker Engine 20.10's builtin BuildKit is older than v0.32: where it differs the
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, NamedTuple, Optional
+from typing import Dict, Mapping, NamedTuple, Optional
 
 import pytest
 from pun.api import GenerateOptions, generate
@@ -28,7 +28,7 @@ from pun_testing.trees import (
 
 
 class Case(NamedTuple):
-    files: Dict[str, Optional[str]]
+    files: Mapping[str, Optional[str]]
     containerfile: str
     # Why Docker Engine 20.10's older frontend gives another tree (None: it agrees).
     docker_differs: Optional[str] = None
