@@ -99,7 +99,7 @@ def read_patterns(data: bytes, path: str = DOCKERIGNORE) -> Tuple[str, ...]:
         pattern = "!" + text if invert else text
         try:
             PatternMatcher((pattern,))
-        except BadPattern as exc:
+        except BadIgnorePattern as exc:
             raise error(
                 f"invalid pattern {pattern!r}: {exc}",
                 path,
@@ -120,7 +120,7 @@ def go_clean(path: str) -> str:
     return cleaned
 
 
-class BadPattern(ValueError):
+class BadIgnorePattern(ValueError):
     pass
 
 
@@ -211,7 +211,7 @@ def _compile(pattern: str) -> Tuple[str, Optional["re.Pattern[str]"]]:
     try:
         return kind, re.compile(out + r"\Z")
     except re.error as exc:
-        raise BadPattern(f"syntax error in pattern ({exc})") from None
+        raise BadIgnorePattern(f"syntax error in pattern ({exc})") from None
 
 
 def _escaped(ch: str) -> str:
@@ -220,7 +220,7 @@ def _escaped(ch: str) -> str:
             return "\\" + ch
         if ch == "z":
             return r"\Z"
-        raise BadPattern(f"invalid escape sequence \\{ch}")
+        raise BadIgnorePattern(f"invalid escape sequence \\{ch}")
     return re.escape(ch)
 
 
@@ -237,11 +237,11 @@ class PatternMatcher:
             text = go_clean(text)
             if text.startswith("!"):
                 if len(text) == 1:
-                    raise BadPattern('illegal exclusion pattern: "!"')
+                    raise BadIgnorePattern('illegal exclusion pattern: "!"')
                 self.exclusions = True
             body = text[1:] if text.startswith("!") else text
             if _go_match_is_bad(body):
-                raise BadPattern("syntax error in pattern")
+                raise BadIgnorePattern("syntax error in pattern")
             self.patterns.append(_Pattern(text))
 
     def matches_using_parent_results(
@@ -284,9 +284,18 @@ class PatternMatcher:
 
 
 def _go_match_is_bad(pattern: str) -> bool:
-    from pun.solve.context import go_match_regex
+    """patternmatcher.New's check: would Go's filepath.Match call the pattern malformed?"""
+    try:
+        from pun.gopath import BadPattern as GoBadPattern, compile_pattern
+    except ImportError:  # before pun.gopath (helper H1's Go path.Match) is merged
+        from pun.solve.context import go_match_regex
 
-    return go_match_regex(pattern) is None
+        return go_match_regex(pattern) is None
+    try:
+        compile_pattern(pattern)
+    except GoBadPattern:
+        return True
+    return False
 
 
 # --- what a filtered context holds --------------------------------------------------------

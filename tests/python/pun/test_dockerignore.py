@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from pun.diagnostics import PunError
-from pun.dockerignore import BadPattern, PatternMatcher, find_ignore_file, kept_files, read_patterns
+from pun.dockerignore import BadIgnorePattern, PatternMatcher, find_ignore_file, kept_files, read_patterns
 
 # (pattern, path, matches) as moby/patternmatcher's TestMatches states them.
 PATTERNMATCHER_CASES = [
@@ -75,7 +75,7 @@ def test_the_last_matching_pattern_decides(patterns: list, path: str, expected: 
 
 @pytest.mark.parametrize("pattern", ["[", "a[", "!"])
 def test_malformed_patterns_are_refused(pattern: str) -> None:
-    with pytest.raises(BadPattern):
+    with pytest.raises(BadIgnorePattern):
         PatternMatcher([pattern])
 
 

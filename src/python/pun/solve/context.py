@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Iterator, List, Optional, Sequence, Tuple
 
 from pun.diagnostics import error
-from pun.dockerignore import BadPattern, ContextFilter, PatternMatcher, host_lister
+from pun.dockerignore import BadIgnorePattern, ContextFilter, PatternMatcher, host_lister
 from pun.solve.fstree import ROOT, Kind, LocalFile, Node, resolve_in_root, split_components
 
 _TYPE_NAMES = {
@@ -39,7 +39,7 @@ class ContextDir:
             return ContextDir(self.root)
         try:
             matcher = PatternMatcher(patterns)
-        except BadPattern as exc:
+        except BadIgnorePattern as exc:
             raise error(
                 f"invalid exclude pattern in the build context's ignore file: {exc}",
                 hint="fix the .dockerignore pattern",
