@@ -17,12 +17,13 @@ The rules are Docker's, read from their sources (moby/buildkit v0.32.2 and what 
 
 from __future__ import annotations
 
+import importlib
 import os
 import posixpath
 import re
 import stat
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from pun.diagnostics import error
 
@@ -284,16 +285,19 @@ class PatternMatcher:
 
 
 def _go_match_is_bad(pattern: str) -> bool:
-    """patternmatcher.New's check: would Go's filepath.Match call the pattern malformed?"""
-    try:
-        from pun.gopath import BadPattern as GoBadPattern, compile_pattern
-    except ImportError:  # before pun.gopath (helper H1's Go path.Match) is merged
-        from pun.solve.context import go_match_regex
+    """patternmatcher.New's check: would Go's filepath.Match call the pattern malformed?
 
-        return go_match_regex(pattern) is None
+    Go's Match lives in `pun.gopath` (helper H1's branch); until that is merged the solver's
+    regex translation answers. Imported by name so that either tree type-checks; after the
+    merge this is `from pun.gopath import BadPattern, compile_pattern`."""
     try:
-        compile_pattern(pattern)
-    except GoBadPattern:
+        gopath: Any = importlib.import_module("pun.gopath")
+    except ImportError:
+        context: Any = importlib.import_module("pun.solve.context")
+        return context.go_match_regex(pattern) is None
+    try:
+        gopath.compile_pattern(pattern)
+    except gopath.BadPattern:
         return True
     return False
 
