@@ -12,7 +12,13 @@ from pathlib import Path
 
 import pytest
 from pun.diagnostics import PunError
-from pun.dockerignore import BadIgnorePattern, PatternMatcher, find_ignore_file, kept_files, read_patterns
+from pun.dockerignore import (
+    BadIgnorePattern,
+    PatternMatcher,
+    find_ignore_file,
+    kept_files,
+    read_patterns,
+)
 
 # (pattern, path, matches) as moby/patternmatcher's TestMatches states them.
 PATTERNMATCHER_CASES = [
