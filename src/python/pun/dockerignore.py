@@ -122,7 +122,7 @@ def go_clean(path: str) -> str:
 
 
 class BadIgnorePattern(ValueError):
-    pass
+    """A pattern patternmatcher.New refuses (BuildKit then fails the build)."""
 
 
 @dataclass(frozen=True)
