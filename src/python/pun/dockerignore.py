@@ -287,19 +287,29 @@ class PatternMatcher:
 def _go_match_is_bad(pattern: str) -> bool:
     """patternmatcher.New's check: would Go's filepath.Match call the pattern malformed?
 
-    Go's Match lives in `pun.gopath` (helper H1's branch); until that is merged the solver's
-    regex translation answers. Imported by name so that either tree type-checks; after the
-    merge this is `from pun.gopath import BadPattern, compile_pattern`."""
-    try:
-        gopath: Any = importlib.import_module("pun.gopath")
-    except ImportError:
-        context: Any = importlib.import_module("pun.solve.context")
-        return context.go_match_regex(pattern) is None
+    Go's Match is `pun.gopath` (helper H1's branch; after the merge this becomes a plain
+    `from pun.gopath import BadPattern, compile_pattern`). Until then the solver's regex
+    translation answers where it is installed; the frozen frontend has neither, and there
+    BuildKit's own fsutil refuses a malformed pattern when it sends the context."""
+    for module, check in (("pun.gopath", _gopath_check), ("pun.solve.context", _regex_check)):
+        try:
+            found: Any = importlib.import_module(module)
+        except ImportError:
+            continue
+        return check(found, pattern)
+    return False
+
+
+def _gopath_check(gopath: Any, pattern: str) -> bool:
     try:
         gopath.compile_pattern(pattern)
     except gopath.BadPattern:
         return True
     return False
+
+
+def _regex_check(context: Any, pattern: str) -> bool:
+    return bool(context.go_match_regex(pattern) is None)
 
 
 # --- what a filtered context holds --------------------------------------------------------
