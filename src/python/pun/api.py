@@ -11,8 +11,16 @@ from typing import List, Mapping, NamedTuple, Optional, Tuple
 
 from pun.containerfile.parser import ParseOptions, parse_containerfile
 from pun.containerfile.plan import PackPlan
-from pun.convert import COMPAT_DOCKER, COMPAT_PUN, ConvertOptions, plan_to_state, pull_platform
-from pun.diagnostics import Diagnostic, PunError, Severity
+from pun.convert import (
+    COMPAT_DOCKER,
+    COMPAT_MODES,
+    COMPAT_PUN,
+    ConvertOptions,
+    plan_to_state,
+    pull_platform,
+    resolve_dest,
+)
+from pun.diagnostics import Diagnostic, PunError, Severity, error
 from pun.imagespec import BaseSpec, ImageSpec
 from pun.llb.identity import new_id
 from pun.llb.marshal import MarshalOptions, marshal_with_sources
@@ -34,6 +42,8 @@ class GenerateOptions(NamedTuple):
     strict: bool = False
     # "docker" (default): docker build's semantics. "pun": the original pun's LLB bytes.
     compat: str = COMPAT_DOCKER
+    # The build context's ignore-file patterns (pun.dockerignore.read_patterns); docker only.
+    context_excludes: Tuple[str, ...] = ()
 
 
 class Generated(NamedTuple):
@@ -56,18 +66,25 @@ def read_plan(text: str, options: GenerateOptions = GenerateOptions()) -> PackPl
     )
 
 
-def check_urunc(plan: PackPlan) -> List[Diagnostic]:
+def check_urunc(plan: PackPlan, compat: str = COMPAT_DOCKER) -> List[Diagnostic]:
     """urunc schema findings for a plan (all with severity ERROR)."""
     lines = plan.label_lines()
     sites = {key: LabelSite(value, lines.get(key)) for key, value in plan.label_values().items()}
-    destinations = tuple(normalize_dest(copy.dest) for copy in plan.copies)
+    destinations = tuple(
+        normalize_dest(copy.dest if compat == COMPAT_PUN else resolve_dest(copy.workdir, copy.dest))
+        for copy in plan.copies
+    )
     return validate(sites, destinations, plan.base.is_scratch, plan.path, plan.base.line)
 
 
 def generate(text: str, options: GenerateOptions = GenerateOptions()) -> Generated:
     """Raise PunError for input that cannot be packed (or fails urunc checks when strict)."""
+    if options.compat not in COMPAT_MODES:
+        raise error(
+            f"unknown compat mode {options.compat!r}", hint="use " + " or ".join(COMPAT_MODES)
+        )
     plan = read_plan(text, options)
-    findings = check_urunc(plan)
+    findings = check_urunc(plan, options.compat)
     if findings and options.strict:
         raise PunError(findings)
     as_warnings = tuple(
@@ -77,6 +94,7 @@ def generate(text: str, options: GenerateOptions = GenerateOptions()) -> Generat
         target_platform=options.target_platform,
         base_platform=options.base_platform,
         compat=options.compat,
+        context_excludes=tuple(options.context_excludes),
     )
     labels = plan.label_values()
     pulled_for = pull_platform(plan, convert)

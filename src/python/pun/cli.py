@@ -63,6 +63,14 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="write one JSON object per op instead of LLB bytes (like buildctl debug dump-llb)",
     )
+    parser.add_argument(
+        "--context",
+        metavar="DIR",
+        default=".",
+        help="the build context buildctl will be given (default: .): its .dockerignore "
+        "(or a <Containerfile>.dockerignore beside the file) becomes the context's exclude "
+        "patterns",
+    )
     add_generate_arguments(parser)
     parser.add_argument("-v", "--version", action="store_true", help="print the version and exit")
     return parser

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple
 
 from pun.diagnostics import PunError, error, write_diagnostics
 
@@ -60,6 +60,13 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="ID",
         help="pin the local source's unique id (default: random per run, like BuildKit)",
     )
+    parser.add_argument(
+        "--compat",
+        choices=("docker", "pun"),
+        default="docker",
+        help="COPY semantics: `docker` (default) as `docker build`; `pun` the original pun's "
+        "LLB byte for byte (directories nest, source symlinks stay links, no .dockerignore)",
+    )
 
 
 def generate_options(args: argparse.Namespace, path: str) -> "GenerateOptions":
@@ -75,7 +82,20 @@ def generate_options(args: argparse.Namespace, path: str) -> "GenerateOptions":
         else None,
         local_unique_id=args.local_unique_id,
         strict=args.strict,
+        compat=args.compat,
+        context_excludes=context_excludes(args.context, path, args.compat),
     )
+
+
+def context_excludes(context_dir: str, containerfile: str, compat: str) -> Tuple[str, ...]:
+    """The ignore file's patterns for the context (docker semantics), as `docker build` reads
+    them: `<Containerfile>.dockerignore` beside it, else the context's `.dockerignore`."""
+    if compat == "pun":
+        return ()
+    from pun.dockerignore import find_ignore_file
+
+    found = find_ignore_file(context_dir, containerfile)
+    return found.patterns if found is not None else ()
 
 
 def read_containerfile(path: str) -> str:

@@ -1,11 +1,26 @@
-"""PackPlan -> LLB State: the base, one FileOp per COPY (and per WORKDIR), then `/urunc.json`."""
+"""PackPlan -> LLB State: the base, one FileOp per COPY (and per WORKDIR), then `/urunc.json`.
+
+Two semantics (`compat`):
+* `docker` (default) makes the FileOps BuildKit's Dockerfile frontend makes for context copies
+  (moby/buildkit v0.32.2 `frontend/dockerfile/dockerfile2llb/convert_copy.go` `dispatchCopy`):
+  one copy action per source with followSymlinks, dirCopyContents, createDestPath,
+  allowWildcard and allowEmptyWildcard set; the destination resolved on the WORKDIR
+  (`pathRelativeToWorkingDir` in `convert.go`); a `mkdir -p` per WORKDIR
+  (`dispatchWorkdir`); and a context source that carries the ignore file's patterns
+  (`local.excludepatterns`, `frontend/dockerui/config.go` `MainContext`) and the COPY sources
+  (`local.followpaths`, `convert.go` `filterPaths`).
+* `pun` keeps the original pun's LLB byte for byte: copy actions with createDestPath only
+  (directories nest, source symlinks are copied as links), destinations on `/`, no WORKDIR,
+  a bare context source.
+"""
 
 from __future__ import annotations
 
-from typing import List, NamedTuple, Optional, Union
+import posixpath
+from typing import List, NamedTuple, Optional, Tuple, Union
 
 from pun.containerfile.plan import CopyInstruction, PackPlan, WorkdirInstruction
-from pun.llb.state import Copy, Mkdir, Mkfile, Owner, State, image, local, scratch
+from pun.llb.state import Copy, Mkdir, Mkfile, Owner, State, go_clean, image, local, scratch
 from pun.platform import DEFAULT_TARGET, Platform, base_image_platform
 from pun.urunc import HYPERVISOR
 
@@ -25,6 +40,8 @@ class ConvertOptions(NamedTuple):
     base_platform: Optional[Platform] = None
     # "docker": docker build's semantics; "pun": the original pun's LLB, byte for byte.
     compat: str = COMPAT_DOCKER
+    # The ignore file's patterns, for the context source (docker semantics only).
+    context_excludes: Tuple[str, ...] = ()
 
 
 def pull_platform(plan: PackPlan, options: ConvertOptions) -> Optional[Platform]:
@@ -49,9 +66,17 @@ def plan_to_state(
         state = scratch()
     else:
         state = image(str(reference), pull_platform(plan, options))
-    context = local(CONTEXT_LOCAL_NAME)
+    docker = options.compat == COMPAT_DOCKER
+    if docker:
+        context = local(
+            CONTEXT_LOCAL_NAME,
+            exclude_patterns=options.context_excludes,
+            follow_paths=context_paths(plan.copies),
+        )
+    else:
+        context = local(CONTEXT_LOCAL_NAME)
     steps: List[Union[CopyInstruction, WorkdirInstruction]] = list(plan.copies)
-    if options.compat == COMPAT_DOCKER:
+    if docker:
         steps.extend(plan.workdirs)
     for step in sorted(steps, key=lambda s: s.line):
         if isinstance(step, WorkdirInstruction):
@@ -60,20 +85,72 @@ def plan_to_state(
                 Mkdir(step.path, WORKDIR_MODE, make_parents=True, owner=owner), line=step.line
             )
             continue
-        owner = Owner.parse(step.owner) if step.owner else None
-        state = state.file(
-            *(
-                Copy(
-                    source=context,
-                    src=src,
-                    dest=step.dest,
-                    mode=step.mode,
-                    owner=owner,
-                    # Like docker, expand patterns; literal paths keep the original's bytes.
-                    allow_wildcard=bool(_GLOB_CHARACTERS.intersection(src)),
-                )
-                for src in step.sources
-            ),
-            line=step.line,
-        )
+        copies = (_docker_copy if docker else _pun_copy)(step, context)
+        state = state.file(*copies, line=step.line)
     return state.file(Mkfile(URUNC_JSON_PATH, URUNC_JSON_MODE, urunc_json))
+
+
+def _docker_copy(step: CopyInstruction, context: State) -> Tuple[Copy, ...]:
+    dest = resolve_dest(step.workdir, step.dest)
+    return tuple(
+        Copy(
+            source=context,
+            src=src,
+            dest=dest,
+            mode=step.mode,
+            owner=_owner(step),
+            follow_symlinks=True,
+            dir_copy_contents=True,
+            create_dest_path=True,
+            allow_wildcard=True,
+            allow_empty_wildcard=True,
+        )
+        for src in step.sources
+    )
+
+
+def _pun_copy(step: CopyInstruction, context: State) -> Tuple[Copy, ...]:
+    return tuple(
+        Copy(
+            source=context,
+            src=src,
+            dest=step.dest,
+            mode=step.mode,
+            owner=_owner(step),
+            # Patterns expand; literal paths keep the original's bytes.
+            allow_wildcard=bool(_GLOB_CHARACTERS.intersection(src)),
+        )
+        for src in step.sources
+    )
+
+
+def _owner(step: CopyInstruction) -> Optional[Owner]:
+    return Owner.parse(step.owner) if step.owner else None
+
+
+def resolve_dest(workdir: str, dest: str) -> str:
+    """BuildKit's pathRelativeToWorkingDir: a relative destination joins the WORKDIR; a
+    trailing `/` (or `/.`) survives, `.` and "" mean the WORKDIR itself as a directory."""
+    if dest.startswith("/"):
+        return dest
+    if dest in (".", ""):
+        dest = "./"
+    joined = go_clean(posixpath.join(workdir or "/", dest))
+    if dest.endswith("/") and not joined.endswith("/"):
+        joined += "/"
+    elif dest.endswith("/."):
+        joined = (joined if joined == "/" else joined + "/") + "."
+    return joined
+
+
+def context_paths(copies: Tuple[CopyInstruction, ...]) -> Tuple[str, ...]:
+    """`local.followpaths`: every COPY source as `path.Join(".", path.Join("/", src))`, sorted;
+    none at all when one of them is the whole context (`COPY . /`)."""
+    paths = set()
+    for instruction in copies:
+        for src in instruction.sources:
+            rooted = go_clean(posixpath.join("/", src))
+            if rooted == "/":
+                return ()
+            paths.add(rooted.lstrip("/"))
+    return tuple(sorted(paths, key=lambda p: p.encode("utf-8", "surrogateescape")))

@@ -189,3 +189,58 @@ def test_build_args_reach_the_plan(rule_runner: RuleRunner) -> None:
     assert dict(info.build_args.values) == {"KERNEL": "app.hvt", "FROM_ENV": "k"}
     assert info.plan.copy_sources() == ("app.hvt",)
     assert info.plan.copies[0].dest == "/unikernel/k"
+
+
+IGNORED_APP = {
+    "uk/app/BUILD": dedent(
+        """\
+        files(name="bin", sources=["app.hvt", "conf/*", "notes.tmp", "keep.tmp"])
+        unikernel_image(name="img", dependencies=[":bin"])
+        """
+    ),
+    "uk/app/Containerfile": "FROM scratch\nCOPY app.hvt /unikernel/app.hvt\n" + URUNC_LABELS,
+    "uk/app/app.hvt": "kernel",
+    "uk/app/conf/a.conf": "a",
+    "uk/app/conf/b.secret": "s",
+    "uk/app/notes.tmp": "n",
+    "uk/app/keep.tmp": "k",
+}
+
+
+def test_the_context_roots_dockerignore_filters_the_context(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files(
+        {**IGNORED_APP, "uk/app/.dockerignore": "*.tmp\n!keep.tmp\nconf/*.secret\n"}
+    )
+    context = rule_runner.request(
+        BuildContext, [BuildContextRequest(Address("uk/app", target_name="img"))]
+    )
+    # As with docker, the context keeps .dockerignore itself (COPY . / copies it).
+    assert sorted(context.snapshot.files) == [".dockerignore", "app.hvt", "conf/a.conf", "keep.tmp"]
+    assert context.ignore_file == "uk/app/.dockerignore"
+    assert context.excludes == ("*.tmp", "!keep.tmp", "conf/*.secret")
+    assert context.excluded == ("conf/b.secret", "notes.tmp")
+
+
+def test_a_containerfile_dockerignore_wins(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files(
+        {
+            **IGNORED_APP,
+            "uk/app/.dockerignore": "app.hvt\n",
+            "uk/app/Containerfile.dockerignore": "conf\n",
+        }
+    )
+    context = rule_runner.request(
+        BuildContext, [BuildContextRequest(Address("uk/app", target_name="img"))]
+    )
+    assert sorted(context.snapshot.files) == ["app.hvt", "keep.tmp", "notes.tmp"]
+    assert context.ignore_file == "uk/app/Containerfile.dockerignore"
+    assert context.excludes == ("conf",)
+
+
+def test_copying_an_ignored_file_names_the_ignore_file(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files({**IGNORED_APP, "uk/app/.containerignore": "app.hvt\n"})
+    address = Address("uk/app", target_name="img")
+    info = rule_runner.request(ContainerfileInfo, [ContainerfileRequest(address)])
+    context = rule_runner.request(BuildContext, [BuildContextRequest(address)])
+    with pytest.raises(Exception, match=r"COPY app.hvt: .*uk/app/.containerignore excludes it"):
+        check_copy_sources(info, context)

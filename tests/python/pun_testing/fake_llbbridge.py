@@ -32,7 +32,8 @@ from pun.llb.pb import ops_pb2
 DOCKER_20_10_CAPS = ("solve.base", "solve.inlinereturn", "resolveimage", "readfile", "return",
                      "returnmap", "proto.refarray", "frontend.inputs")
 ALL_LLB_CAPS = ("source.image", "source.local", "source.local.unique",
-                "source.local.includepatterns", "file.base", "constraints", "platform",
+                "source.local.includepatterns", "source.local.followpaths",
+                "source.local.excludepatterns", "file.base", "constraints", "platform",
                 "meta.description")
 _RUN_TIMEOUT_S = 60.0
 

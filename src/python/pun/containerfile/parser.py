@@ -464,7 +464,9 @@ class _PlanBuilder:
                     command.line,
                     "use --chown=user[:group] with names or numeric ids",
                 )
-        self.copies.append(CopyInstruction(tuple(sources), dest, command.line, mode, owner))
+        self.copies.append(
+            CopyInstruction(tuple(sources), dest, command.line, mode, owner, self.workdir)
+        )
 
     def _chmod(self, text: str, line: int) -> int:
         if not re.fullmatch(r"[0-7]{1,4}", text):

@@ -29,6 +29,8 @@ class CopyInstruction(NamedTuple):
     line: int
     mode: Optional[int] = None  # --chmod, as permission bits
     owner: Optional[str] = None  # --chown, as written: user[:group]
+    # The WORKDIR in force (absolute): docker resolves a relative destination on it.
+    workdir: str = "/"
 
 
 class Label(NamedTuple):

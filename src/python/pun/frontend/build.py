@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
-from pun.api import GenerateOptions, generate
+from pun.api import GenerateOptions, generate, read_plan
 from pun.containerfile.plan import PackPlan
 from pun.diagnostics import Diagnostic, PunError, error
+from pun.dockerignore import CONTAINERIGNORE, DOCKERIGNORE, read_patterns
 from pun.frontend.bridge import Bridge, BridgeError, BridgeWarning, Pong
 from pun.frontend.caps import PROTO_REFARRAY, RESOLVE_IMAGE, WARNINGS, Capabilities
 from pun.frontend.environment import FrontendEnvironment
@@ -24,7 +25,7 @@ from pun.frontend.imageconfig import (
     parse_base_config,
 )
 from pun.imagespec import ImageSpec
-from pun.frontend.options import BuildRequest, read_request
+from pun.frontend.options import CONTEXT_LOCAL, BuildRequest, read_request
 from pun.frontend.steps import show_as_steps
 from pun.llb.identity import new_id
 from pun.llb.marshal import MarshalOptions, digest_of, marshal
@@ -49,6 +50,7 @@ class ContainerfileSource:
     data: bytes
     local_name: str
     digest: str
+    ref: str = ""  # the result it was read from (ignore files beside it are read from it too)
 
     @property
     def text(self) -> str:
@@ -100,13 +102,17 @@ def run_build(
     platform = target_platform(request, environment, pong)
     source = read_containerfile(bridge, request, pong.caps)
     log(f"read {source.filename} from the local {source.local_name!r}")
-    generated = generate(
-        source.text,
-        # local_unique_id stays None: a fresh random id per build, as BuildKit's client does.
-        GenerateOptions(
-            path=source.filename, build_args=request.build_args, target_platform=platform
-        ),
+    options = GenerateOptions(
+        path=source.filename, build_args=request.build_args, target_platform=platform
     )
+    # Like the Dockerfile frontend, look for the ignore file only once the file parses, and
+    # only when a COPY reads the context.
+    if read_plan(source.text, options).copies:
+        options = options._replace(
+            context_excludes=read_ignore_patterns(bridge, source, pong.caps, log)
+        )
+    # local_unique_id stays None: a fresh random id per build, as BuildKit's client does.
+    generated = generate(source.text, options)
     for warning in generated.warnings:
         reporter.report(warning, source)
     warnings.extend(generated.warnings)
@@ -146,9 +152,14 @@ def read_containerfile(
     """Read `filename` from the `dockerfile` local, falling back to `context` (as pun did)."""
     failures = []
     for local_name in request.containerfile_locals:
+        # The ignore files beside it travel with it, as in BuildKit's ReadEntrypoint.
         state = local(
             local_name,
-            include_patterns=(request.filename,),
+            include_patterns=(
+                request.filename,
+                request.filename + DOCKERIGNORE,
+                request.filename + CONTAINERIGNORE,
+            ),
             custom_name=f"[internal] load build definition from {request.filename}",
         )
         definition = marshal(state, MarshalOptions(local_unique_id=new_id()))
@@ -158,13 +169,51 @@ def read_containerfile(
         except BridgeError as exc:
             failures.append(f"local {local_name!r}: {exc.details or exc.code}")
             continue
-        return ContainerfileSource(request.filename, data, local_name, _first_op_digest(definition))
+        return ContainerfileSource(
+            request.filename, data, local_name, _first_op_digest(definition), ref
+        )
     raise error(
         f"cannot read {request.filename} from the build: " + "; ".join(failures),
         request.filename,
         hint="pass the Containerfile with -f (docker build) or --opt filename=... and "
         "--local dockerfile=DIR (buildctl)",
     )
+
+
+def read_ignore_patterns(
+    bridge: Bridge, source: "ContainerfileSource", caps: Capabilities, log: Log
+) -> Tuple[str, ...]:
+    """The context's exclude patterns, found as `docker build` finds them (pun.dockerignore):
+    `<Containerfile>.dockerignore` beside it, else `.dockerignore` at the context root."""
+    beside = [source.filename + DOCKERIGNORE, source.filename + CONTAINERIGNORE]
+    found = _first_file(bridge, source.ref, beside)
+    if found is None:
+        state = local(
+            CONTEXT_LOCAL,
+            include_patterns=(DOCKERIGNORE, CONTAINERIGNORE),
+            custom_name=f"[internal] load {DOCKERIGNORE}",
+        )
+        definition = marshal(state, MarshalOptions(local_unique_id=new_id()))
+        try:
+            ref = bridge.solve(definition, array_ref=caps.supports(PROTO_REFARRAY))
+        except BridgeError as exc:
+            log(f"cannot look for {DOCKERIGNORE} in the context: {exc}")
+            return ()
+        found = _first_file(bridge, ref, [DOCKERIGNORE, CONTAINERIGNORE])
+    if found is None:
+        return ()
+    name, data = found
+    log(f"excluding what {name} lists from the context")
+    return read_patterns(data, name)
+
+
+def _first_file(bridge: Bridge, ref: str, names: List[str]) -> Optional[Tuple[str, bytes]]:
+    for name in names:
+        try:
+            return name, bridge.read_file(ref, name)
+        except BridgeError:
+            continue  # not there (the daemon answers NotFound)
+    return None
 
 
 def _first_op_digest(definition: bytes) -> str:

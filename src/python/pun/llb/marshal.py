@@ -10,6 +10,9 @@ from __future__ import annotations
 from typing import Callable, Dict, List, NamedTuple, Optional, Set, Tuple, Union
 
 from pun.llb.state import (
+    LOCAL_EXCLUDE_PATTERNS,
+    LOCAL_FOLLOW_PATHS,
+    LOCAL_INCLUDE_PATTERNS,
     Copy,
     FileVertex,
     Mkdir,
@@ -142,12 +145,21 @@ def _description(custom_name: str) -> Tuple[Tuple[str, str], ...]:
     return ((CUSTOM_NAME, custom_name),) if custom_name else ()
 
 
+_LOCAL_FILTER_CAPS = (
+    (LOCAL_INCLUDE_PATTERNS, "source.local.includepatterns"),
+    (LOCAL_FOLLOW_PATHS, "source.local.followpaths"),
+    (LOCAL_EXCLUDE_PATTERNS, "source.local.excludepatterns"),
+)
+
+
 def _marshal_source(vertex: SourceVertex, options: MarshalOptions) -> MarshalledOp:
     attrs = dict(vertex.attrs)
     if vertex.is_local:
         caps = ["source.local"]
-        if "local.includepattern" in attrs:
-            caps.append("source.local.includepatterns")
+        # The order client/llb's Local adds them in (caps are a map; order is cosmetic).
+        for attr, cap in _LOCAL_FILTER_CAPS:
+            if attr in attrs:
+                caps.append(cap)
         if "local.session" not in attrs:
             attrs.setdefault(LOCAL_UNIQUE, options.local_unique_id)
             caps.append("source.local.unique")

@@ -13,6 +13,10 @@ from pun.platform import Platform
 
 IMAGE_SCHEME = "docker-image://"
 LOCAL_SCHEME = "local://"
+# Local source attrs (BuildKit solver/pb/attr.go; "includepattern" has no trailing s).
+LOCAL_INCLUDE_PATTERNS = "local.includepattern"
+LOCAL_FOLLOW_PATHS = "local.followpaths"
+LOCAL_EXCLUDE_PATTERNS = "local.excludepatterns"
 
 
 class SourceVertex(NamedTuple):
@@ -114,12 +118,21 @@ def local(
     name: str,
     include_patterns: Tuple[str, ...] = (),
     custom_name: str = "",
+    exclude_patterns: Tuple[str, ...] = (),
+    follow_paths: Tuple[str, ...] = (),
 ) -> State:
+    """`llb.Local`: each filter attr is a JSON array, present only when non-empty."""
     from pun.gojson import go_json_dumps
 
-    attrs: Tuple[Tuple[str, str], ...] = ()
-    if include_patterns:
-        attrs = (("local.includepattern", go_json_dumps(list(include_patterns))),)
+    attrs = tuple(
+        (key, go_json_dumps(list(values)))
+        for key, values in (
+            (LOCAL_INCLUDE_PATTERNS, include_patterns),
+            (LOCAL_FOLLOW_PATHS, follow_paths),
+            (LOCAL_EXCLUDE_PATTERNS, exclude_patterns),
+        )
+        if values
+    )
     return State(SourceVertex(LOCAL_SCHEME + name, attrs, None, custom_name))
 
 

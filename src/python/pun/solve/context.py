@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
-from typing import BinaryIO, Iterator, List, Optional, Tuple
+from dataclasses import dataclass, field
+from typing import BinaryIO, Iterator, List, Optional, Sequence, Tuple
 
 from pun.diagnostics import error
+from pun.dockerignore import BadIgnorePattern, ContextFilter, PatternMatcher, host_lister
 from pun.gopath import BadPattern, compile_pattern, has_wildcards
 from pun.solve.fstree import ROOT, Kind, LocalFile, Node, resolve_in_root, split_components
 
@@ -29,6 +30,26 @@ _TYPE_NAMES = {
 @dataclass(frozen=True)
 class ContextDir:
     root: str  # absolute host path
+    # `local.excludepatterns` (.dockerignore): what they exclude is not there at all.
+    excludes: Optional[ContextFilter] = field(default=None, compare=False)
+
+    def excluding(self, patterns: Sequence[str]) -> "ContextDir":
+        """This context as a local source with these exclude patterns sends it."""
+        if not patterns:
+            return ContextDir(self.root)
+        try:
+            matcher = PatternMatcher(patterns)
+        except BadIgnorePattern as exc:
+            raise error(
+                f"invalid exclude pattern in the build context's ignore file: {exc}",
+                hint="fix the .dockerignore pattern",
+            ) from None
+        return ContextDir(self.root, ContextFilter(matcher, host_lister(self.root)))
+
+    def _visible(self, path: str, is_dir: bool) -> bool:
+        if self.excludes is None:
+            return True
+        return self.excludes.visible(path.strip("/"), is_dir)
 
     @staticmethod
     def open(path: str) -> "ContextDir":
@@ -46,11 +67,8 @@ class ContextDir:
         return os.path.join(self.root, *parts) if parts else self.root
 
     def _symlink_target(self, path: str) -> Optional[str]:
-        try:
-            st = os.lstat(self.host_path(path))
-        except OSError:
-            return None
-        if not stat.S_ISLNK(st.st_mode):
+        st = self.lstat(path)
+        if st is None or not stat.S_ISLNK(st.st_mode):
             return None
         return os.readlink(self.host_path(path))
 
@@ -59,11 +77,10 @@ class ContextDir:
 
     def lstat(self, path: str) -> Optional[os.stat_result]:
         try:
-            return os.lstat(self.host_path(path))
-        except FileNotFoundError:
+            st = os.lstat(self.host_path(path))
+        except (FileNotFoundError, NotADirectoryError):
             return None
-        except NotADirectoryError:
-            return None
+        return st if self._visible(path, stat.S_ISDIR(st.st_mode)) else None
 
     def node(self, path: str, st: os.stat_result) -> Node:
         """The node BuildKit would see for a context entry: owner 0:0, mode and mtime kept."""
@@ -102,6 +119,8 @@ class ContextDir:
         for name in sorted(names, key=lambda n: n.encode("utf-8", "surrogateescape")):
             child = path.rstrip("/") + "/" + name
             st = os.lstat(self.host_path(child))
+            if not self._visible(child, stat.S_ISDIR(st.st_mode)):
+                continue
             yield child, st
             if stat.S_ISDIR(st.st_mode):
                 yield from self.walk(child)

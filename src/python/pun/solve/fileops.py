@@ -23,7 +23,7 @@ from pun.diagnostics import PunError, error
 from pun.llb.pb import ops_pb2
 from pun.solve.context import ContextDir, resolve_wildcards
 from pun.solve.fstree import ROOT, Inline, Kind, Node, Tree, clean, split_components
-from pun.solve.graph import NO_INPUT, FileStep
+from pun.solve.graph import NO_INPUT, FileStep, LocalSource
 
 DEFAULT_DIR_MODE = 0o755
 _NO_TIMESTAMP = -1
@@ -63,6 +63,7 @@ class StepRunner:
         self._contexts = contexts
         self._now = now
         self._read_small = read_small
+        self._filtered: Dict[Tuple[str, Tuple[str, ...]], ContextDir] = {}
         self.written: Set[str] = set()
 
     def run(self, step: FileStep, sites: List[ActionSite]) -> Set[str]:
@@ -72,12 +73,7 @@ class StepRunner:
             kind = action.WhichOneof("action")
             if kind == "copy":
                 assert source is not None
-                context = self._contexts.get(source.name)
-                if context is None:
-                    raise site.fail(
-                        f"no directory was given for local source {source.name!r}",
-                        "pun passes its --context as the local named 'context'",
-                    )
+                context = self._context(source, site)
                 _Copy(
                     self, action.copy, context, self._owner(action.copy, action, site), site
                 ).run()
@@ -86,6 +82,20 @@ class StepRunner:
             else:
                 self._mkdir(action.mkdir, self._owner(action.mkdir, action, site), site)
         return self.written
+
+    def _context(self, source: LocalSource, site: ActionSite) -> ContextDir:
+        """The context directory as this local source sends it (its exclude patterns)."""
+        key = (source.name, source.exclude_patterns)
+        context = self._filtered.get(key)
+        if context is None:
+            plain = self._contexts.get(source.name)
+            if plain is None:
+                raise site.fail(
+                    f"no directory was given for local source {source.name!r}",
+                    "pun passes its --context as the local named 'context'",
+                )
+            context = self._filtered[key] = plain.excluding(source.exclude_patterns)
+        return context
 
     # --- helpers shared with _Copy -------------------------------------------------------------
 
@@ -256,27 +266,26 @@ class _Copy:
                 raise self.site.fail(
                     f"the directory of COPY destination {self.a.dest} does not exist"
                 )
-        # The destination's directory part is created before anything is copied.
-        head, tail = posixpath.split(dest)
-        ensure = dest if tail in ("", ".") else head
-        self.r.mkdir_all(
-            tree.resolve(clean(ensure)), self._dir_mode(), self.owner, self.mtime, self.site
-        )
-        target = tree.resolve(clean(dest))
         src = _clean_keep_slash(self.a.src)
         if self.a.allowWildcard:
             sources = resolve_wildcards(self.context, src, self.a.followSymlink)
             if not sources:
                 if self.a.allowEmptyWildcard:
-                    return
+                    return  # docopy returns before fsutil's Copy: nothing is created
                 raise self.site.fail(
                     f"COPY source {self.a.src} matches nothing in the build context",
                     "check the pattern and the --context directory",
                 )
         else:
             sources = [src]
+        head, tail = posixpath.split(dest)
+        ensure = dest if tail in ("", ".") else head
         for source in sources:
-            self._copy_one(source, target)
+            # fsutil's Copy (once per source) creates the destination's directory part first.
+            self.r.mkdir_all(
+                tree.resolve(clean(ensure)), self._dir_mode(), self.owner, self.mtime, self.site
+            )
+            self._copy_one(source, tree.resolve(clean(dest)))
 
     def _dir_mode(self) -> int:
         return DEFAULT_DIR_MODE if self.mode is None else self.mode & 0o7777

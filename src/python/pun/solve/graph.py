@@ -8,6 +8,7 @@ any work starts, with the op digest and a pointer to the buildctl builder.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple, Union
 
@@ -20,9 +21,12 @@ LOCAL_SCHEME = "local://"
 NO_INPUT = -1
 
 # Source attrs that do not change what the source yields (identity or cache hints only).
+# `local.followpaths` only narrows the transfer to the paths the copies read and the targets of
+# their symlinks (fsutil FollowLinks), so every copy sees the same files without it.
 _IGNORED_LOCAL_ATTRS = frozenset(
-    {"local.unique", "local.session", "local.sharedkeyhint", "local.differ"}
+    {"local.unique", "local.session", "local.sharedkeyhint", "local.differ", "local.followpaths"}
 )
+_EXCLUDE_PATTERNS = "local.excludepatterns"
 _IGNORED_IMAGE_ATTRS = frozenset({"image.recordtype", "image.resolvemode"})
 _HINT = "build it with `--builder buildctl` (a real BuildKit runs any LLB)"
 
@@ -38,6 +42,8 @@ class ImageSource:
 class LocalSource:
     digest: str
     name: str
+    # `local.excludepatterns`: the .dockerignore patterns the context is sent without.
+    exclude_patterns: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -156,12 +162,13 @@ class _Decoder:
                 platform = Platform(os=p.OS, architecture=p.Architecture, variant=p.Variant)
             return ImageSource(digest, identifier[len(IMAGE_SCHEME) :], platform)
         if identifier.startswith(LOCAL_SCHEME):
-            extra = sorted(set(attrs) - _IGNORED_LOCAL_ATTRS)
+            extra = sorted(set(attrs) - _IGNORED_LOCAL_ATTRS - {_EXCLUDE_PATTERNS})
             if extra:
-                raise unsupported(
-                    digest, f"local source attributes {extra} (include/exclude filters)"
-                )
-            return LocalSource(digest, identifier[len(LOCAL_SCHEME) :])
+                raise unsupported(digest, f"local source attributes {extra} (include filters)")
+            excludes = _string_list(attrs.get(_EXCLUDE_PATTERNS, "[]"))
+            if excludes is None:
+                raise unsupported(digest, f"{_EXCLUDE_PATTERNS} that is not a JSON string list")
+            return LocalSource(digest, identifier[len(LOCAL_SCHEME) :], excludes)
         scheme = identifier.split("://", 1)[0] if "://" in identifier else identifier
         raise unsupported(digest, f"a `{scheme}` source")
 
@@ -216,6 +223,16 @@ class _Decoder:
         if first == NO_INPUT:
             return None
         return op.inputs[first].digest
+
+
+def _string_list(text: str) -> Optional[Tuple[str, ...]]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return None
+    return tuple(value)
 
 
 def _check_copy(digest: str, index: int, copy: "ops_pb2.FileActionCopy") -> None:

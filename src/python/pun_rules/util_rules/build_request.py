@@ -102,7 +102,9 @@ async def prepare_build(
         )
     unique_id = context.digest.fingerprint
     try:
-        generated = generate(info.text, info.generate_options(unique_id, strict))
+        generated = generate(
+            info.text, info.generate_options(unique_id, strict, context.excludes)
+        )
     except PunError as exc:
         raise UnikernelImageError.from_pun(address, exc) from None
     for warning in generated.warnings:

@@ -77,13 +77,16 @@ class ContainerfileInfo:
     build_args: BuildArgs
     platform: Platform
 
-    def generate_options(self, unique_id: str, strict: bool) -> GenerateOptions:
+    def generate_options(
+        self, unique_id: str, strict: bool, context_excludes: Tuple[str, ...] = ()
+    ) -> GenerateOptions:
         return GenerateOptions(
             path=self.path,
             build_args=dict(self.build_args.values),
             target_platform=self.platform,
             local_unique_id=unique_id,
             strict=strict,
+            context_excludes=context_excludes,
         )
 
 

@@ -303,3 +303,35 @@ def owners(root: Path) -> Dict[str, Tuple[int, int]]:
         info = os.lstat(path)
         found[str(path.relative_to(root))] = (info.st_uid, info.st_gid)
     return found
+
+
+@pytest.mark.parametrize("ignore_file", [".dockerignore", "Containerfile.dockerignore"])
+def test_the_ignore_file_applies_through_the_frontend(engine: DockerEngine, frontend: str,
+                                                      ignore_file: str, tmp_path: Path) -> None:
+    """The frontend reads the ignore file through the daemon (context root, or beside the
+    Containerfile) and the context loses what it lists, as with the embedded builder."""
+    context = copy_forms_context(tmp_path / "context")
+    patterns = "*.txt\n!a.txt\ndir/sub\n"
+    if ignore_file == ".dockerignore":
+        (context / ".dockerignore").write_text(patterns)
+    else:
+        (context / ".dockerignore").write_text("a.txt\n")  # loses to the one beside the file
+        (tmp_path / "Containerfile.dockerignore").write_text(patterns)
+        (tmp_path / "Plain.dockerignore").write_text(patterns)
+    body = "FROM scratch\nCOPY . /all/\n"
+    (tmp_path / "Containerfile").write_text(f"#syntax={frontend}\n{body}")
+    (tmp_path / "Plain").write_text(body)
+    tag = f"pun-e2e/ignore:{unique_tag()}"
+    result = engine.build(context, str(tmp_path / "Containerfile"), tag)
+    assert result.code == 0, result.output
+    try:
+        docker_rootfs = engine.rootfs(tag, tmp_path / "judge")
+    finally:
+        engine.remove_image(tag)
+    out = tmp_path / "embedded"
+    run = pun_build(["-f", str(tmp_path / "Plain"), "--context", str(context),
+                     "--output", f"type=local,dest={out}"], tmp_path / "cache")
+    assert run.code == 0, run.err
+    assert listing(out) == listing(docker_rootfs)
+    kept = {line.split(" ")[0] for line in listing(out)}
+    assert "./all/a.txt" in kept and "./all/b.txt" not in kept and "./all/dir/sub/" not in kept

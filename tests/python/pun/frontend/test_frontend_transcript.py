@@ -29,6 +29,9 @@ LABEL com.urunc.unikernel.unikernelType=rumprun com.urunc.unikernel.hypervisor=h
 LABEL com.urunc.unikernel.mountRootfs=false com.urunc.unikernel.useDMBlock=false
 """
 UNIQUE = re.compile(r"^[0-9a-z]{25}$")
+# Looking for ignore files where there are none: the two beside the Containerfile, then the
+# context's two, which takes a Solve of its own.
+NO_IGNORE_FILE = ["ReadFile", "ReadFile", "Solve", "ReadFile", "ReadFile"]
 FROZEN_ENV = "PUN_FRONTEND_EXECUTABLE"
 
 
@@ -92,17 +95,31 @@ def test_docker_build_transcript(tmp_path: Path) -> None:
     daemon = FakeDaemon(locals={"dockerfile": context, "context": context})
     run_ = run(daemon, {"filename": "Containerfile", "source": "pun", "cmdline": "pun"})
     assert run_.returncode == 0, run_.stderr
-    assert daemon.methods() == ["Ping", "Solve", "ReadFile", "Solve", "Return"]
+    # Containerfile, the ignore files beside it, then the context's (none here), then the build.
+    assert daemon.methods() == ["Ping", "Solve", "ReadFile", *NO_IGNORE_FILE, "Solve", "Return"]
 
-    read_solve, main_solve = daemon.requests("Solve")
-    for request in (read_solve, main_solve):
+    read_solve, ignore_solve, main_solve = daemon.requests("Solve")
+    for request in (read_solve, ignore_solve, main_solve):
         assert request.allowResultReturn and request.allowResultArrayRef
-    # The Containerfile is read like the Dockerfile frontend does: local `dockerfile`, only it.
+    # The Containerfile is read like the Dockerfile frontend does: local `dockerfile`, only it
+    # and its own ignore files.
     (read_source,) = sources(read_solve.Definition).values()
     assert read_source.source.identifier == "local://dockerfile"
-    assert read_source.source.attrs["local.includepattern"] == '["Containerfile"]'
-    (read_file,) = daemon.requests("ReadFile")
-    assert (read_file.Ref, read_file.FilePath) == ("ref-1", "Containerfile")
+    assert read_source.source.attrs["local.includepattern"] == (
+        '["Containerfile","Containerfile.dockerignore","Containerfile.containerignore"]'
+    )
+    (ignore_source,) = sources(ignore_solve.Definition).values()
+    assert ignore_source.source.identifier == "local://context"
+    assert ignore_source.source.attrs["local.includepattern"] == (
+        '[".dockerignore",".containerignore"]'
+    )
+    assert [(r.Ref, r.FilePath) for r in daemon.requests("ReadFile")] == [
+        ("ref-1", "Containerfile"),
+        ("ref-1", "Containerfile.dockerignore"),
+        ("ref-1", "Containerfile.containerignore"),
+        ("ref-2", ".dockerignore"),
+        ("ref-2", ".containerignore"),
+    ]
 
     # The main definition is exactly the core's LLB, with a fresh random local.unique.
     unique = local_unique(main_solve.Definition)
@@ -111,7 +128,7 @@ def test_docker_build_transcript(tmp_path: Path) -> None:
     assert main_solve.Definition == ops_pb2.Definition.FromString(expected.definition)
 
     result = returned(daemon).result
-    assert result.ref.id == "ref-2" and not returned(daemon).HasField("error")
+    assert result.ref.id == "ref-3" and not returned(daemon).HasField("error")
     assert config_of(daemon) == {
         "architecture": "amd64",
         "os": "linux",
@@ -133,6 +150,23 @@ def test_docker_build_transcript(tmp_path: Path) -> None:
     }
 
 
+@pytest.mark.parametrize(
+    "ignore_file", [".dockerignore", ".containerignore", "Containerfile.dockerignore"]
+)
+def test_the_ignore_file_becomes_the_contexts_exclude_patterns(
+    tmp_path: Path, ignore_file: str
+) -> None:
+    context = make_context(tmp_path, SCRATCH)
+    (context / ignore_file).write_text("# drop these\n*.tmp\n!keep.tmp\n")
+    if ignore_file != ".dockerignore":
+        (context / ".dockerignore").write_text("loses\n") if ignore_file.startswith("C") else None
+    daemon = FakeDaemon(locals={"dockerfile": context, "context": context})
+    assert run(daemon, {"filename": "Containerfile"}).returncode == 0
+    main_solve = daemon.requests("Solve")[-1]
+    (context_source,) = sources(main_solve.Definition).values()
+    assert context_source.source.attrs["local.excludepatterns"] == '["*.tmp","!keep.tmp"]'
+
+
 def test_every_build_gets_its_own_local_unique(tmp_path: Path) -> None:
     context = make_context(tmp_path, SCRATCH)
     seen = set()
@@ -148,8 +182,9 @@ def test_falls_back_to_the_context_local_like_the_original(tmp_path: Path) -> No
     daemon = FakeDaemon(locals={"context": make_context(tmp_path, SCRATCH)})
     run_ = run(daemon, {"filename": "Containerfile"})
     assert run_.returncode == 0, run_.stderr
-    assert daemon.methods() == ["Ping", "Solve", "ReadFile", "Solve", "ReadFile", "Solve", "Return"]
-    first, second, _ = daemon.requests("Solve")
+    assert daemon.methods() == ["Ping", "Solve", "ReadFile", "Solve", "ReadFile",
+                                *NO_IGNORE_FILE, "Solve", "Return"]
+    first, second, _, _ = daemon.requests("Solve")
     assert list(sources(first.Definition)) == ["local://dockerfile"]
     assert list(sources(second.Definition)) == ["local://context"]
 
@@ -222,7 +257,7 @@ def test_base_image_config_is_inherited(tmp_path: Path) -> None:
     run_ = run(daemon, {"filename": "Containerfile", "label:org.example.by": "docker --label"})
     assert run_.returncode == 0, run_.stderr
     assert daemon.methods() == [
-        "Ping", "Solve", "ReadFile", "Solve", "ResolveImageConfig", "Return"
+        "Ping", "Solve", "ReadFile", *NO_IGNORE_FILE, "Solve", "ResolveImageConfig", "Return"
     ]
     config = config_of(daemon)
     assert config["config"]["Env"] == ["PATH=/bin"] and config["config"]["Cmd"] == ["/start"]
@@ -309,19 +344,19 @@ def test_without_the_warnings_cap_warnings_become_build_steps(tmp_path: Path) ->
     run_ = run(daemon, {"filename": "Containerfile"})
     assert run_.returncode == 0
     assert "Warn" not in daemon.methods()
-    assert daemon.methods() == ["Ping", "Solve", "ReadFile", "Solve", "ReadFile", "Solve",
-                                "Return"]
+    assert daemon.methods() == ["Ping", "Solve", "ReadFile", *NO_IGNORE_FILE, "Solve",
+                                "ReadFile", "Solve", "Return"]
     # A side definition whose steps are named after the warnings, read once to run it...
-    _, steps, main = daemon.requests("Solve")
+    _, _, steps, main = daemon.requests("Solve")
     names = step_names(steps.Definition)
     logged = sorted("[pun] " + line[len("pun frontend: "):] for line in run_.stderr.splitlines()
                     if line.startswith("pun frontend: Containerfile:") and ": warning: " in line)
     assert names == logged  # every warning, exactly once, as on stderr
     for keyword, line in keywords.items():
         assert any(n.startswith(f"[pun] Containerfile:{line}: warning: {keyword}") for n in names)
-    assert daemon.requests("ReadFile")[1].Ref == "ref-2"
+    assert daemon.requests("ReadFile")[-1].Ref == "ref-3"  # ref-1, ref-2: file, ignore
     # ...and never returned: the result is the main definition.
-    assert returned(daemon).result.ref.id == "ref-3"
+    assert returned(daemon).result.ref.id == "ref-4"
     assert sources(main.Definition)  # the main one reads the context
 
 
@@ -340,12 +375,13 @@ def test_old_daemon_without_refarray_gets_bare_ref_ids(tmp_path: Path) -> None:
                         frontend_caps=("return", "resolveimage", "readfile"))
     assert run(daemon, {"filename": "Containerfile"}).returncode == 0
     assert all(not r.allowResultArrayRef for r in daemon.requests("Solve"))
-    assert returned(daemon).result.refDeprecated == "ref-2"
+    assert returned(daemon).result.refDeprecated == "ref-3"
 
 
 def test_missing_llb_caps_fail_before_the_daemon_does(tmp_path: Path) -> None:
     context = make_context(tmp_path, SCRATCH)
     llb = ("source.local", "source.local.unique", "source.local.includepatterns",
+           "source.local.followpaths", "source.local.excludepatterns",
            "constraints", "platform", "meta.description")  # no file.base
     daemon = FakeDaemon(locals={"dockerfile": context, "context": context}, llb_caps=llb)
     assert run(daemon, {"filename": "Containerfile"}).returncode == 1

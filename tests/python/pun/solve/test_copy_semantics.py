@@ -113,8 +113,10 @@ def test_wildcards_expand_only_when_allowed(tmp_path: Path, context: Path) -> No
 def test_an_empty_wildcard_fails_unless_allowed(tmp_path: Path, context: Path) -> None:
     with pytest.raises(PunError, match="matches nothing"):
         solve(tmp_path, scratch().file(copy("*.none", "/t/", allow_wildcard=True)), context, "a")
+    # docopy returns before fsutil's Copy runs, so not even the destination is created
+    # (a real BuildKit v0.32.2 leaves /t out too).
     state = scratch().file(copy("*.none", "/t/", allow_wildcard=True, allow_empty_wildcard=True))
-    assert files(solve(tmp_path, state, context, "b")) == ["./t/"]
+    assert files(solve(tmp_path, state, context, "b")) == []
 
 
 def test_mode_override_applies_to_files_dirs_and_created_parents(

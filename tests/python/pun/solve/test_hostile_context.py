@@ -43,11 +43,31 @@ def test_dotdot_cannot_reach_the_parent_directory(tmp_path: Path) -> None:
     assert not dest.exists()
 
 
-def test_an_absolute_symlink_is_copied_as_a_link_not_followed(tmp_path: Path) -> None:
+def test_an_absolute_source_symlink_resolves_in_the_context_or_fails(tmp_path: Path) -> None:
+    # docker follows a symlink named as a COPY source, with the context as its root.
     context = context_with(tmp_path, "FROM scratch\nCOPY abs /abs\n")
     os.symlink("/etc/passwd", context / "abs")
     code, err, dest = build_local(tmp_path, context)
+    assert code == 1
+    assert "Containerfile:2: error:" in err and "/abs not found in the build context" in err
+    assert not dest.exists()
+    (context / "etc").mkdir()
+    (context / "etc" / "passwd").write_text("the context's own\n")
+    code, err, dest = build_local(tmp_path, context)
     assert code == 0, err
+    assert (dest / "abs").read_text() == "the context's own\n"
+    assert not (dest / "abs").is_symlink()
+
+
+def test_an_absolute_symlink_stays_a_link_with_compat_pun(tmp_path: Path) -> None:
+    context = context_with(tmp_path, "FROM scratch\nCOPY abs /abs\n")
+    os.symlink("/etc/passwd", context / "abs")
+    dest = tmp_path / "out"
+    run = pun_build(
+        ["--compat", "pun", "--context", str(context), "--output", f"type=local,dest={dest}"],
+        tmp_path / "cache",
+    )
+    assert run.code == 0, run.err
     assert os.readlink(dest / "abs") == "/etc/passwd"
 
 
