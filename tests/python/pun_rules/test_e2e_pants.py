@@ -5,7 +5,8 @@
 - `publish` pushes what `package` built (no build process) to a local registry, and skopeo
   pulls it back by digest with its annotations;
 - two runs without the local cache give byte-identical archives (unikernels and the frontend
-  image).
+  image);
+- `[pun].builder = "buildctl"` with a real BuildKit gives the embedded builder's image.
 
 Slow (each run starts Pants cold): tagged `pants_e2e` so CI can run them as their own step.
 """
@@ -18,13 +19,15 @@ from pathlib import Path
 from typing import Any, Dict, Iterator
 
 import pytest
+from pun_testing.buildkit import BuildKit, buildkit
 from pun_testing.registry import Registry, registry
+from pun_testing.rootfs import listing
 from pun_testing.scratch_repo import ScratchRepo, copy_examples, make_scratch_repo
 from pun_testing.tools import require, run
 
 import pun
 
-__all__ = ["registry"]  # pytest fixture, used by name below
+__all__ = ["buildkit", "registry"]  # pytest fixtures, used by name below
 
 IMAGES = {
     "examples/hello-shell:hello": "dist/examples.hello-shell/hello",
@@ -153,3 +156,36 @@ def test_frontend_image_new_names_do_not_freeze_again(repo: ScratchRepo) -> None
     assert (freeze, naming) == ([], ["Name the frontend image tools:frontend"]), renamed.spawned()
     described = json.loads(repo.read_bytes("dist/tools/frontend.image.json"))
     assert described["names"] == [f"127.0.0.1:5999/pun:{pun.__version__}"]
+
+
+def test_package_with_buildctl_gives_the_embedded_builders_image(
+    repo: ScratchRepo, buildkit: BuildKit, tmp_path: Path
+) -> None:
+    """`[pun].builder = "buildctl"` against a real BuildKit (CI starts one): the same manifest
+    annotations (exact-case keys), the same config and the same files as the embedded builder."""
+    target = "examples/rumprun-redis:redis"
+    buildctl_dir = str(Path(buildkit.buildctl).parent)
+    env = {"BUILDKIT_HOST": buildkit.host}
+    seen = {}
+    for builder, dist in (("embedded", "dist-emb"), ("buildctl", "dist-bk")):
+        repo.pants(f"--pun-builder={builder}",
+                   f"--buildctl-executable-search-paths=['{buildctl_dir}']",
+                   f"--pants-distdir={dist}", "package", target, env=env).check()
+        archive = repo.root / (IMAGES[target].replace("dist/", f"{dist}/", 1) + ".oci.tar")
+        described = description(repo, target, dist)
+        ref = f"oci-archive:{archive}:{described['tags'][0]}"
+        skopeo = [require("skopeo"), "inspect"]
+        manifest = json.loads(run([*skopeo, "--raw", ref]).stdout)
+        config = json.loads(run([*skopeo, "--config", ref]).stdout)
+        assert described["digest"] == json.loads(run([*skopeo, ref]).stdout)["Digest"]
+        layout = tmp_path / builder
+        run([require("skopeo"), "copy", ref, f"oci:{layout}:img"])
+        bundle = tmp_path / f"{builder}-bundle"
+        run([require("umoci"), "unpack", "--rootless", "--image", f"{layout}:img", str(bundle)])
+        seen[builder] = (manifest, config, listing(bundle / "rootfs"))
+    (m_e, c_e, f_e), (m_b, c_b, f_b) = seen["embedded"], seen["buildctl"]
+    assert m_b["annotations"] == m_e["annotations"]
+    assert m_b["annotations"]["com.urunc.unikernel.unikernelType"] == "rumprun"
+    assert {**c_b, "rootfs": None} == {**c_e, "rootfs": None}
+    assert len(c_b["rootfs"]["diff_ids"]) == len(c_e["rootfs"]["diff_ids"])
+    assert f_b == f_e

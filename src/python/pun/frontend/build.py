@@ -28,6 +28,7 @@ from pun.imagespec import ImageSpec
 from pun.frontend.options import CONTEXT_LOCAL, BuildRequest, read_request
 from pun.frontend.steps import show_as_steps
 from pun.llb.identity import new_id
+from pun.llb.daemon_digest import daemon_digests
 from pun.llb.marshal import MarshalOptions, digest_of, marshal
 from pun.llb.pb import ops_pb2
 from pun.llb.state import local
@@ -217,8 +218,10 @@ def _first_file(bridge: Bridge, ref: str, names: List[str]) -> Optional[Tuple[st
 
 
 def _first_op_digest(definition: bytes) -> str:
+    """The read op's vertex digest as the daemon names it (warnings point at it): current
+    BuildKit marshals every op again before digesting it (pun.llb.daemon_digest)."""
     ops = getattr(ops_pb2.Definition.FromString(definition), "def")
-    return digest_of(bytes(ops[0])) if ops else ""
+    return daemon_digests(definition).get(digest_of(bytes(ops[0])), "") if ops else ""
 
 
 def check_llb_caps(definition: bytes, caps: Capabilities) -> None:

@@ -1,34 +1,48 @@
-"""The buildctl builder: hand the same Definition to a real BuildKit through `buildctl build`.
+"""The buildctl builder: a real BuildKit solves the Definition; pun writes the image around it.
 
     buildctl [--addr ADDR] build --progress MODE --local context=DIR --output SPEC
-             --opt build-arg:SOURCE_DATE_EPOCH=N --metadata-file FILE      (LLB on stdin)
+             --opt build-arg:SOURCE_DATE_EPOCH=N                        (LLB on stdin)
 
-For image outputs SPEC gains `rewrite-timestamp=true` (reproducible layers) and one
-`annotation-manifest.<key>=<value>` per label, so the manifest keeps the urunc annotations.
-File and directory outputs go to a temporary name first: a failed build leaves nothing behind.
+For image outputs SPEC is `type=oci,dest=<scratch>,rewrite-timestamp=true,oci-mediatypes=true`
+(plus the requested compression): BuildKit only makes the layers. pun takes the ones above the
+base out of that archive untouched (solve/buildkit_layers.py), puts them over the base image's
+own layers and writes the config, manifest and index with the embedded builder's code
+(`assemble`, then `deliver` writes the oci/docker archive or pushes). So both builders
+give the same config, the same manifest annotations (exact-case keys) and the same index for
+every output type. `type=local` is BuildKit's own exporter, written to a temporary directory
+first: a failed build leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import collections
-import contextlib
-import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
-from typing import IO, Deque, Dict, Iterator, List, Optional
+from typing import IO, Deque, List, Optional
 
 from pun.diagnostics import PunError, error
-from pun.solve.atomic import atomic_directory, atomic_path
 from pun.imagespec import ImageSpec
+from pun.solve.atomic import atomic_directory
+from pun.solve.buildkit_layers import built_layers
+from pun.solve.cache import BlobCache, default_cache_dir
+from pun.solve.deliver import (
+    check_image_output,
+    deliver,
+    oci_media_types,
+    work_directory,
+)
+from pun.solve.graph import ImageSource, base_source
+from pun.solve.image import BaseImage, assemble
+from pun.solve.layout import read_archive
 from pun.solve.options import BUILDCTL, BuildOptions, BuildResult
 from pun.solve.output_spec import OutputSpec
+from pun.solve.progress import Progress
+from pun.solve.pull import pull
 
 DEFAULT_ADDR = "unix:///run/buildkit/buildkitd.sock"
-IMAGE_TYPES = ("oci", "docker", "image")
 _TAIL_LINES = 20
 # What buildctl/gRPC print when the daemon is not there (or not answering).
 _UNREACHABLE = (
@@ -46,21 +60,17 @@ _UNREACHABLE = (
 )
 
 
-def exporter_spec(output: OutputSpec, image: ImageSpec, dest: Optional[str]) -> OutputSpec:
-    """The output spec buildctl gets: reproducibility and annotation attrs, and our dest."""
-    extra: Dict[str, str] = {}
-    if dest is not None:
-        extra["dest"] = dest
-    if output.type in IMAGE_TYPES:
-        extra["rewrite-timestamp"] = "true"
-        for key, value in sorted(image.manifest_annotations.items()):
-            extra[f"annotation-manifest.{key}"] = value
-    return output.with_attrs(extra)
+def exporter_spec(output: OutputSpec, dest: str) -> OutputSpec:
+    """What buildctl exports: BuildKit's own tree for type=local, else an OCI archive of the
+    layers (timestamps clamped to SOURCE_DATE_EPOCH, as the embedded builder clamps them)."""
+    if output.type == "local":
+        return OutputSpec("local", (("dest", dest),))
+    attrs = [("dest", dest), ("rewrite-timestamp", "true"), ("oci-mediatypes", "true")]
+    attrs += [(k, output.get(k)) for k in ("compression", "compression-level") if output.get(k)]
+    return OutputSpec("oci", tuple(attrs))
 
 
-def buildctl_argv(
-    options: BuildOptions, context_dir: str, spec: OutputSpec, metadata_file: str
-) -> List[str]:
+def buildctl_argv(options: BuildOptions, context_dir: str, spec: OutputSpec) -> List[str]:
     argv = [options.buildctl]
     if options.buildkit_addr:
         argv += ["--addr", options.buildkit_addr]
@@ -75,8 +85,6 @@ def buildctl_argv(
         spec.render(),
         "--opt",
         f"build-arg:SOURCE_DATE_EPOCH={options.source_date_epoch}",
-        "--metadata-file",
-        metadata_file,
     ]
     return argv
 
@@ -84,7 +92,7 @@ def buildctl_argv(
 def solve_buildctl(
     definition: bytes,
     context_dir: str,
-    image: ImageSpec,
+    spec: ImageSpec,
     output: OutputSpec,
     options: BuildOptions,
 ) -> BuildResult:
@@ -93,42 +101,44 @@ def solve_buildctl(
         raise error(
             f"buildctl ({options.buildctl}) is not installed or not on PATH, so BuildKit at "
             f"{address} cannot be used",
-            hint="install BuildKit's buildctl, or build without a daemon: --builder embedded",
+            hint="install BuildKit (see the README: build-support/install-buildkit), "
+            "or build without a daemon: --builder embedded",
         )
     context_dir = os.path.abspath(context_dir)
-    with tempfile.TemporaryDirectory(prefix="pun-buildctl-") as scratch:
-        metadata_file = os.path.join(scratch, "metadata.json")
-        with _destination(output) as dest:
-            spec = exporter_spec(output, image, dest)
-            argv = buildctl_argv(options, context_dir, spec, metadata_file)
-            _run(argv, definition, address)
-        result = _read_metadata(metadata_file)
-    return BuildResult(
-        BUILDCTL,
-        output,
-        result.get("containerimage.digest"),
-        result.get("containerimage.config.digest"),
-    )
-
-
-@contextlib.contextmanager
-def _destination(output: OutputSpec) -> Iterator[Optional[str]]:
-    """A temporary dest for buildctl, moved into place only when it succeeds."""
-    if output.type == "image":
-        yield None
-    elif output.type == "local":
+    if output.type == "local":
         with atomic_directory(output.dest) as directory:
-            yield directory
-    elif output.dest == "-":
-        with tempfile.TemporaryDirectory(prefix="pun-buildctl-") as scratch:
-            produced = os.path.join(scratch, "output")
-            yield produced
-            with open(produced, "rb") as handle:
-                shutil.copyfileobj(handle, sys.stdout.buffer)
-            sys.stdout.buffer.flush()
-    else:
-        with atomic_path(output.dest) as path:
-            yield path
+            _run(buildctl_argv(options, context_dir, exporter_spec(output, directory)),
+                 definition, address)
+        return BuildResult(BUILDCTL, output)
+    check_image_output(output)
+    progress = Progress(options.progress)
+    cache = BlobCache(options.cache_dir or default_cache_dir())
+    base = _pull_base(base_source(definition), spec, cache, progress, options)
+    oci = oci_media_types(output)
+    with work_directory(cache) as workdir:
+        archive = os.path.join(workdir, "buildkit.oci.tar")
+        _run(buildctl_argv(options, context_dir, exporter_spec(output, archive)),
+             definition, address)
+        os.mkdir(os.path.join(workdir, "blobs"))
+        made = read_archive(archive, os.path.join(workdir, "blobs"))
+        layers = built_layers(made, base, oci)
+        image = assemble(base, layers, spec, options.source_date_epoch, oci)
+        pushed = deliver(image, output, options, workdir, progress)
+    return BuildResult(BUILDCTL, output, image.manifest_digest, image.config_digest, pushed)
+
+
+def _pull_base(
+    source: Optional[ImageSource],
+    spec: ImageSpec,
+    cache: BlobCache,
+    progress: Progress,
+    options: BuildOptions,
+) -> Optional[BaseImage]:
+    """The base image (config and layers) by the embedded builder's rule, into pun's cache."""
+    if source is None:
+        return None
+    platform = source.platform or spec.platform
+    return pull(source.reference, platform, cache, progress, options.insecure_registry)
 
 
 def _run(argv: List[str], definition: bytes, address: str) -> None:
@@ -185,12 +195,3 @@ def _failure(code: int, tail: List[str], address: str) -> PunError:
         f"buildctl failed (exit status {code}) using BuildKit at {address}: {last}",
         hint="see buildctl's output above",
     )
-
-
-def _read_metadata(path: str) -> Dict[str, str]:
-    try:
-        with open(path, "rb") as handle:
-            value = json.loads(handle.read().decode("utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return {k: v for k, v in value.items() if isinstance(v, str)} if isinstance(value, dict) else {}

@@ -8,17 +8,11 @@ archive or push the image.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
 import sys
-import tempfile
 import time
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
-from pun.diagnostics import error
-from pun.solve.archives import docker_entries, layout_entries, write_archive
-from pun.solve.atomic import atomic_directory, atomic_file
+from pun.solve.atomic import atomic_directory
 from pun.solve.baselayers import read_member, scan_layers
 from pun.solve.cache import BlobCache, default_cache_dir
 from pun.solve.context import ContextDir, open_local
@@ -34,14 +28,20 @@ from pun.solve.fstree import (
     path_sort_key,
 )
 from pun.solve.graph import Chain, FileStep, decode_chain
+from pun.solve.deliver import (
+    check_image_output,
+    compression,
+    deliver,
+    oci_media_types,
+    work_directory,
+)
 from pun.solve.image import BaseImage, BuiltImage, assemble
-from pun.solve.layers import Compression, Layer, open_new_content, write_layer
+from pun.solve.layers import Layer, open_new_content, write_layer
 from pun.imagespec import ImageSpec
 from pun.solve.options import EMBEDDED, BuildOptions, BuildResult
 from pun.solve.output_spec import OutputSpec
 from pun.solve.progress import Progress
 from pun.solve.pull import pull
-from pun.solve.push import parse_names, push
 
 CONTEXT_NAME = "context"
 Warn = Callable[[str], None]
@@ -60,7 +60,7 @@ def solve_embedded(
     warn: Warn = _stderr_warning,
 ) -> BuildResult:
     chain = decode_chain(definition)
-    _check_output(output)
+    check_image_output(output)
     progress = Progress(options.progress)
     contexts = {CONTEXT_NAME: ContextDir.open(context_dir)}
     cache = BlobCache(options.cache_dir or default_cache_dir())
@@ -77,50 +77,10 @@ def solve_embedded(
         with atomic_directory(output.dest) as directory:
             write_rootfs(tree, directory, layer_paths, options.source_date_epoch, progress, warn)
         return BuildResult(EMBEDDED, output)
-    with _workdir(cache) as workdir:
+    with work_directory(cache) as workdir:
         image = _image(base, diffs, tree, spec, output, options, workdir, progress)
-        pushed: Tuple[str, ...] = ()
-        if output.type == "image":
-            config_path = os.path.join(workdir, "config.json")
-            with open(config_path, "wb") as handle:
-                handle.write(image.config)
-            pushed = tuple(
-                push(image, config_path, output.names, progress, output.flag("registry.insecure"))
-            )
-        else:
-            entries = (layout_entries if output.type == "oci" else docker_entries)(
-                image, output.names
-            )
-            with atomic_file(output.dest) as sink:
-                write_archive(entries, sink, options.source_date_epoch, progress)
+        pushed = deliver(image, output, options, workdir, progress)
     return BuildResult(EMBEDDED, output, image.manifest_digest, image.config_digest, pushed)
-
-
-def _check_output(output: OutputSpec) -> None:
-    parse_names(output.names)  # a bad name= fails before any work, not after the build
-    if output.type == "image" and not output.flag("push"):
-        raise error(
-            "type=image without push=true: the embedded builder has no image store",
-            hint="add push=true, or write an archive with type=oci or type=docker",
-        )
-
-
-@contextlib.contextmanager
-def _workdir(cache: BlobCache) -> Iterator[str]:
-    # Layers are written next to the cache (usually a real disk, unlike a tmpfs /tmp).
-    root = os.path.join(cache.root, "work")
-    try:
-        os.makedirs(root, exist_ok=True)
-    except OSError as exc:
-        raise error(
-            f"cannot create {root}: {exc.strerror}",
-            hint="set XDG_CACHE_HOME or --cache-dir to a writable directory",
-        ) from None
-    directory = tempfile.mkdtemp(dir=root, prefix="build-")
-    try:
-        yield directory
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 # One recorded step: its description and the nodes it left, in layer order.
@@ -202,10 +162,8 @@ def _image(
     workdir: str,
     progress: Progress,
 ) -> BuiltImage:
-    oci = output.flag("oci-mediatypes", default=output.type != "docker")
-    compression = Compression(
-        output.get("compression", "gzip"), int(output.get("compression-level") or 6)
-    )
+    oci = oci_media_types(output)
+    layer_compression = compression(output)
     if options.squash and diffs:
         written = {path for _, entries in diffs for path, _ in entries}
         diffs = [("; ".join(d for d, _ in diffs), _layer_entries(tree, written))]
@@ -221,7 +179,7 @@ def _image(
                 workdir,
                 open_new_content,
                 options.source_date_epoch,
-                compression,
+                layer_compression,
                 oci,
                 created_by,
                 progress,

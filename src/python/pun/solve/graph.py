@@ -104,6 +104,39 @@ def decode_chain(definition: bytes) -> Chain:
     return _Decoder(ops, parsed).chain(terminal.inputs[0].digest)
 
 
+def base_source(definition: bytes) -> Optional[ImageSource]:
+    """The base image of a Definition (None: scratch), also for LLB outside the embedded
+    subset (the buildctl builder runs any), as long as it names at most one image."""
+    try:
+        return decode_chain(definition).base
+    except PunError as exc:
+        refused = exc
+    parsed = ops_pb2.Definition()
+    try:
+        parsed.ParseFromString(definition)
+    except Exception:  # protobuf raises DecodeError or others depending on the backend
+        raise refused from None
+    images = {}
+    for op_bytes in getattr(parsed, "def"):
+        op = ops_pb2.Op()
+        op.ParseFromString(op_bytes)
+        identifier = op.source.identifier if op.WhichOneof("op") == "source" else ""
+        if identifier.startswith(IMAGE_SCHEME):
+            p = op.platform
+            platform = None
+            if op.HasField("platform"):
+                platform = Platform(p.OS, p.Architecture, p.Variant)
+            reference = identifier[len(IMAGE_SCHEME) :]
+            images[reference] = ImageSource(op_digest(op_bytes), reference, platform)
+    if len(images) > 1:
+        raise error(
+            f"the LLB names {len(images)} images ({', '.join(sorted(images))}); pun writes "
+            "one image over one base",
+            hint="build it with buildctl directly",
+        )
+    return next(iter(images.values()), None)
+
+
 class _Decoder:
     def __init__(self, ops: Dict[str, "ops_pb2.Op"], definition: "ops_pb2.Definition") -> None:
         self._ops = ops

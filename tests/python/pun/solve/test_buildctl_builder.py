@@ -1,53 +1,33 @@
-"""The buildctl builder: the exact command line and stdin it hands to buildctl, and how it fails.
+"""The buildctl builder: the exact command line and stdin it hands to buildctl, how it fails,
+and what it makes of BuildKit's archive.
 
-A fake `buildctl` on PATH records what it was given (a real buildctl cannot be installed here);
-the last test runs the real one when BUILDCTL and BUILDKIT_HOST point at a BuildKit.
+The first tests use a fake `buildctl` that answers as BuildKit v0.32.2 does (lower-cased
+`--output` keys, a raw-LLB config without Labels: pun_testing/fake_buildctl.py) and records
+what it was given. The last ones run the real BuildKit (required in CI: .ci/run starts one)
+for every output type, judged by skopeo, umoci and the registry.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sys
+import uuid
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 import pytest
 from pun.api import GenerateOptions, generate
 from pun.imagespec import ImageSpec
 from pun.solve import BuildOptions, build
+from pun_testing import fake_buildctl as fake
 from pun_testing.building import environment, pun_build
-from pun_testing.rootfs import writable_copy
+from pun_testing.buildkit import BuildKit, buildkit
+from pun_testing.registry import Registry, registry
+from pun_testing.rootfs import listing, writable_copy
 from pun_testing.shared import CASES
-from pun_testing.tools import require, run
+from pun_testing.tools import docker_env, require, require_docker, run
 
-FAKE = """#!{python}
-import json, os, sys
-record = os.environ["FAKE_BUILDCTL_RECORD"]
-argv = sys.argv[1:]
-stdin = sys.stdin.buffer.read()
-with open(os.path.join(record, "argv.json"), "w") as f:
-    json.dump(argv, f)
-with open(os.path.join(record, "stdin.bin"), "wb") as f:
-    f.write(stdin)
-spec = argv[argv.index("--output") + 1]
-dest = next((p[5:] for p in spec.split(",") if p.startswith("dest=")), None)
-mode = os.environ.get("FAKE_BUILDCTL_MODE", "ok")
-if dest and spec.startswith("type=local"):
-    open(os.path.join(dest, "partial" if mode != "ok" else "file"), "w").write("x")
-elif dest:
-    open(dest, "wb").write(b"partial" if mode != "ok" else b"ARCHIVE")
-if mode == "unreachable":
-    sys.stderr.write('error: failed to dial gRPC: cannot connect to the Docker daemon... '
-                     'dial tcp 127.0.0.1:1234: connect: connection refused\\n')
-    sys.exit(1)
-if mode == "fail":
-    sys.stderr.write("error: failed to solve: process did not complete successfully\\n")
-    sys.exit(1)
-with open(argv[argv.index("--metadata-file") + 1], "w") as f:
-    json.dump({{"containerimage.digest": "sha256:" + "1" * 64}}, f)
-sys.stderr.write("#1 [internal] load build context\\n")
-"""
+__all__ = ["buildkit", "registry"]  # pytest fixtures, used by name below
 
 ADDR = "tcp://127.0.0.1:1234"
 LABELS = {
@@ -60,11 +40,7 @@ LABELS = {
 
 @pytest.fixture
 def fake_buildctl(tmp_path: Path) -> Path:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    script = bin_dir / "buildctl"
-    script.write_text(FAKE.format(python=sys.executable))
-    script.chmod(0o755)
+    fake.install(tmp_path / "bin")
     record = tmp_path / "record"
     record.mkdir()
     return record
@@ -88,9 +64,17 @@ def context(tmp_path: Path) -> Path:
     return writable_copy(CASES / "rumprun-redis", tmp_path / "ctx")
 
 
-def test_exact_argv_with_annotations_and_reproducibility(
-    tmp_path: Path, fake_buildctl: Path
-) -> None:
+def manifest_of(archive: Path) -> Dict[str, Any]:
+    raw = run([require("skopeo"), "inspect", "--raw", f"oci-archive:{archive}"]).stdout
+    return dict(json.loads(raw))
+
+
+def config_of(archive: Path) -> Dict[str, Any]:
+    raw = run([require("skopeo"), "inspect", "--config", f"oci-archive:{archive}"]).stdout
+    return dict(json.loads(raw))
+
+
+def test_exact_argv_and_exact_case_annotations(tmp_path: Path, fake_buildctl: Path) -> None:
     ctx = context(tmp_path)
     dest = tmp_path / "image.tar"
     result = pun_build(
@@ -112,7 +96,6 @@ def test_exact_argv_with_annotations_and_reproducibility(
     assert result.code == 0, result.err
     argv = recorded_argv(fake_buildctl)
     output = argv[argv.index("--output") + 1]
-    metadata_file = argv[argv.index("--metadata-file") + 1]
     temporary = output.split(",")[1][len("dest=") :]
     assert argv == [
         "--addr",
@@ -123,17 +106,21 @@ def test_exact_argv_with_annotations_and_reproducibility(
         "--local",
         f"context={ctx}",
         "--output",
-        output,
+        f"type=oci,dest={temporary},rewrite-timestamp=true,oci-mediatypes=true",
         "--opt",
         "build-arg:SOURCE_DATE_EPOCH=1700000000",
-        "--metadata-file",
-        metadata_file,
     ]
-    annotations = ",".join(f"annotation-manifest.{k}={v}" for k, v in sorted(LABELS.items()))
-    assert output == f"type=oci,dest={temporary},rewrite-timestamp=true,{annotations}"
-    assert Path(temporary).parent == tmp_path and not Path(temporary).exists()
-    assert dest.read_bytes() == b"ARCHIVE"
-    assert json.loads(result.out)["containerimage.digest"] == "sha256:" + "1" * 64
+    assert not Path(temporary).exists()  # BuildKit's archive is scratch, removed afterwards
+    # The fake lower-cases keys as buildctl does; the image has them as the Containerfile says.
+    assert manifest_of(dest)["annotations"] == LABELS
+    config = config_of(dest)
+    # pun's config, not BuildKit's raw-LLB one (only Env and WorkingDir): Labels, and the
+    # urunc bridge's Cmd from the cmdline label.
+    assert config["config"]["Labels"] == LABELS
+    assert config["config"]["Cmd"] == LABELS["com.urunc.unikernel.cmdline"].split(" ")
+    assert [h["comment"] for h in config["history"]] == ["pun"] * 3
+    inspected = json.loads(run([require("skopeo"), "inspect", f"oci-archive:{dest}"]).stdout)
+    assert json.loads(result.out)["containerimage.digest"] == inspected["Digest"]
     assert json.loads(result.out)["pun.builder"] == "buildctl"
     assert "#1 [internal] load build context" in result.err  # buildctl's progress, on stderr
 
@@ -146,29 +133,30 @@ def test_stdin_is_exactly_the_definition(tmp_path: Path, fake_buildctl: Path) ->
             definition,
             str(ctx),
             ImageSpec.from_labels(LABELS),
-            "type=image,name=r.test/a:1,push=true",
+            f"type=oci,dest={tmp_path / 'image.tar'}",
             builder="buildctl",
-            options=BuildOptions(buildkit_addr=ADDR, progress="quiet"),
+            options=BuildOptions(buildkit_addr=ADDR, progress="quiet",
+                                 cache_dir=str(tmp_path / "cache")),
         )
     assert (fake_buildctl / "stdin.bin").read_bytes() == definition
-    output = recorded_argv(fake_buildctl)[recorded_argv(fake_buildctl).index("--output") + 1]
-    assert output.startswith("type=image,name=r.test/a:1,push=true,rewrite-timestamp=true,")
 
 
-def test_quoting_of_labels_with_commas(tmp_path: Path, fake_buildctl: Path) -> None:
+def test_labels_with_commas_and_quotes_reach_the_manifest_unchanged(
+    tmp_path: Path, fake_buildctl: Path
+) -> None:
     ctx = context(tmp_path)
     definition = generate("FROM scratch\n", GenerateOptions()).definition
+    labels = {"Key.With.Case": 'a,b "c"', "k=v": "x"}
     with environment(env_for(fake_buildctl)):
         build(
             definition,
             str(ctx),
-            ImageSpec.from_labels({"k": 'a,b "c"'}),
-            "type=image,name=r.test/a,push=true",
+            ImageSpec.from_labels(labels),
+            f"type=oci,dest={tmp_path / 'image.tar'}",
             builder="buildctl",
-            options=BuildOptions(progress="quiet"),
+            options=BuildOptions(progress="quiet", cache_dir=str(tmp_path / "cache")),
         )
-    output = recorded_argv(fake_buildctl)[recorded_argv(fake_buildctl).index("--output") + 1]
-    assert output.endswith(',"annotation-manifest.k=a,b ""c"""')
+    assert manifest_of(tmp_path / "image.tar")["annotations"] == labels
 
 
 def test_local_output_goes_through_a_temporary_directory(
@@ -182,8 +170,9 @@ def test_local_output_goes_through_a_temporary_directory(
     )
     assert result.code == 0, result.err
     output = recorded_argv(fake_buildctl)[recorded_argv(fake_buildctl).index("--output") + 1]
-    assert "rewrite-timestamp" not in output and "annotation" not in output
-    assert sorted(os.listdir(dest)) == ["file"]
+    assert output.startswith("type=local,dest=") and output.count(",") == 1
+    assert Path(output[len("type=local,dest=") :]).parent == tmp_path
+    assert sorted(os.listdir(dest)) == ["conf", "unikernel", "urunc.json"]
 
 
 def test_buildkit_host_selects_buildctl_by_default(tmp_path: Path, fake_buildctl: Path) -> None:
@@ -261,34 +250,107 @@ def test_squash_is_refused_for_buildctl(tmp_path: Path, fake_buildctl: Path) -> 
     assert result.code == 1 and "--squash works with the embedded builder only" in result.err
 
 
-@pytest.mark.skipif(
-    not (os.environ.get("BUILDCTL") and os.environ.get("BUILDKIT_HOST")),
-    reason="opt-in: set BUILDCTL and BUILDKIT_HOST to run against a real BuildKit",
-)
-def test_real_buildctl_builds_an_annotated_reproducible_image(tmp_path: Path) -> None:
-    skopeo = require("skopeo")
+def test_image_without_push_is_refused_before_buildkit_runs(
+    tmp_path: Path, fake_buildctl: Path
+) -> None:
+    result = pun_build(
+        ["--context", str(context(tmp_path)), "--output", "type=image,name=127.0.0.1:1/a:1"],
+        tmp_path / "cache",
+        env_for(fake_buildctl),
+    )
+    assert result.code == 1 and "type=image without push=true" in result.err
+    assert not (fake_buildctl / "argv.json").exists()
+
+
+# --- a real BuildKit --------------------------------------------------------------------------
+
+
+def real_build(buildkit: BuildKit, tmp_path: Path, output: str, ctx: Path) -> Dict[str, Any]:
+    result = pun_build(
+        [
+            "--context",
+            str(ctx),
+            "--output",
+            output,
+            "--builder",
+            "buildctl",
+            "--buildctl",
+            buildkit.buildctl,
+            "--progress",
+            "plain",
+            "--metadata-file",
+            "-",
+        ],
+        tmp_path / "cache",
+        {"BUILDKIT_HOST": buildkit.host},
+    )
+    assert result.code == 0, result.err
+    assert "#1 " in result.err  # BuildKit's own progress: it really solved
+    return dict(json.loads(result.out))
+
+
+def unpacked(layout_ref: str, bundle: Path) -> Path:
+    run([require("umoci"), "unpack", "--rootless", "--image", layout_ref, str(bundle)])
+    return bundle / "rootfs"
+
+
+def test_real_oci_is_annotated_labelled_and_reproducible(
+    buildkit: BuildKit, tmp_path: Path
+) -> None:
     ctx = context(tmp_path)
     digests = []
     for name in ("a.tar", "b.tar"):
         dest = tmp_path / name
-        result = pun_build(
-            [
-                "--context",
-                str(ctx),
-                "--output",
-                f"type=oci,dest={dest}",
-                "--builder",
-                "buildctl",
-                "--buildctl",
-                os.environ["BUILDCTL"],
-                "--metadata-file",
-                "-",
-            ],
-            tmp_path / "cache",
-            {"BUILDKIT_HOST": os.environ["BUILDKIT_HOST"]},
-        )
-        assert result.code == 0, result.err
-        raw = json.loads(run([skopeo, "inspect", "--raw", f"oci-archive:{dest}"]).stdout)
-        assert LABELS.items() <= raw["annotations"].items()
-        digests.append(json.loads(run([skopeo, "inspect", f"oci-archive:{dest}"]).stdout)["Digest"])
+        reported = real_build(buildkit, tmp_path, f"type=oci,dest={dest}", ctx)
+        assert manifest_of(dest)["annotations"] == LABELS  # exact case, nothing else
+        assert config_of(dest)["config"]["Labels"] == LABELS
+        assert config_of(dest)["config"]["Cmd"] == LABELS["com.urunc.unikernel.cmdline"].split(" ")
+        inspected = json.loads(run([require("skopeo"), "inspect", f"oci-archive:{dest}"]).stdout)
+        assert reported["containerimage.digest"] == inspected["Digest"]
+        digests.append(inspected["Digest"])
     assert digests[0] == digests[1]
+    run([require("skopeo"), "copy", f"oci-archive:{tmp_path / 'a.tar'}", f"oci:{tmp_path}/l:x"])
+    rootfs = unpacked(f"{tmp_path}/l:x", tmp_path / "bundle")
+    expected = (CASES / "rumprun-redis" / "expected" / "rootfs.txt").read_text().splitlines()
+    assert listing(rootfs) == expected
+
+
+def test_real_docker_archive_loads_with_labels(buildkit: BuildKit, tmp_path: Path) -> None:
+    dest = tmp_path / "image.docker.tar"
+    name = f"pun-test/buildctl-docker:{uuid.uuid4().hex[:12]}"
+    real_build(buildkit, tmp_path, f"type=docker,dest={dest},name={name}", context(tmp_path))
+    raw = json.loads(run([require("skopeo"), "inspect", "--raw", f"docker-archive:{dest}"]).stdout)
+    assert raw["mediaType"] == "application/vnd.docker.distribution.manifest.v2+json"
+    assert {layer["mediaType"] for layer in raw["layers"]} == {
+        "application/vnd.docker.image.rootfs.diff.tar.gzip"
+    }
+    docker = require_docker()
+    run([docker, "load", "-i", str(dest)], env=docker_env())
+    try:
+        labels = run([docker, "image", "inspect", "--format", "{{json .Config.Labels}}", name],
+                     env=docker_env()).stdout
+        assert json.loads(labels) == LABELS
+    finally:
+        run([docker, "rmi", name], env=docker_env(), check=False)
+
+
+def test_real_local_is_the_recorded_rootfs(buildkit: BuildKit, tmp_path: Path) -> None:
+    dest = tmp_path / "rootfs"
+    real_build(buildkit, tmp_path, f"type=local,dest={dest}", context(tmp_path))
+    expected = (CASES / "rumprun-redis" / "expected" / "rootfs.txt").read_text().splitlines()
+    assert listing(dest) == expected
+
+
+def test_real_push_has_exact_case_annotations(
+    buildkit: BuildKit, registry: Registry, tmp_path: Path
+) -> None:
+    name = f"{registry.host}/unikernels/redis:buildctl"
+    reported = real_build(buildkit, tmp_path, f"type=image,name={name},push=true",
+                          context(tmp_path))
+    skopeo = [require("skopeo"), "inspect", "--tls-verify=false"]
+    raw = json.loads(run([*skopeo, "--raw", f"docker://{name}"]).stdout)
+    assert raw["annotations"] == LABELS
+    config = json.loads(run([*skopeo, "--config", f"docker://{name}"]).stdout)
+    assert config["config"]["Labels"] == LABELS
+    digest = json.loads(run([*skopeo, f"docker://{name}"]).stdout)["Digest"]
+    assert reported["containerimage.digest"] == digest
