@@ -1,0 +1,186 @@
+"""The oracle test: a seeded corpus of generated Containerfiles over random contexts
+(pun_testing/oracle_corpus.py), each built by Docker Engine's own Dockerfile frontend and by
+`pun build --builder embedded`; both must make the same image, every case: the same files
+(path, kind, mode, owner, content, link target; pun's `/urunc.json` aside) and the same config
+fields (Env, Cmd, Entrypoint, WorkingDir, User, ExposedPorts, Labels, StopSignal, Volumes, ...)
+and platform.
+
+Also, for every tenth case, pun's frontend image through the same engine (`#syntax=`) must
+make what plain `docker build` makes; and, opt-in (BUILDCTL + BUILDKIT_HOST, no BuildKit can be
+installed where CI runs), a standalone current BuildKit's `dockerfile.v0` frontend is a second
+oracle for pun, without the exception below.
+
+One exception, where Docker 20.10's BuildKit and current BuildKit disagree and pun follows
+current BuildKit (and so current `docker build`): the directories a `COPY --chmod=M` creates
+for its destination get mode M from current BuildKit (its fsutil `Copy` applies the mode to
+the parents it makes), 0755 from Docker 20.10's (measured: `COPY --chmod=700 a /x/y/` makes
+`/x` and `/x/y` 0700 with BuildKit v0.32.2, 0755 with Docker 20.10.24). `chmod_parent_quirk`
+excuses exactly that row difference against Docker 20.10, nothing else.
+
+$PUN_ORACLE_SEED and $PUN_ORACLE_CASES pick another corpus (defaults: 20261201, 200 cases).
+A failure prints the case's Containerfile, its context, the differences and the command that
+writes the case out for a build by hand.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
+from typing import Dict, Iterator, List, Optional, Tuple
+
+import pytest
+
+from pun_testing.docker_engine import DockerEngine, docker_engine, push_archive, unique_tag
+from pun_testing.frontend_image import frontend_archive
+from pun_testing.oracle_builders import (buildkit_outcome, docker_outcome, pun_outcome,
+                                         with_syntax_line)
+from pun_testing.oracle_compare import FileRow, Outcome, differences, unified
+from pun_testing.oracle_corpus import Case, corpus_from_environment, describe
+from pun_testing.registry import Registry, start_registry, stop_registry
+from pun_testing.tools import require
+
+CORPUS = corpus_from_environment()
+FRONTEND_SUBSET = CORPUS[::10]
+CHMOD = re.compile(r"--chmod=([0-7]+)")
+
+
+@pytest.fixture(scope="module")
+def engine() -> DockerEngine:
+    return docker_engine()
+
+
+class Oracle:
+    """Each case materialized and built by `docker build` once per module: the cases this
+    session selected, a few at a time (the engine's builds wait on I/O and RPCs more than on
+    the CPU), before the first comparison."""
+
+    WORKERS = 3
+
+    def __init__(self, engine: DockerEngine, root: Path):
+        self.engine, self.root = engine, root
+        self.built: Dict[int, Tuple[Path, Path, Path, Outcome]] = {}
+        self.cache_misses: List[str] = []
+        self.tags: List[str] = []
+
+    def prepare(self, cases: List[Case]) -> None:
+        with ThreadPoolExecutor(self.WORKERS) as pool:
+            for case, result in zip(cases, pool.map(self._build, cases)):
+                self.built[case.index] = result
+
+    def _build(self, case: Case) -> Tuple[Path, Path, Path, Outcome]:
+        workdir = self.root / case.name
+        containerfile, context = case.materialize(workdir)
+        outcome, cached, tag = docker_outcome(self.engine, containerfile, context,
+                                              case.build_args, workdir)
+        if not cached:
+            self.cache_misses.append(case.name)
+        if tag:
+            self.tags.append(tag)
+        return workdir, containerfile, context, outcome
+
+    def __call__(self, case: Case) -> Tuple[Path, Path, Path, Outcome]:
+        if case.index not in self.built:
+            self.built[case.index] = self._build(case)
+        return self.built[case.index]
+
+    def remove_images(self) -> None:
+        for start in range(0, len(self.tags), 50):
+            self.engine.run("image", "rm", "--force", *self.tags[start:start + 50], check=False)
+
+
+@pytest.fixture(scope="module")
+def oracle(engine: DockerEngine, request: pytest.FixtureRequest,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Oracle]:
+    oracle = Oracle(engine, tmp_path_factory.mktemp("oracle"))
+    selected = {item.callspec.params["case"].index: item.callspec.params["case"]
+                for item in request.session.items
+                if item.module is request.module and hasattr(item, "callspec")
+                and "case" in item.callspec.params and "oracle" in item.fixturenames}
+    try:
+        oracle.prepare(sorted(selected.values(), key=lambda case: case.index))
+        yield oracle
+    finally:
+        oracle.remove_images()
+    # The config comes from a second `docker build -t`, meant to be the first one's cache hit.
+    assert not oracle.cache_misses, f"second docker build not cached: {oracle.cache_misses}"
+
+
+def chmod_parent_quirk(case: Case):  # type: ignore[no-untyped-def]
+    """The one excused difference against Docker 20.10 (module docstring): a directory that
+    docker made 0755 where pun gave it the mode of one of the case's `COPY --chmod`s, the
+    rest of the row equal."""
+    modes = {format(int(m, 8), "04o") for m in CHMOD.findall(case.containerfile)}
+
+    def excused(path: str, docker: Optional[FileRow], pun: Optional[FileRow]) -> bool:
+        if docker is None or pun is None or docker[0] != "dir" or pun[0] != "dir":
+            return False
+        return docker[1] == "0755" and pun[1] in modes and docker[2:] == pun[2:]
+
+    return excused
+
+
+def report(case: Case, found: list, expected: Outcome, actual: Outcome) -> str:
+    text = describe(case) + "differences:\n" + "\n".join(f"  {d}" for d in found) + "\n"
+    if not (expected.failed or actual.failed):
+        text += "whole listing:\n" + unified(expected, actual) + "\n"
+    if actual.log:
+        text += f"{actual.builder} warnings:\n{actual.log}\n"
+    return text
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=lambda case: case.name)
+def test_pun_build_makes_what_docker_build_makes(oracle: Oracle, case: Case) -> None:
+    workdir, containerfile, context, docker = oracle(case)
+    pun = pun_outcome(containerfile, context, case.build_args, workdir)
+    found = differences(docker, pun, excused=chmod_parent_quirk(case))
+    if found:
+        pytest.fail(report(case, found, docker, pun), pytrace=False)
+
+
+# --- pun's frontend image through the same engine --------------------------------------------
+
+@pytest.fixture(scope="module")
+def frontend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The frontend image (//:pun-frontend), pushed under a tag no daemon resolved before."""
+    archive = frontend_archive()
+    require("skopeo")
+    registry: Registry
+    registry, process = start_registry(tmp_path_factory.mktemp("registry"))
+    try:
+        reference = f"{registry.host}/pun:{unique_tag('oracle')}"
+        push_archive(archive, reference)
+        yield reference
+    finally:
+        stop_registry(process)
+
+
+@pytest.mark.parametrize("case", FRONTEND_SUBSET, ids=lambda case: case.name)
+def test_the_frontend_makes_what_docker_build_makes(oracle: Oracle, engine: DockerEngine,
+                                                    frontend: str, case: Case) -> None:
+    workdir, containerfile, context, docker = oracle(case)
+    syntax = with_syntax_line(containerfile, frontend, workdir / "Containerfile.frontend")
+    outcome, _, tag = docker_outcome(engine, syntax, context, case.build_args, workdir,
+                                     "frontend")
+    oracle.tags.append(tag)
+    found = differences(docker, outcome, excused=chmod_parent_quirk(case))
+    if found:
+        pytest.fail(report(case, found, docker, outcome), pytrace=False)
+
+
+# --- opt-in: current BuildKit's own Dockerfile frontend ----------------------------------------
+
+BUILDKIT = (os.environ.get("BUILDCTL", ""), os.environ.get("BUILDKIT_HOST", ""))
+
+
+@pytest.mark.skipif(not all(BUILDKIT), reason="opt-in: set BUILDCTL and BUILDKIT_HOST to "
+                    "compare with a standalone BuildKit's dockerfile.v0 frontend")
+@pytest.mark.parametrize("case", CORPUS, ids=lambda case: case.name)
+def test_pun_build_makes_what_buildkit_makes(case: Case, tmp_path: Path) -> None:
+    containerfile, context = case.materialize(tmp_path / "case")
+    buildkit = buildkit_outcome(*BUILDKIT, containerfile, context, case.build_args, tmp_path)
+    pun = pun_outcome(containerfile, context, case.build_args, tmp_path)
+    found = differences(buildkit, pun)
+    if found:
+        pytest.fail(report(case, found, buildkit, pun), pytrace=False)
