@@ -5,7 +5,8 @@
   Files from `--output type=tar` (its `type=local` loses owners); the config from a second build with `-t` (which the
   engine answers from its cache: same LLB) and `docker image inspect`.
 - `buildkit_outcome`: a standalone BuildKit's `dockerfile.v0` frontend through `buildctl`
-  (opt-in), files and config from one build with two outputs (`local` and `oci`).
+  (opt-in), files and config from one build with two outputs (`tar` and `oci`; buildctl's
+  `type=local` loses owners too).
 - `pun_outcome`: `pun build --builder embedded`, in-process: `type=local` for the files,
   `type=oci` for the config.
 """
@@ -60,19 +61,19 @@ def answered_from_cache(progress: str) -> bool:
 
 def buildkit_outcome(buildctl: str, address: str, containerfile: Path, context: Path,
                      build_args: Sequence[Tuple[str, str]], workdir: Path) -> Outcome:
-    files, archive = workdir / "buildkit-files", workdir / "buildkit.oci.tar"
+    files, archive = workdir / "buildkit-files.tar", workdir / "buildkit.oci.tar"
     argv = [buildctl, "--addr", address, "build", "--progress=plain",
             "--frontend", "dockerfile.v0", "--local", f"context={context}",
             "--local", f"dockerfile={containerfile.parent}",
             "--opt", f"filename={containerfile.name}",
             *[f for k, v in build_args for f in ("--opt", f"build-arg:{k}={v}")],
-            "--output", f"type=local,dest={files}", "--output", f"type=oci,dest={archive}"]
+            "--output", f"type=tar,dest={files}", "--output", f"type=oci,dest={archive}"]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=_BUILD_TIMEOUT_S,
                           check=False)
     if done.returncode != 0:
         return Outcome("buildkit", error=done.stderr)
     config = oci_config(archive)
-    return Outcome("buildkit", snapshot(files), config_fields(config.get("config")),
+    return Outcome("buildkit", tar_snapshot(files), config_fields(config.get("config")),
                    (config.get("os", ""), config.get("architecture", "")))
 
 

@@ -15,7 +15,7 @@ The generator only writes cases that `docker build` accepts, and only instructio
 a name in a context is always the same kind (file, directory or symlink), so merging copies
 never turns a file into a directory; COPY sources are never `.dockerignore`d entries
 (those are `*.tmp`, `*.log`, `cache/`, `dir/secret.txt`, `.git/`), wildcards always match a
-kept file, followed symlinks never dangle, and several sources always go to a `/`-ending
+kept file (but for one that matches nothing, on purpose), followed symlinks never dangle, and several sources always go to a `/`-ending
 destination. A `com.urunc.unikernel.cmdline` label is only written together with CMD or
 ENTRYPOINT: alone, pun turns it into the config's Cmd on purpose (issue 9, the urunc bridge),
 which `docker build` does not.
@@ -238,16 +238,24 @@ class _Writer:
         return dirs + [name for name, kind in self.link_kinds.items() if kind == "dir"]
 
     def wildcard(self) -> Optional[str]:
+        """A pattern (Go `path.Match` syntax, as BuildKit matches COPY sources) that matches
+        at least one kept file; now and then one that matches nothing at the top level,
+        which copies nothing (BuildKit's COPY allows empty wildcards:
+        `frontend/dockerfile/dockerfile2llb/convert_copy.go`, `AllowEmptyWildcard: true`)."""
+        if self.rng.random() < 0.05:
+            return "nomatch*"
         top = [p for p in _kept_files(self.entries) if "/" not in p]
         in_dir = [p for p in _kept_files(self.entries) if p.startswith("dir/")
                   and p.count("/") == 1]
-        options = ["*.txt", "?.txt", "[ab].txt", "*.bin", "dir/*", "a*", "*", "dir/[!x]*"]
+        options = ["*.txt", "?.txt", "[ab].txt", "*.bin", "dir/*", "a*", "[^a]*.txt",
+                   "dir/[^x]*"]
         self.rng.shuffle(options)
         for pattern in options:
             pool = in_dir if pattern.startswith("dir/") else top
-            if pattern == "*":  # would match ignorable and dangling entries too
-                continue
-            if any(fnmatch.fnmatchcase(p, pattern) for p in pool):
+            # fnmatch spells Go's `[^...]` as `[!...]`; the patterns here use nothing else
+            # the two read differently.
+            spelled = pattern.replace("[^", "[!")
+            if any(fnmatch.fnmatchcase(p, spelled) for p in pool):
                 return pattern
         return None
 
