@@ -41,7 +41,8 @@ from pun_testing.docker_engine import DockerEngine, docker_engine, push_archive,
 from pun_testing.frontend_image import frontend_archive
 from pun_testing.oracle_builders import (buildkit_outcome, docker_outcome, pun_outcome,
                                          with_syntax_line)
-from pun_testing.oracle_compare import FileRow, Outcome, differences, unified
+from pun_testing.oracle_compare import (PUN_ONLY_PATHS, Excuse, FileRow, Outcome, differences,
+                                         unified)
 from pun_testing.oracle_corpus import Case, corpus_from_environment, describe
 from pun_testing.registry import Registry, start_registry, stop_registry
 from pun_testing.tools import require
@@ -56,55 +57,92 @@ def engine() -> DockerEngine:
     return docker_engine()
 
 
+Built = Tuple[Path, Path, Path, Outcome]  # workdir, Containerfile, context, docker's outcome
+
+
 class Oracle:
     """Each case materialized and built by `docker build` once per module: the cases this
     session selected, a few at a time (the engine's builds wait on I/O and RPCs more than on
-    the CPU), before the first comparison."""
+    the CPU), before the first comparison. The frontend subset likewise, on first use."""
 
     WORKERS = 3
 
-    def __init__(self, engine: DockerEngine, root: Path):
-        self.engine, self.root = engine, root
-        self.built: Dict[int, Tuple[Path, Path, Path, Outcome]] = {}
+    def __init__(self, engine: DockerEngine, root: Path, selected: Dict[str, List[Case]]):
+        self.engine, self.root, self.selected = engine, root, selected
+        self.built: Dict[int, Built] = {}
+        self.through_frontend: Dict[int, Outcome] = {}
         self.cache_misses: List[str] = []
         self.tags: List[str] = []
 
-    def prepare(self, cases: List[Case]) -> None:
+    def prepare(self) -> None:
+        cases = self.selected.get("oracle", [])
         with ThreadPoolExecutor(self.WORKERS) as pool:
             for case, result in zip(cases, pool.map(self._build, cases)):
                 self.built[case.index] = result
 
-    def _build(self, case: Case) -> Tuple[Path, Path, Path, Outcome]:
+    def _build(self, case: Case) -> Built:
         workdir = self.root / case.name
         containerfile, context = case.materialize(workdir)
         outcome, cached, tag = docker_outcome(self.engine, containerfile, context,
                                               case.build_args, workdir)
+        self._note(case, cached, tag)
+        return workdir, containerfile, context, outcome
+
+    def _note(self, case: Case, cached: bool, tag: str) -> None:
         if not cached:
             self.cache_misses.append(case.name)
         if tag:
             self.tags.append(tag)
-        return workdir, containerfile, context, outcome
 
-    def __call__(self, case: Case) -> Tuple[Path, Path, Path, Outcome]:
+    def __call__(self, case: Case) -> Built:
         if case.index not in self.built:
             self.built[case.index] = self._build(case)
         return self.built[case.index]
+
+    def frontend(self, case: Case, reference: str) -> Outcome:
+        """The case built through pun's frontend image (`#syntax=reference`)."""
+        if not self.through_frontend:
+            cases = [c for c in self.selected.get("frontend", []) if c.index != case.index]
+            with ThreadPoolExecutor(self.WORKERS) as pool:
+                outcomes = list(pool.map(lambda c: self._frontend(c, reference), cases))
+            self.through_frontend.update(zip((c.index for c in cases), outcomes))
+        if case.index not in self.through_frontend:
+            self.through_frontend[case.index] = self._frontend(case, reference)
+        return self.through_frontend[case.index]
+
+    def _frontend(self, case: Case, reference: str) -> Outcome:
+        workdir, containerfile, context, _ = self(case)
+        syntax = with_syntax_line(containerfile, reference, workdir / "Containerfile.frontend")
+        outcome, cached, tag = docker_outcome(self.engine, syntax, context, case.build_args,
+                                              workdir, "frontend", skip=PUN_ONLY_PATHS)
+        self._note(case, cached, tag)
+        return outcome
 
     def remove_images(self) -> None:
         for start in range(0, len(self.tags), 50):
             self.engine.run("image", "rm", "--force", *self.tags[start:start + 50], check=False)
 
 
+def selected_cases(request: pytest.FixtureRequest) -> Dict[str, List[Case]]:
+    """The cases this session runs, by the fixture they need ("oracle", "frontend")."""
+    found: Dict[str, Dict[int, Case]] = {"oracle": {}, "frontend": {}}
+    for item in request.session.items:
+        callspec = getattr(item, "callspec", None)
+        if getattr(item, "module", None) is not request.module or callspec is None \
+                or "case" not in callspec.params:
+            continue
+        for name in found:
+            if name in getattr(item, "fixturenames", ()):
+                found[name][callspec.params["case"].index] = callspec.params["case"]
+    return {name: [cases[i] for i in sorted(cases)] for name, cases in found.items()}
+
+
 @pytest.fixture(scope="module")
 def oracle(engine: DockerEngine, request: pytest.FixtureRequest,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Oracle]:
-    oracle = Oracle(engine, tmp_path_factory.mktemp("oracle"))
-    selected = {item.callspec.params["case"].index: item.callspec.params["case"]
-                for item in request.session.items
-                if item.module is request.module and hasattr(item, "callspec")
-                and "case" in item.callspec.params and "oracle" in item.fixturenames}
+    oracle = Oracle(engine, tmp_path_factory.mktemp("oracle"), selected_cases(request))
     try:
-        oracle.prepare(sorted(selected.values(), key=lambda case: case.index))
+        oracle.prepare()
         yield oracle
     finally:
         oracle.remove_images()
@@ -112,7 +150,7 @@ def oracle(engine: DockerEngine, request: pytest.FixtureRequest,
     assert not oracle.cache_misses, f"second docker build not cached: {oracle.cache_misses}"
 
 
-def docker_20_10_quirks(case: Case):  # type: ignore[no-untyped-def]
+def docker_20_10_quirks(case: Case) -> Excuse:
     """The two excused differences against Docker 20.10 (module docstring), each a row equal
     but for its mode:
     - a directory docker made 0755 where pun gave it the permission bits of one of the case's
@@ -170,13 +208,10 @@ def frontend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.mark.parametrize("case", FRONTEND_SUBSET, ids=lambda case: case.name)
-def test_the_frontend_makes_what_docker_build_makes(oracle: Oracle, engine: DockerEngine,
-                                                    frontend: str, case: Case) -> None:
-    workdir, containerfile, context, docker = oracle(case)
-    syntax = with_syntax_line(containerfile, frontend, workdir / "Containerfile.frontend")
-    outcome, _, tag = docker_outcome(engine, syntax, context, case.build_args, workdir,
-                                     "frontend")
-    oracle.tags.append(tag)
+def test_the_frontend_makes_what_docker_build_makes(oracle: Oracle, frontend: str,
+                                                    case: Case) -> None:
+    docker = oracle(case)[3]
+    outcome = oracle.frontend(case, frontend)
     found = differences(docker, outcome, excused=docker_20_10_quirks(case))
     if found:
         pytest.fail(report(case, found, docker, outcome), pytrace=False)

@@ -1,9 +1,10 @@
 """The builders the oracle test runs on one materialized case, each giving an `Outcome`.
 
 - `docker_outcome`: Docker Engine's own Dockerfile frontend (`docker build`, BuildKit, no
-  `#syntax` line) — or, with `syntax=REF`, pun's frontend image through the same engine.
-  Files from `--output type=tar` (its `type=local` loses owners); the config from a second build with `-t` (which the
-  engine answers from its cache: same LLB) and `docker image inspect`.
+  `#syntax` line) — or pun's frontend image through the same engine, for a Containerfile
+  whose first line names it. Files from `--output type=tar` (its `type=local` loses owners);
+  the config from a second build with `-t` (which the engine answers from its cache: same
+  LLB) and `docker image inspect`.
 - `buildkit_outcome`: a standalone BuildKit's `dockerfile.v0` frontend through `buildctl`
   (opt-in), files and config from one build with two outputs (`tar` and `oci`; buildctl's
   `type=local` loses owners too).
@@ -33,7 +34,8 @@ def _build_args(build_args: Sequence[Tuple[str, str]]) -> List[str]:
 
 def docker_outcome(engine: DockerEngine, containerfile: Path, context: Path,
                    build_args: Sequence[Tuple[str, str]], workdir: Path,
-                   builder: str = "docker") -> Tuple[Outcome, bool, str]:
+                   builder: str = "docker", skip: frozenset = frozenset()
+                   ) -> Tuple[Outcome, bool, str]:
     """(outcome, whether the second build was answered from the cache, the image tag to
     remove afterwards — removed in one go, it costs less)."""
     flags = ["--progress=plain", "-f", str(containerfile), *_build_args(build_args)]
@@ -47,7 +49,7 @@ def docker_outcome(engine: DockerEngine, containerfile: Path, context: Path,
     if second.code != 0:
         return Outcome(builder, error="second build: " + second.output), False, ""
     image = engine.inspect(tag)
-    outcome = Outcome(builder, tar_snapshot(files), config_fields(image["Config"]),
+    outcome = Outcome(builder, tar_snapshot(files, skip), config_fields(image["Config"]),
                       (image["Os"], image["Architecture"]))
     return outcome, answered_from_cache(second.output), tag
 

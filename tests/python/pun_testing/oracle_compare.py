@@ -65,7 +65,7 @@ def snapshot(root: Path, skip: frozenset = frozenset()) -> Dict[str, FileRow]:
     return rows
 
 
-def tar_snapshot(archive: Path) -> Dict[str, FileRow]:
+def tar_snapshot(archive: Path, skip: frozenset = frozenset()) -> Dict[str, FileRow]:
     """The same table from a root filesystem tar (`docker build --output type=tar`: unlike
     Docker 20.10's `type=local`, which writes every file as the client's user, it keeps the
     owners), read with the standard library's tarfile."""
@@ -73,7 +73,7 @@ def tar_snapshot(archive: Path) -> Dict[str, FileRow]:
     with tarfile.open(archive) as tar:
         for member in tar:
             relative = os.path.normpath(member.name).strip("/")
-            if relative in ("", "."):
+            if relative in ("", ".") or relative in skip:
                 continue
             mode = format(stat.S_IMODE(member.mode), "04o")
             if member.isdir():
@@ -127,11 +127,11 @@ def listing(files: Mapping[str, FileRow]) -> List[str]:
 
 # A known difference between two oracles, with the rule that explains it: it says whether a
 # pair of rows (expected, actual) at a path is that difference.
-Exception_ = Callable[[str, Optional[FileRow], Optional[FileRow]], bool]
+Excuse = Callable[[str, Optional[FileRow], Optional[FileRow]], bool]
 
 
 def differences(expected: Outcome, actual: Outcome,
-                excused: Optional[Exception_] = None) -> List[str]:
+                excused: Optional[Excuse] = None) -> List[str]:
     """Human-readable differences; empty when the outcomes agree."""
     if expected.failed or actual.failed:
         if expected.failed and actual.failed:

@@ -8,17 +8,17 @@ Containerfile and context on every machine, so a failing case is reproduced on i
     PYTHONPATH=tests/python python -m pun_testing.oracle_corpus --seed S --case N DIR
 
 writes DIR/Containerfile and DIR/context and prints the `docker build` and `pun build`
-commands to compare.
+commands to compare (docker's as `type=tar`: Docker 20.10's `type=local` loses owners).
 
 The generator only writes cases that `docker build` accepts, and only instructions pun packs
 (no RUN, ADD from URLs, HEALTHCHECK, ONBUILD). To keep cases valid it follows a few rules:
 a name in a context is always the same kind (file, directory or symlink), so merging copies
 never turns a file into a directory; COPY sources are never `.dockerignore`d entries
 (those are `*.tmp`, `*.log`, `cache/`, `dir/secret.txt`, `.git/`), wildcards always match a
-kept file (but for one that matches nothing, on purpose), followed symlinks never dangle, and several sources always go to a `/`-ending
-destination. A `com.urunc.unikernel.cmdline` label is only written together with CMD or
-ENTRYPOINT: alone, pun turns it into the config's Cmd on purpose (issue 9, the urunc bridge),
-which `docker build` does not.
+kept file (but for one that matches nothing, on purpose), followed symlinks never dangle,
+and several sources always go to a `/`-ending destination. A `com.urunc.unikernel.cmdline`
+label is only written together with CMD or ENTRYPOINT: alone, pun turns it into the
+config's Cmd on purpose (issue 9, the urunc bridge), which `docker build` does not.
 """
 
 from __future__ import annotations
@@ -439,7 +439,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     flags = "".join(f" --build-arg {k}={v}" for k, v in case.build_args)
     print(describe(case), file=sys.stderr)
     print(f"DOCKER_BUILDKIT=1 /usr/bin/docker build{flags} -f {containerfile} "
-          f"--output type=local,dest={args.dir}/docker {context}")
+          f"--output type=tar,dest={args.dir}/docker.tar {context}")
     print(f"pun build --builder embedded{flags} -f {containerfile} --context {context} "
           f"--output type=local,dest={args.dir}/pun")
     return 0
