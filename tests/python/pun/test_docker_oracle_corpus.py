@@ -14,10 +14,11 @@ Two exceptions, where Docker 20.10's BuildKit and current BuildKit disagree and 
 current BuildKit (and so a current `docker build`), both measured with Docker 20.10.24 and
 BuildKit v0.32.2 on the same Containerfile:
 - `COPY --chmod=M src /x/y/` creates `/x` and `/x/y` with M's permission bits in current
-  BuildKit (fsutil `copy/copy.go` `Copy`: `MkdirAll(…, os.FileMode(M))`, so 4755 gives
-  0755), 0755 in Docker 20.10's;
-- `COPY --chmod=4755` (or 2751, 1777: setuid, setgid, sticky) keeps those bits in current
-  BuildKit (`-rwsr-xr-x`) and drops them in Docker 20.10's (`-rwxr-xr-x`).
+  BuildKit (tonistiigi/fsutil `copy/copy.go`, `Copy`: `MkdirAll(…, os.FileMode(M))`, and a
+  Go FileMode has no 0o4000/0o2000/0o1000 bits, so 4755 gives 0755), 0755 in Docker 20.10's;
+- `COPY --chmod=4755` (or 2750: setuid, setgid, sticky) keeps those bits on the files and
+  directories it copies in current BuildKit (`-rwsr-xr-x`) and drops them in Docker 20.10's
+  (`-rwxr-xr-x`).
 `docker_20_10_quirks` excuses exactly these row differences against Docker 20.10, nothing
 else; the opt-in comparison with current BuildKit is strict, and a third opt-in test checks
 that the two oracles differ only there.
@@ -154,11 +155,12 @@ def docker_20_10_quirks(case: Case) -> Excuse:
     """The two excused differences against Docker 20.10 (module docstring), each a row equal
     but for its mode:
     - a directory docker made 0755 where pun gave it the permission bits of one of the case's
-      `COPY --chmod`s (a directory that copy created: current fsutil creates it with
-      `os.FileMode(M)`, which keeps M's permission bits and drops setuid/setgid/sticky);
-    - a copied entry whose mode is a `--chmod` with setuid/setgid/sticky bits, which docker
-      dropped."""
+      `COPY --chmod`s (a directory that copy created);
+    - an entry copied from the context (a file, or a directory: its name is a context
+      directory's, which no destination uses) whose mode is a `--chmod` with setuid, setgid or
+      sticky bits that docker dropped."""
     modes = {int(m, 8) for m in CHMOD.findall(case.containerfile)}
+    context_dirs = {e.path.rsplit("/", 1)[-1] for e in case.entries if e.kind == "dir"}
 
     def excused(path: str, docker: Optional[FileRow], pun: Optional[FileRow]) -> bool:
         if docker is None or pun is None or docker[0] != pun[0] or docker[2:] != pun[2:]:
@@ -166,8 +168,8 @@ def docker_20_10_quirks(case: Case) -> Excuse:
         want, got = int(docker[1] or "0", 8), int(pun[1] or "0", 8)
         if docker[0] == "dir" and want == 0o755 and got in {m & 0o777 for m in modes}:
             return True
-        return docker[0] == "file" and got in modes and got & 0o7000 != 0 \
-            and want == got & 0o777
+        copied = docker[0] == "file" or path.rsplit("/", 1)[-1] in context_dirs
+        return copied and got in modes and got & 0o7000 != 0 and want == got & 0o777
 
     return excused
 

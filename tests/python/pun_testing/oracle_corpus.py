@@ -291,7 +291,7 @@ class _Writer:
             dest = "${DESTDIR}" + dest  # an ARG in the destination
         flags = []
         if rng.random() < 0.2:
-            flags.append(f"--chmod={rng.choice(('755', '644', '600', '0751', '700', '4755'))}")
+            flags.append(f"--chmod={rng.choice(('755', '644', '600', '0751', '700', '4755', '2750'))}")
         if rng.random() < 0.2:
             flags.append("--chown=" + rng.choice(("1000", "1000:1000", "12:34", "0:7", "65534")))
         words = sources + [dest]
