@@ -40,6 +40,7 @@ DEFAULT_CASES = 200
 FILE_MODES = (0o644, 0o644, 0o755, 0o600, 0o640, 0o444, 0o700)
 DIR_MODES = (0o755, 0o755, 0o750, 0o700, 0o775)
 OWNERS = ((0, 0), (0, 0), (1000, 1000), (12, 34))
+CHMODS = ("755", "644", "600", "0751", "700", "4755", "2750")
 
 
 @dataclass(frozen=True)
@@ -291,7 +292,7 @@ class _Writer:
             dest = "${DESTDIR}" + dest  # an ARG in the destination
         flags = []
         if rng.random() < 0.2:
-            flags.append(f"--chmod={rng.choice(('755', '644', '600', '0751', '700', '4755', '2750'))}")
+            flags.append(f"--chmod={rng.choice(CHMODS)}")
         if rng.random() < 0.2:
             flags.append("--chown=" + rng.choice(("1000", "1000:1000", "12:34", "0:7", "65534")))
         words = sources + [dest]
