@@ -66,13 +66,16 @@ def realistic_payload(path: Path, size_mib: int) -> str:
 def run(argv: Sequence[str], env: Dict[str, str], stdin: Optional[Path] = None,
         stdout: Optional[Path] = None) -> Tuple[float, int]:
     """(wall seconds, peak RSS in KiB) of one child process."""
-    with open(stdin or os.devnull, "rb") as given, open(stdout or os.devnull, "wb") as out:
+    with open(stdin or os.devnull, "rb") as given, open(stdout or os.devnull, "wb") as out, \
+            tempfile.TemporaryFile() as errors:
         started = time.monotonic()
-        process = subprocess.Popen(argv, env=env, stdin=given, stdout=out)
+        process = subprocess.Popen(argv, env=env, stdin=given, stdout=out, stderr=errors)
         _, status, usage = os.wait4(process.pid, 0)
         elapsed = time.monotonic() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed: {' '.join(argv)}")
+        if os.waitstatus_to_exitcode(status) != 0:
+            errors.seek(0)
+            sys.stderr.write(errors.read().decode("utf-8", "replace"))
+            raise SystemExit(f"failed: {' '.join(argv)}")
     return elapsed, usage.ru_maxrss
 
 
@@ -119,6 +122,7 @@ def bench(name: str, context: Path, scratch: Path, runs: int, addr: Optional[str
     pun_wall = line("pun build --builder embedded", "pun", pun_size)
     if addr:
         bk_wall = line("buildctl build (BuildKit, pruned)", "buildkit", bk_size)
+        print("    (BuildKit's peak RSS is buildctl's, the client's; buildkitd's is not counted)")
     gzip_wall = line("gzip -6 (payload only)", "gzip", gzip_size)
     if addr:
         print(f"  ratio pun / BuildKit = {pun_wall:.2f} s / {bk_wall:.2f} s = "
