@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import struct
 import zlib
+from types import ModuleType
 from typing import Optional, Protocol
 
+_isal: Optional[ModuleType]
 try:
     from isal import isal_zlib as _isal
 except ImportError:  # pragma: no cover - the lockfiles install isal; see the module docstring
