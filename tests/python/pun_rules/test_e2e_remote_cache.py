@@ -45,7 +45,8 @@ def machine(root: Path, name: str) -> List[str]:
 
 
 def dist_files(root: Path) -> Dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    return {str(p.relative_to(root)): p.read_bytes() for p in files}
 
 
 def test_a_second_machine_builds_no_image(
