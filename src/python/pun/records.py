@@ -69,4 +69,7 @@ else:
             return tuple(self)
 
         def _replace(self, **changes):
-            return type(self)(*(changes.pop(f, v) for f, v in zip(self._fields, self)), **changes)
+            values = [changes.pop(f, v) for f, v in zip(self._fields, self)]
+            if changes:
+                raise TypeError(f"{type(self).__name__} has no fields {sorted(changes)}")
+            return type(self)(*values)

@@ -61,7 +61,7 @@ def digest_of(data: bytes) -> str:
     return "sha256:" + sha256(data).hexdigest()
 
 
-class Marshalled(NamedTuple):
+class Marshalled(Record):
     definition: bytes
     # (op digest, Containerfile line) for every op that came from a line, in op order.
     source_map: Tuple[Tuple[str, int], ...]
