@@ -68,6 +68,9 @@ else:
         def __getnewargs__(self):
             return tuple(self)
 
+        def _asdict(self):
+            return dict(zip(self._fields, self))
+
         def _replace(self, **changes):
             values = [changes.pop(f, v) for f, v in zip(self._fields, self)]
             if changes:

@@ -38,6 +38,7 @@ def test_construction_matches_namedtuple(args: tuple, kwargs: dict) -> None:
     assert (ours.name, ours.size, ours.note) == (theirs.name, theirs.size, theirs.note)
     assert repr(ours) == repr(theirs).replace("Typed", "Plain")
     assert ours._replace(size=9) == theirs._replace(size=9)
+    assert ours._asdict() == theirs._asdict()
     assert pickle.loads(pickle.dumps(ours)) == ours and copy.deepcopy(ours) == ours
     assert hash(ours) == hash(theirs) and ours == theirs
 
