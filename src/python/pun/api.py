@@ -7,7 +7,6 @@ Containerfile line each op came from. Used by the CLI, the frontend and the Pant
 
 from __future__ import annotations
 
-from typing import List, Mapping, NamedTuple, Optional, Tuple
 
 from pun.containerfile.parser import ParseOptions, parse_containerfile
 from pun.containerfile.plan import PackPlan
@@ -28,9 +27,14 @@ from pun.llb.state import normalize_dest
 from pun.platform import DEFAULT_TARGET, Platform
 from pun.urunc import LabelSite, urunc_json, validate
 from pun.urunc_bridge import bridge
+from pun.records import Record
+
+TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
+if TYPE_CHECKING:
+    from typing import List, Mapping, Optional, Tuple
 
 
-class GenerateOptions(NamedTuple):
+class GenerateOptions(Record):
     path: str = "Containerfile"
     build_args: Mapping[str, str] = {}
     target_platform: Platform = DEFAULT_TARGET
@@ -46,7 +50,7 @@ class GenerateOptions(NamedTuple):
     context_excludes: Tuple[str, ...] = ()
 
 
-class Generated(NamedTuple):
+class Generated(Record):
     definition: bytes
     plan: PackPlan
     warnings: Tuple[Diagnostic, ...]

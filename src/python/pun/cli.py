@@ -6,23 +6,78 @@ stderr. Exit status: 0 success, 1 bad input or failure, 2 usage error or unavail
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from typing import BinaryIO, Optional, Sequence
 
 from pun import __version__
-from pun.cli_options import add_generate_arguments, generate_options, read_containerfile
+from pun.cli_options import generate_options, read_containerfile
+
+TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
+if TYPE_CHECKING:
+    import argparse
+    from typing import BinaryIO, Dict, List, Optional, Sequence, Union
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
+# The `pun --LLB` hot path reads its few options itself (_scan_llb_args) and imports argparse
+# (~3 ms with gettext and locale) only for help, errors and the other modes.
+_FLAGS = {"--LLB": "llb", "-LLB": "llb", "--dump": "dump", "--strict": "strict"}
+_VALUED = {
+    "-f": "file",
+    "--file": "file",
+    "-file": "file",
+    "--build-arg": "build_args",
+    "--platform": "platform",
+    "--base-platform": "base_platform",
+    "--local-unique-id": "local_unique_id",
+    "--compat": "compat",
+    "--context": "context",
+}
+_COMPAT_CHOICES = ("docker", "pun")
 
-class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    """Takes the width from $COLUMNS: argparse's default asks shutil for the terminal size,
-    and importing shutil on every `pun --LLB` costs ~3 ms for help text it never prints."""
 
-    def __init__(self, prog: str) -> None:
-        super().__init__(prog, width=_columns() - 2)
+class _Args:
+    """What argparse would return for a `pun --LLB` command line (the same attribute names)."""
+
+    def __init__(self) -> None:
+        self.llb = self.dump = self.strict = self.version = False
+        self.file: Optional[str] = None
+        self.build_args: List[str] = []
+        self.platform: Optional[str] = None
+        self.base_platform: Optional[str] = None
+        self.local_unique_id: Optional[str] = None
+        self.compat = "docker"
+        self.context = "."
+
+
+def _scan_llb_args(argv: Sequence[str]) -> Optional[_Args]:
+    """The arguments of a plain `pun --LLB -f FILE ...`, read as argparse reads them; None for
+    anything else (help, version, errors, a value that looks like an option, the frontend),
+    which goes to argparse."""
+    args = _Args()
+    values: Dict[str, Union[bool, str, List[str], None]] = vars(args)
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        name, has_value, value = word.partition("=") if word.startswith("--") else (word, "", "")
+        if name in _FLAGS and not has_value:
+            values[_FLAGS[name]] = True
+        elif name in _VALUED:
+            if not has_value:
+                i += 1
+                if i == len(argv) or (argv[i].startswith("-") and argv[i] != "-"):
+                    return None
+                value = argv[i]
+            if name == "--build-arg":
+                args.build_args.append(value)
+            else:
+                values[_VALUED[name]] = value
+        else:
+            return None
+        i += 1
+    if args.compat not in _COMPAT_CHOICES:
+        return None  # argparse says which values are allowed
+    return args if (args.llb or args.dump) and args.file else None
 
 
 def _columns() -> int:
@@ -31,6 +86,17 @@ def _columns() -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    import argparse
+
+    from pun.cli_options import add_generate_arguments
+
+    class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+        """Takes the width from $COLUMNS: argparse's default asks shutil for the terminal
+        size, and importing shutil costs ~3 ms for help text pun rarely prints."""
+
+        def __init__(self, prog: str) -> None:
+            super().__init__(prog, width=_columns() - 2)
+
     parser = argparse.ArgumentParser(
         prog="pun",
         description="Package a unikernel for urunc: read a Containerfile (FROM/COPY/LABEL) and "
@@ -86,6 +152,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         from pun.solve.push_command import main as push_main
 
         return push_main(argv[1:])
+    fast = _scan_llb_args(argv)
+    if fast is not None and fast.file:
+        return _write_llb(fast, fast.file, sys.stdout.buffer)
     args = _parser().parse_args(argv)
     if args.version:
         sys.stdout.write(f"pun version {__version__}\n")
@@ -97,7 +166,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             "pun: no Containerfile given\n  hint: pass -f Containerfile (see pun --help)\n"
         )
         return EXIT_FAILURE
-    return _write_llb(args, sys.stdout.buffer)
+    return _write_llb(args, args.file, sys.stdout.buffer)
 
 
 def _frontend() -> int:
@@ -117,12 +186,12 @@ def _frontend() -> int:
     return run()
 
 
-def _write_llb(args: argparse.Namespace, out: BinaryIO) -> int:
+def _write_llb(args: Union[argparse.Namespace, _Args], path: str, out: BinaryIO) -> int:
     from pun.api import generate
     from pun.diagnostics import PunError, write_diagnostics
 
     try:
-        generated = generate(read_containerfile(args.file), generate_options(args, args.file))
+        generated = generate(read_containerfile(path), generate_options(args, path))
     except PunError as exc:
         write_diagnostics(exc.diagnostics)
         return EXIT_FAILURE

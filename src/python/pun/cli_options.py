@@ -3,14 +3,16 @@ and reading the Containerfile, so both commands read input the same way."""
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple
 
 from pun.diagnostics import PunError, error, write_diagnostics
 
+TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
 if TYPE_CHECKING:
+    import argparse
+    from typing import Any, Callable, Dict, List, Optional, Tuple
+
     from pun.api import GenerateOptions
     from pun.platform import Platform
 
@@ -69,8 +71,9 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def generate_options(args: argparse.Namespace, path: str) -> "GenerateOptions":
-    """GenerateOptions from the arguments added by add_generate_arguments (PunError if bad)."""
+def generate_options(args: Any, path: str) -> "GenerateOptions":
+    """GenerateOptions from the arguments added by add_generate_arguments (PunError if bad):
+    an argparse Namespace, or what `pun --LLB`'s own scan returns (the same attributes)."""
     from pun.api import GenerateOptions
 
     return GenerateOptions(

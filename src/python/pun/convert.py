@@ -17,12 +17,16 @@ Two semantics (`compat`):
 from __future__ import annotations
 
 import posixpath
-from typing import List, NamedTuple, Optional, Tuple, Union
 
 from pun.containerfile.plan import CopyInstruction, PackPlan, WorkdirInstruction
 from pun.llb.state import Copy, Mkdir, Mkfile, Owner, State, go_clean, image, local, scratch
 from pun.platform import DEFAULT_TARGET, Platform, base_image_platform
 from pun.urunc import HYPERVISOR
+from pun.records import Record
+
+TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
+if TYPE_CHECKING:
+    from typing import List, Optional, Tuple, Union
 
 CONTEXT_LOCAL_NAME = "context"
 URUNC_JSON_PATH = "/urunc.json"
@@ -34,7 +38,7 @@ COMPAT_PUN = "pun"
 COMPAT_MODES = (COMPAT_DOCKER, COMPAT_PUN)
 
 
-class ConvertOptions(NamedTuple):
+class ConvertOptions(Record):
     target_platform: Platform = DEFAULT_TARGET
     # Forces the base image's platform (the original pun always used qemu/amd64).
     base_platform: Optional[Platform] = None

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import enum
-from typing import Iterable, NamedTuple, Optional, Tuple
+from pun.records import Record
+
+TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
+if TYPE_CHECKING:
+    from typing import Iterable, Optional, Tuple
 
 
 class Severity(enum.Enum):
@@ -11,7 +15,7 @@ class Severity(enum.Enum):
     ERROR = "error"
 
 
-class Diagnostic(NamedTuple):
+class Diagnostic(Record):
     severity: Severity
     message: str
     path: str = ""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+
+TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
+if TYPE_CHECKING:
+    from typing import Any, Mapping
 
 # Go escapes these even with raw UTF-8 output; Python's json module does not.
 _GO_ESCAPES = {

@@ -14,9 +14,13 @@ The rules follow BuildKit v0.32.2 `frontend/dockerfile/dockerfile2llb/convert.go
 from __future__ import annotations
 
 import posixpath
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
 from pun.platform import Platform
+from pun.records import Record
+
+TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 SPEC_VERSION = 1
 DEFAULT_PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -41,78 +45,81 @@ CONFIG_FIELDS = (
 IMAGE_FIELDS = ("author", "os.version", "os.features", "history", "rootfs")
 
 
-class SetEnv(NamedTuple):
+class SetEnv(Record):
     key: str
     value: str
     line: int
 
 
-class SetLabel(NamedTuple):
+class SetLabel(Record):
     key: str
     value: str
     line: int
 
 
-class SetCmd(NamedTuple):
+class SetCmd(Record):
     args: Tuple[str, ...]
     shell_form: bool
     line: int
 
 
-class SetEntrypoint(NamedTuple):
+class SetEntrypoint(Record):
     args: Tuple[str, ...]
     shell_form: bool
     line: int
 
 
-class SetWorkdir(NamedTuple):
+class SetWorkdir(Record):
     path: str  # as written (expanded); relative paths resolve against the current WorkingDir
     line: int
 
 
-class SetUser(NamedTuple):
+class SetUser(Record):
     user: str
     line: int
 
 
-class ExposePorts(NamedTuple):
+class ExposePorts(Record):
     ports: Tuple[str, ...]  # already "<port>/<proto>"
     line: int
 
 
-class AddVolumes(NamedTuple):
+class AddVolumes(Record):
     paths: Tuple[str, ...]
     line: int
 
 
-class SetStopSignal(NamedTuple):
+class SetStopSignal(Record):
     signal: str
     line: int
 
 
-class SetShell(NamedTuple):
+class SetShell(Record):
     args: Tuple[str, ...]
     line: int
 
 
-class SetAuthor(NamedTuple):
+class SetAuthor(Record):
     author: str
     line: int
 
 
-ConfigStep = Union[
-    SetEnv,
-    SetLabel,
-    SetCmd,
-    SetEntrypoint,
-    SetWorkdir,
-    SetUser,
-    ExposePorts,
-    AddVolumes,
-    SetStopSignal,
-    SetShell,
-    SetAuthor,
-]
+if TYPE_CHECKING:
+    ConfigStep = Union[
+        SetEnv,
+        SetLabel,
+        SetCmd,
+        SetEntrypoint,
+        SetWorkdir,
+        SetUser,
+        ExposePorts,
+        AddVolumes,
+        SetStopSignal,
+        SetShell,
+        SetAuthor,
+    ]
+else:  # annotations only at run time (typing is not imported: see pun.records)
+    ConfigStep = object
 _STEP_TYPES = {
     cls.__name__: cls
     for cls in (
@@ -131,14 +138,14 @@ _STEP_TYPES = {
 }
 
 
-class BaseSpec(NamedTuple):
+class BaseSpec(Record):
     """`FROM <image>`: the normalized reference and the platform it is pulled for."""
 
     reference: str
     platform: Platform
 
 
-class ImageSpec(NamedTuple):
+class ImageSpec(Record):
     platform: Platform
     base: Optional[BaseSpec]
     steps: Tuple[ConfigStep, ...]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional
+from pun.records import Record
+
+TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
+if TYPE_CHECKING:
+    from typing import Optional
 
 _ARCH_ALIASES = {
     "x86_64": "amd64",
@@ -16,7 +20,7 @@ _ARCH_ALIASES = {
 HYPERVISOR_AS_OS_DOMAINS = frozenset({"unikraft.org"})
 
 
-class Platform(NamedTuple):
+class Platform(Record):
     os: str
     architecture: str
     variant: str = ""

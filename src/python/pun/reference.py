@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import NamedTuple, Optional
+from pun.records import Record
+
+TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
+if TYPE_CHECKING:
+    from typing import Optional
 
 DEFAULT_DOMAIN = "docker.io"
 _LEGACY_DEFAULT_DOMAIN = "index.docker.io"
@@ -35,7 +39,7 @@ class InvalidReference(ValueError):
     pass
 
 
-class ImageReference(NamedTuple):
+class ImageReference(Record):
     domain: str
     path: str
     tag: Optional[str]

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import binascii
 import re
-from typing import Callable, Dict, FrozenSet, List, Mapping, NamedTuple, Optional, Tuple
 
 from pun.diagnostics import Diagnostic, Severity
 from pun.gojson import go_json_string_map
+from pun.records import Record
+
+TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
+if TYPE_CHECKING:
+    from typing import Callable, Dict, FrozenSet, List, Mapping, Optional, Tuple
 
 PREFIX = "com.urunc.unikernel."
 UNIKERNEL_TYPE = PREFIX + "unikernelType"
@@ -83,10 +87,11 @@ def urunc_json(labels: Mapping[str, str]) -> bytes:
     return go_json_string_map(encoded).encode("utf-8")
 
 
-_Finder = Callable[[str, Optional[int], str], None]
+if TYPE_CHECKING:
+    _Finder = Callable[[str, Optional[int], str], None]
 
 
-class LabelSite(NamedTuple):
+class LabelSite(Record):
     """Where a label was set, so that findings can point at the line."""
 
     value: str

@@ -14,14 +14,18 @@ It also warns about the rootfs labels urunc generations read differently.
 
 from __future__ import annotations
 
-from typing import Dict, List, Mapping, NamedTuple, Optional, Tuple
 
 from pun.diagnostics import Diagnostic, warning
 from pun.imagespec import ConfigStep, SetCmd, SetEntrypoint
 from pun.urunc import BLOCK, CMDLINE, MOUNT_ROOTFS, PREFIX, USE_DM_BLOCK
+from pun.records import Record
+
+TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
+if TYPE_CHECKING:
+    from typing import Dict, List, Mapping, Optional, Tuple
 
 
-class Bridged(NamedTuple):
+class Bridged(Record):
     steps: Tuple[ConfigStep, ...]  # the config steps, plus a Cmd derived from `cmdline`
     derived: Dict[str, str]  # urunc keys to add to the annotations and /urunc.json
     warnings: Tuple[Diagnostic, ...]

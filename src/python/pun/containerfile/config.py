@@ -8,7 +8,6 @@ SHELL), `dockerfile2llb/convert_expose.go` (`parsePort`) and moby/sys `signal.Pa
 from __future__ import annotations
 
 import re
-from typing import Callable, List, Sequence, Tuple
 
 from pun.diagnostics import Diagnostic, error, warning
 from pun.imagespec import (
@@ -23,7 +22,12 @@ from pun.imagespec import (
     SetUser,
 )
 
-Expand = Callable[[str], str]
+TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
+if TYPE_CHECKING:
+    from typing import Callable, List, Sequence, Tuple
+
+if TYPE_CHECKING:
+    Expand = Callable[[str], str]
 # Linux signal names moby/sys/signal accepts (SIG prefix optional, any case), plus RTMIN+n.
 _SIGNALS = frozenset(
     "ABRT ALRM BUS CHLD CLD CONT FPE HUP ILL INT IO IOT KILL PIPE POLL PROF PWR QUIT SEGV "

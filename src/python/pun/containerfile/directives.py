@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
-from typing import Dict, NamedTuple, Optional
+from pun.records import Record
+
+TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
+if TYPE_CHECKING:
+    from typing import Dict, Optional
 
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
 _KNOWN = ("escape", "syntax", "check")
 
 
-class Directives(NamedTuple):
+class Directives(Record):
     escape: str = "\\"
     syntax: Optional[str] = None
 

@@ -9,7 +9,6 @@ meaning of flags) is ours, in this module and `words.py`.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Sequence, Set, Tuple
 
 from pun.containerfile.directives import DirectiveError, Directives, read_directives
 from pun.containerfile.config import ConfigReader
@@ -26,6 +25,11 @@ from pun.diagnostics import Diagnostic, error, warning
 from pun.imagespec import ConfigStep, SetEnv, SetLabel, SetWorkdir, resolve_workdir
 from pun.platform import DEFAULT_TARGET, InvalidPlatform, Platform, parse_platform
 from pun.reference import InvalidReference, normalize
+from pun.records import Record
+
+TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 KNOWN_INSTRUCTIONS = frozenset(
     {
@@ -55,7 +59,7 @@ _GO_PARSE_LINE = re.compile(r"line (\d+)")
 _NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
-class ParseOptions(NamedTuple):
+class ParseOptions(Record):
     path: str = "Containerfile"
     build_args: Mapping[str, str] = {}
     target_platform: Platform = DEFAULT_TARGET
@@ -134,7 +138,7 @@ def _command(parsed: Any, path: str) -> "_Command":
     )
 
 
-class _Command(NamedTuple):
+class _Command(Record):
     keyword: str
     written: str
     flags: Tuple[str, ...]

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Dict, NamedTuple, Optional, Tuple
 
 from pun.diagnostics import Diagnostic
 from pun.imagespec import ConfigStep
 from pun.platform import Platform
 from pun.reference import ImageReference
+from pun.records import Record
+
+TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
+if TYPE_CHECKING:
+    from typing import Dict, Optional, Tuple
 
 
-class BaseImage(NamedTuple):
+class BaseImage(Record):
     """`FROM scratch` (reference None) or `FROM <image>`."""
 
     reference: Optional[ImageReference]
@@ -23,7 +27,7 @@ class BaseImage(NamedTuple):
         return self.reference is None
 
 
-class CopyInstruction(NamedTuple):
+class CopyInstruction(Record):
     sources: Tuple[str, ...]
     dest: str
     line: int
@@ -33,13 +37,13 @@ class CopyInstruction(NamedTuple):
     workdir: str = "/"
 
 
-class Label(NamedTuple):
+class Label(Record):
     key: str
     value: str
     line: int
 
 
-class WorkdirInstruction(NamedTuple):
+class WorkdirInstruction(Record):
     """WORKDIR creates its directory, as in docker (mode 0755, owned by USER when set)."""
 
     path: str  # absolute and clean
@@ -47,12 +51,12 @@ class WorkdirInstruction(NamedTuple):
     user: Optional[str] = None
 
 
-class IgnoredInstruction(NamedTuple):
+class IgnoredInstruction(Record):
     keyword: str
     line: int
 
 
-class PackPlan(NamedTuple):
+class PackPlan(Record):
     path: str
     base: BaseImage
     copies: Tuple[CopyInstruction, ...]

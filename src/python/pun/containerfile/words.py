@@ -7,7 +7,11 @@ non-Windows case, so that a LABEL or COPY path means here what it means to `dock
 from __future__ import annotations
 
 import re
-from typing import List, Mapping, NamedTuple, Set
+from pun.records import Record
+
+TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
+if TYPE_CHECKING:
+    from typing import List, Mapping, Set
 
 _SPECIAL = frozenset("'\"$")
 # POSIX special parameters: `$$`, `$#`, ... name a (never set) variable of one character.
@@ -247,7 +251,7 @@ def _reverse_pattern(pattern: str) -> str:
     return "".join(reversed(parts))
 
 
-class Expanded(NamedTuple):
+class Expanded(Record):
     value: str
     unset_variables: "frozenset[str]"
 

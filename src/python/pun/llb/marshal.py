@@ -7,7 +7,6 @@ location entry. Op digests are sha256 of the exact op bytes.
 
 from __future__ import annotations
 
-from typing import Callable, Dict, List, NamedTuple, Optional, Set, Tuple, Union
 
 from pun.llb.state import (
     LOCAL_EXCLUDE_PATTERNS,
@@ -20,7 +19,6 @@ from pun.llb.state import (
     Owner,
     SourceVertex,
     State,
-    Vertex,
     clean_source_path,
     go_clean,
     normalize_dest,
@@ -32,22 +30,30 @@ try:  # CPython's builtin sha256 spares `pun --LLB` loading OpenSSL through hash
     from _sha256 import sha256  # type: ignore[import-not-found]
 except ImportError:  # pragma: no cover - 3.12+ names the module _sha2; other Pythons lack it
     from hashlib import sha256
+from pun.records import Record
+
+TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
+if TYPE_CHECKING:
+    from typing import Callable, Dict, List, Optional, Set, Tuple, Union
+
+    from pun.llb.state import Vertex
+
+    DigestLookup = Callable[[Vertex], str]
 
 # Field numbers of BuildKit's solver/pb (see src/protos/pun/llb/pb/ops.proto).
 _OP_INPUTS, _OP_SOURCE, _OP_FILE, _OP_PLATFORM, _OP_CONSTRAINTS = 1, 3, 4, 10, 11
 _NO_INPUT = -1
 _NO_TIMESTAMP = -1
 LOCAL_UNIQUE = "local.unique"
-DigestLookup = Callable[[Vertex], str]
 CUSTOM_NAME = "llb.customname"
 
 
-class MarshalOptions(NamedTuple):
+class MarshalOptions(Record):
     # The `local.unique` value for local sources: one per Marshal, as in BuildKit.
     local_unique_id: str
 
 
-class MarshalledOp(NamedTuple):
+class MarshalledOp(Record):
     digest: str
     data: bytes
     caps: Tuple[str, ...]
@@ -58,7 +64,7 @@ def digest_of(data: bytes) -> str:
     return "sha256:" + sha256(data).hexdigest()
 
 
-class Marshalled(NamedTuple):
+class Marshalled(Record):
     definition: bytes
     # (op digest, Containerfile line) for every op that came from a line, in op order.
     source_map: Tuple[Tuple[str, int], ...]

@@ -7,9 +7,13 @@ actions). Nothing is serialized here; `pun.llb.marshal` turns a State into Defin
 from __future__ import annotations
 
 import posixpath
-from typing import NamedTuple, Optional, Tuple, Union
 
 from pun.platform import Platform
+from pun.records import Record
+
+TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
+if TYPE_CHECKING:
+    from typing import Optional, Tuple, Union
 
 IMAGE_SCHEME = "docker-image://"
 LOCAL_SCHEME = "local://"
@@ -19,7 +23,7 @@ LOCAL_FOLLOW_PATHS = "local.followpaths"
 LOCAL_EXCLUDE_PATTERNS = "local.excludepatterns"
 
 
-class SourceVertex(NamedTuple):
+class SourceVertex(Record):
     identifier: str
     attrs: Tuple[Tuple[str, str], ...] = ()
     platform: Optional[Platform] = None
@@ -30,7 +34,7 @@ class SourceVertex(NamedTuple):
         return self.identifier.startswith(LOCAL_SCHEME)
 
 
-class Owner(NamedTuple):
+class Owner(Record):
     """`--chown user[:group]`: each part a name or a numeric id."""
 
     user: Union[int, str]
@@ -53,7 +57,7 @@ def _id_or_name(text: str) -> Union[int, str]:
     return value if -(2**31) <= value < 2**31 and text.lstrip("+-").isdigit() else text
 
 
-class Copy(NamedTuple):
+class Copy(Record):
     source: "State"
     src: str
     dest: str
@@ -66,24 +70,25 @@ class Copy(NamedTuple):
     dir_copy_contents: bool = False
 
 
-class Mkfile(NamedTuple):
+class Mkfile(Record):
     path: str
     mode: int
     data: bytes
     owner: Optional[Owner] = None
 
 
-class Mkdir(NamedTuple):
+class Mkdir(Record):
     path: str
     mode: int
     make_parents: bool = False
     owner: Optional[Owner] = None
 
 
-FileAction = Union[Copy, Mkfile, Mkdir]
+if TYPE_CHECKING:
+    FileAction = Union[Copy, Mkfile, Mkdir]
 
 
-class FileVertex(NamedTuple):
+class FileVertex(Record):
     """One FileOp: actions applied in order to `base` (None = scratch)."""
 
     base: Optional["Vertex"]
@@ -93,10 +98,11 @@ class FileVertex(NamedTuple):
     line: Optional[int] = None
 
 
-Vertex = Union[SourceVertex, FileVertex]
+if TYPE_CHECKING:
+    Vertex = Union[SourceVertex, FileVertex]
 
 
-class State(NamedTuple):
+class State(Record):
     vertex: Optional[Vertex] = None  # None is scratch: no op at all
 
     def file(

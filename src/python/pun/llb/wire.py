@@ -9,7 +9,10 @@ The field numbers used by callers are BuildKit's (`src/protos/pun/llb/pb/ops.pro
 
 from __future__ import annotations
 
-from typing import Iterable, List, Optional, Tuple
+
+TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
+if TYPE_CHECKING:
+    from typing import Iterable, List, Optional, Tuple
 
 _VARINT, _LEN = 0, 2
 

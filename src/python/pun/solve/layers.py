@@ -2,27 +2,35 @@
 
 Determinism: entries in component-wise byte order, numeric owners only (no user/group names),
 mtimes clamped to SOURCE_DATE_EPOCH, gzip header with mtime 0 and no file name. The same
-entries always give the same bytes (for a given zlib), so the same diffID and digest.
+entries always give the same bytes (for a given deflate library, see pun.solve.deflate), so
+the same diffID and digest.
+
+Each byte is read once: the tar is hashed as it is written (the diffID) on the caller's thread,
+and gzipped and hashed again (the blob digest) on a second one.
 """
 
 from __future__ import annotations
 
 import contextlib
-import gzip
 import hashlib
 import io
 import os
+import queue
 import tarfile
 import tempfile
+import threading
 from dataclasses import dataclass
 from typing import BinaryIO, Callable, ContextManager, Iterator, Optional, Sequence, Tuple, cast
 
 from pun.diagnostics import error
 from pun.solve.context import open_local
+from pun.solve.deflate import GzipMember
 from pun.solve.fstree import Inline, Kind, LocalFile, Node
 from pun.solve.progress import Progress
 
 COPY_BUFFER = 1024 * 1024
+# Chunks queued between the tar writer and the gzip thread (each about COPY_BUFFER bytes).
+PIPELINE_DEPTH = 4
 MEDIA_TYPE_OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
 MEDIA_TYPE_DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 MEDIA_TYPE_DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar"
@@ -52,12 +60,68 @@ class Layer:
     created_by: str
 
 
-class _HashingWriter(io.RawIOBase):
+class _HashingWriter:
     """Counts and hashes everything written through it to an underlying file."""
 
     def __init__(self, sink: Optional[BinaryIO]) -> None:
-        super().__init__()
         self._sink = sink
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self.sha256.update(data)
+        self.size += len(data)
+        if self._sink is not None:
+            self._sink.write(data)
+
+
+class _Gzipper(threading.Thread):
+    """Gzips chunks into a `_HashingWriter` on a second thread: the tar's own hashing and
+    reading stay on the caller's (hashlib, ISA-L and zlib release the GIL on large buffers, so
+    the two threads use two cores). A bounded queue keeps memory flat."""
+
+    def __init__(self, level: int, out: _HashingWriter) -> None:
+        super().__init__(name="pun-gzip", daemon=True)
+        self._member = GzipMember(level)
+        self._out = out
+        self._chunks: "queue.Queue[Optional[bytes]]" = queue.Queue(maxsize=PIPELINE_DEPTH)
+        self.failure: Optional[BaseException] = None
+
+    def run(self) -> None:
+        try:
+            self._out.write(self._member.header())
+            while True:
+                chunk = self._chunks.get()
+                if chunk is None:
+                    break
+                self._out.write(self._member.compress(chunk))
+            self._out.write(self._member.finish())
+        except BaseException as exc:  # handed to the caller in put()/close()
+            self.failure = exc
+            while self._chunks.get() is not None:  # drain so the caller never blocks
+                pass
+
+    def put(self, chunk: bytes) -> None:
+        if self.failure is not None:
+            raise self.failure
+        self._chunks.put(chunk)
+
+    def close(self) -> None:
+        self._chunks.put(None)
+        self.join()
+        if self.failure is not None:
+            raise self.failure
+
+
+class _TarSink(io.RawIOBase):
+    """What the tar is written into: hashes it (the diffID), then passes it on in chunks of at
+    least COPY_BUFFER bytes, cut only by the sequence of writes (so the same tar always reaches
+    the compressor in the same pieces, and deflate gives the same bytes)."""
+
+    def __init__(self, emit: Callable[[bytes], None]) -> None:
+        super().__init__()
+        self._emit = emit
+        self._pending = bytearray()
         self.sha256 = hashlib.sha256()
         self.size = 0
 
@@ -65,12 +129,22 @@ class _HashingWriter(io.RawIOBase):
         return True
 
     def write(self, data: "bytes | bytearray | memoryview") -> int:  # type: ignore[override]
-        view = memoryview(data)
-        self.sha256.update(view)
-        self.size += len(view)
-        if self._sink is not None:
-            self._sink.write(view)
-        return len(view)
+        chunk = data if isinstance(data, bytes) else bytes(data)
+        self.sha256.update(chunk)
+        self.size += len(chunk)
+        if not self._pending and len(chunk) >= COPY_BUFFER:
+            self._emit(chunk)
+        else:
+            self._pending += chunk
+            if len(self._pending) >= COPY_BUFFER:
+                self._emit(bytes(self._pending))
+                self._pending.clear()
+        return len(chunk)
+
+    def drain(self) -> None:
+        if self._pending:
+            self._emit(bytes(self._pending))
+            self._pending.clear()
 
     def tell(self) -> int:
         return self.size
@@ -143,22 +217,18 @@ def write_layer(
     fd, tmp = tempfile.mkstemp(dir=workdir, prefix=".layer-")
     try:
         with os.fdopen(fd, "wb") as raw:
-            compressed = _HashingWriter(raw)
-            if compression.kind == "gzip":
-                # filename="" and mtime=0 keep the gzip header free of anything build-specific.
-                with gzip.GzipFile(
-                    filename="",
-                    mode="wb",
-                    fileobj=compressed,
-                    compresslevel=compression.level,
-                    mtime=0,
-                ) as zipped:
-                    plain = _HashingWriter(cast(BinaryIO, zipped))
-                    write_tar(entries, cast(BinaryIO, plain), open_content, epoch, progress)
-            else:
-                plain = compressed
+            blob = _HashingWriter(cast(BinaryIO, raw))
+            gzipper = _Gzipper(compression.level, blob) if compression.kind == "gzip" else None
+            plain = _TarSink(gzipper.put if gzipper is not None else blob.write)
+            if gzipper is not None:
+                gzipper.start()
+            try:
                 write_tar(entries, cast(BinaryIO, plain), open_content, epoch, progress)
-        digest = "sha256:" + compressed.sha256.hexdigest()
+                plain.drain()
+            finally:
+                if gzipper is not None:
+                    gzipper.close()
+        digest = "sha256:" + blob.sha256.hexdigest()
         final = os.path.join(workdir, digest.split(":", 1)[1])
         os.replace(tmp, final)
     except BaseException:
@@ -167,7 +237,7 @@ def write_layer(
         raise
     media = layer_media_type(oci, compression.kind == "gzip")
     return Layer(
-        Blob(digest, compressed.size, media, final),
+        Blob(digest, blob.size, media, final),
         "sha256:" + plain.sha256.hexdigest(),
         created_by,
     )
