@@ -186,13 +186,11 @@ class ImageSpec(Record):
         cmd_set = False
         for step in self.steps:
             if isinstance(step, SetEntrypoint):
-                config["Entrypoint"] = _with_shell(config, step.args, step.shell_form)
-                config["ArgsEscaped"] = True
+                _set_args(config, "Entrypoint", _with_shell(config, step.args, step.shell_form))
                 if not cmd_set:  # as dispatchEntrypoint: an inherited Cmd does not survive
                     config.pop("Cmd", None)
             elif isinstance(step, SetCmd):
-                config["Cmd"] = _with_shell(config, step.args, step.shell_form)
-                config["ArgsEscaped"] = True
+                _set_args(config, "Cmd", _with_shell(config, step.args, step.shell_form))
                 cmd_set = True
             elif isinstance(step, SetAuthor):
                 image["author"] = step.author
@@ -276,6 +274,15 @@ def _copy(value: Any) -> Any:
     return value
 
 
+def _set_args(config: Dict[str, Any], key: str, args: List[str]) -> None:
+    # An empty list is left out, as Go's `omitempty` on the image spec's Cmd/Entrypoint does.
+    if args:
+        config[key] = args
+    else:
+        config.pop(key, None)
+    config["ArgsEscaped"] = True
+
+
 def _with_shell(config: Mapping[str, Any], args: Sequence[str], shell_form: bool) -> List[str]:
     if not shell_form:
         return list(args)
@@ -292,7 +299,7 @@ def _apply(config: Dict[str, Any], step: ConfigStep) -> None:
         config["WorkingDir"] = resolve_workdir(config.get("WorkingDir") or "/", step.path)
     elif isinstance(step, SetUser):
         config["User"] = step.user
-    elif isinstance(step, ExposePorts):
+    elif isinstance(step, ExposePorts) and step.ports:  # none: an empty map, omitted by Go
         ports: Dict[str, Any] = {port: {} for port in step.ports}
         config["ExposedPorts"] = {**(config.get("ExposedPorts") or {}), **ports}
     elif isinstance(step, AddVolumes):

@@ -45,7 +45,7 @@ def bridge(
     cmdline = labels.get(CMDLINE)
     if cmdline is not None and guest_args is None:
         steps = steps + (SetCmd(tuple(cmdline.split(" ")), False, label_lines.get(CMDLINE, 0)),)
-    elif cmdline is None and guest_args is not None:
+    elif cmdline is None and guest_args:  # `CMD []` gives no arguments to derive
         derived[CMDLINE] = " ".join(guest_args)
     elif cmdline is not None and guest_args is not None and cmdline != " ".join(guest_args):
         command_line = max(

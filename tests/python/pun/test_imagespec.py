@@ -192,3 +192,22 @@ def test_spec_round_trips_through_json() -> None:
     assert ImageSpec.from_json(json.loads(json.dumps(spec.to_json()))) == spec
     based = gen("FROM 127.0.0.1:5000/b:1\nCMD [\"x\"]\n").image
     assert based.base is not None and ImageSpec.from_json(based.to_json()) == based
+
+
+def test_empty_cmd_and_entrypoint_are_left_out() -> None:
+    # Go's `omitempty` on the image spec: docker build records no Cmd for `CMD []`.
+    config = gen('FROM scratch\nCMD ["/a"]\nENTRYPOINT []\nCMD []\n').image.config_for(None)
+    assert "Cmd" not in config["config"] and "Entrypoint" not in config["config"]
+
+
+def test_expose_of_an_unset_variable_records_no_port() -> None:
+    config = gen("FROM scratch\nARG PORT\nEXPOSE $PORT\n").image.config_for(None)
+    assert "ExposedPorts" not in config["config"]
+
+
+def test_an_arg_after_an_env_of_the_same_name_wins_for_expansion() -> None:
+    # BuildKit's dispatchArg and dispatchEnv both AddEnv to one environment: last write wins;
+    # the config's Env keeps the ENV value.
+    spec = gen("FROM scratch\nENV V=env\nARG V=arg\nLABEL v=$V\n").image
+    assert spec.labels() == {"v": "arg"}
+    assert "V=env" in spec.config_for(None)["config"]["Env"]

@@ -76,10 +76,7 @@ class ConfigReader:
             for word in values:
                 for spec in self.expand(word).split():
                     ports.extend(self._port(spec, line))
-            if not ports:
-                raise error(
-                    "EXPOSE needs at least one port", self.path, line, "write e.g. EXPOSE 80/tcp"
-                )
+            # `EXPOSE $UNSET` builds in docker and records no port.
             return ExposePorts(tuple(ports), line), notes
         if keyword == "STOPSIGNAL":
             signal = self.expand(values[0]) if len(values) == 1 else ""

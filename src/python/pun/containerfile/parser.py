@@ -170,8 +170,9 @@ class _PlanBuilder:
             **_platform_args("BUILD", DEFAULT_TARGET),
         }
         self.meta_args: Dict[str, str] = {}
-        self.stage_args: Dict[str, str] = {}
-        self.env: Dict[str, str] = {}
+        # The stage's expansion environment: ARG (with a value) and ENV both write it and the
+        # last write wins, as BuildKit's `dispatchArg`/`dispatchEnv` call `State.AddEnv`.
+        self.stage_env: Dict[str, str] = {}
         self.consumed_build_args: Set[str] = set()
         self.warnings: List[Diagnostic] = []
         self.base: Optional[BaseImage] = None
@@ -288,7 +289,7 @@ class _PlanBuilder:
         return expanded.value
 
     def _stage_scope(self) -> Dict[str, str]:
-        return {**self.stage_args, **self.env}  # ENV wins over ARG, as in docker
+        return dict(self.stage_env)
 
     # -- instructions ----------------------------------------------------------------------
 
@@ -358,7 +359,7 @@ class _PlanBuilder:
                 value = self.meta_args.get(name, self.predefined.get(name))
             else:
                 value = self.predefined.get(name)
-            target = self.stage_args if self.base is not None else self.meta_args
+            target = self.stage_env if self.base is not None else self.meta_args
             if value is not None:
                 target[name] = value
 
@@ -373,7 +374,7 @@ class _PlanBuilder:
         scope = self._stage_scope()
         for key, raw in zip(pairs[0::2], pairs[1::2]):
             value = self._expand(raw, scope, command.line)
-            self.env[key] = value
+            self.stage_env[key] = value
             self.config.append(SetEnv(key, value, command.line))
 
     def _label(self, command: _Command) -> None:
