@@ -108,6 +108,7 @@ def _docker_copy(step: CopyInstruction, context: State) -> Tuple[Copy, ...]:
             create_dest_path=True,
             allow_wildcard=True,
             allow_empty_wildcard=True,
+            attempt_unpack=step.unpack,
         )
         for src in step.sources
     )

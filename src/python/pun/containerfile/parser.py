@@ -148,6 +148,14 @@ class _Command(Record):
     has_heredoc: bool
 
 
+def _is_remote_source(source: str) -> bool:
+    """What BuildKit's ADD fetches instead of reading the context (`isHTTPSource`,
+    `gitutil.ParseGitRef` in dockerfile2llb): URLs and git references."""
+    return source.startswith(("http://", "https://", "git@", "git://", "ssh://")) or (
+        source.endswith(".git") and "://" in source
+    )
+
+
 def _platform_args(prefix: str, platform: Platform) -> Dict[str, str]:
     return {
         f"{prefix}PLATFORM": str(platform),
@@ -242,6 +250,7 @@ class _PlanBuilder:
             "ENV": self._env,
             "LABEL": self._label,
             "COPY": self._copy,
+            "ADD": self._copy,
             "WORKDIR": self._workdir,
         }.get(keyword)
         if handler is not None:
@@ -414,9 +423,11 @@ class _PlanBuilder:
             self.workdirs.append(WorkdirInstruction(self.workdir, command.line, self.user or None))
 
     def _copy(self, command: _Command) -> None:
+        """COPY, and ADD of context files (ADD also unpacks local tar archives, as docker)."""
+        keyword = command.written
         if command.has_heredoc:
             raise error(
-                "COPY from a heredoc is not supported",
+                f"{keyword} from a heredoc is not supported",
                 self.path,
                 command.line,
                 "put the content in a file in the context and COPY that file",
@@ -433,9 +444,19 @@ class _PlanBuilder:
             )
         scope = self._stage_scope()
         words = [self._expand(w, scope, command.line) for w in command.values]
+        if command.keyword == "ADD":
+            for source in words[:-1]:
+                if _is_remote_source(source):
+                    raise error(
+                        f"ADD from a URL or git repository is not supported: {source}",
+                        self.path,
+                        command.line,
+                        "fetch it with a Pants target (e.g. `http_source`, or a `shell_command` "
+                        "that downloads it) and COPY or ADD the file from the context",
+                    )
         if len(words) < 2:
             raise error(
-                "COPY needs at least one source and a destination",
+                f"{keyword} needs at least one source and a destination",
                 self.path,
                 command.line,
                 "write `COPY <src>... <dest>`",
@@ -443,14 +464,14 @@ class _PlanBuilder:
         *sources, dest = words
         if not dest or any(not s for s in sources):
             raise error(
-                "COPY has an empty source or destination",
+                f"{keyword} has an empty source or destination",
                 self.path,
                 command.line,
                 "check the variables used in this COPY",
             )
         if len(sources) > 1 and not dest.endswith("/"):
             raise error(
-                "when COPY has more than one source, "
+                f"when {keyword} has more than one source, "
                 "the destination must be a directory ending in /",
                 self.path,
                 command.line,
@@ -470,7 +491,15 @@ class _PlanBuilder:
                     "use --chown=user[:group] with names or numeric ids",
                 )
         self.copies.append(
-            CopyInstruction(tuple(sources), dest, command.line, mode, owner, self.workdir)
+            CopyInstruction(
+                tuple(sources),
+                dest,
+                command.line,
+                mode,
+                owner,
+                self.workdir,
+                unpack=command.keyword == "ADD",
+            )
         )
 
     def _chmod(self, text: str, line: int) -> int:

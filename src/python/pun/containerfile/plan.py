@@ -35,6 +35,8 @@ class CopyInstruction(Record):
     owner: Optional[str] = None  # --chown, as written: user[:group]
     # The WORKDIR in force (absolute): docker resolves a relative destination on it.
     workdir: str = "/"
+    # ADD: a source that is a (compressed) tar archive is unpacked into the destination.
+    unpack: bool = False
 
 
 class Label(Record):

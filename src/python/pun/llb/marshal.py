@@ -245,6 +245,7 @@ def _copy(action: Copy, base: int) -> Message:
         .int64(4, action.mode if action.mode is not None else -1)
         .flag(5, action.follow_symlinks)
         .flag(6, action.dir_copy_contents)
+        .flag(7, action.attempt_unpack)
         .flag(8, action.create_dest_path)
         .flag(9, action.allow_wildcard)
         .flag(10, action.allow_empty_wildcard)

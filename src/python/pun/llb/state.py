@@ -68,6 +68,7 @@ class Copy(Record):
     allow_empty_wildcard: bool = False
     follow_symlinks: bool = False
     dir_copy_contents: bool = False
+    attempt_unpack: bool = False  # ADD's attemptUnpackDockerCompatibility
 
 
 class Mkfile(Record):

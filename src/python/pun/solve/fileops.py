@@ -22,8 +22,9 @@ from typing import Callable, Dict, List, Optional, Set, Tuple
 from pun.diagnostics import PunError, error
 from pun.llb.pb import ops_pb2
 from pun.solve.context import ContextDir, resolve_wildcards
-from pun.solve.fstree import ROOT, Inline, Kind, Node, Tree, clean, split_components
+from pun.solve.fstree import ROOT, Inline, Kind, LocalFile, Node, Tree, clean, split_components
 from pun.solve.graph import NO_INPUT, FileStep, LocalSource
+from pun.solve.unpack import archive_entries, is_archive
 
 DEFAULT_DIR_MODE = 0o755
 _NO_TIMESTAMP = -1
@@ -288,7 +289,10 @@ class _Copy:
             self._copy_one(source, tree.resolve(clean(dest)))
 
     def _dir_mode(self) -> int:
-        return DEFAULT_DIR_MODE if self.mode is None else self.mode & 0o7777
+        # fsutil creates these with Go's os.FileMode(mode), which has no setuid/setgid/sticky
+        # bits in those positions: only the permission bits survive (tonistiigi/fsutil
+        # copy/copy.go `Copy`, measured against BuildKit v0.32).
+        return DEFAULT_DIR_MODE if self.mode is None else self.mode & 0o777
 
     def _copy_one(self, src: str, dest: str) -> None:
         followed = self.context.resolve(clean(src), follow_last=self.a.followSymlink)
@@ -299,6 +303,11 @@ class _Copy:
                 "check the path; COPY reads only from the context directory",
             )
         src_is_dir = stat.S_ISDIR(st.st_mode)
+        if self.a.attemptUnpackDockerCompatibility and stat.S_ISREG(st.st_mode):
+            archive = self.context.node(followed, st).content
+            if isinstance(archive, LocalFile) and is_archive(archive.path):
+                self._unpack(archive.path, clean(self.a.dest))
+                return
         existing = self.r.tree.stat(dest)
         if (not self.a.dirCopyContents and src_is_dir and existing is not None) or (
             not src_is_dir and existing is not None and existing.is_dir
@@ -316,6 +325,26 @@ class _Copy:
                 self._copy_entry(
                     child, child_st, dest.rstrip("/") + relative, overwrite_metadata=True
                 )
+
+    def _unpack(self, archive: str, dest: str) -> None:
+        """ADD of a tar archive: untar it into `dest` (pun.solve.unpack)."""
+        tree = self.r.tree
+        dest = tree.resolve(dest)
+        self.r.mkdir_all(dest, DEFAULT_DIR_MODE, self.owner, self.mtime, self.site)
+        for relative, node in archive_entries(archive):
+            target = clean(dest + relative)
+            parent = posixpath.dirname(target)
+            # Parents the archive lacks are made by Untar as root, whatever the chown (only the
+            # destination itself gets it), measured against BuildKit v0.32.
+            self.r.mkdir_all(parent, DEFAULT_DIR_MODE, None, self.mtime, self.site)
+            target = clean(tree.resolve(parent) + "/" + posixpath.basename(target))
+            if self.owner is not None:
+                node = replace(node, uid=self.owner.uid, gid=self.owner.gid)
+            current = tree.get(target)
+            if current is not None and not (current.is_dir and node.is_dir):
+                for gone in tree.remove(target):
+                    self.r.written.discard(gone)
+            self.r.put(target, node)
 
     def _copy_entry(
         self, src: str, st: os.stat_result, target: str, overwrite_metadata: bool

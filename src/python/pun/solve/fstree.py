@@ -47,7 +47,15 @@ class LayerMember:
     name: str
 
 
-Content = Union[LocalFile, Inline, LayerMember]
+@dataclass(frozen=True)
+class ArchiveMember:
+    """A file inside a tar archive of the build context that ADD unpacks (pun.solve.unpack)."""
+
+    archive: str  # the archive's path on the host
+    name: str  # the member's name in the archive
+
+
+Content = Union[LocalFile, Inline, LayerMember, ArchiveMember]
 
 
 @dataclass(frozen=True)

@@ -271,5 +271,3 @@ def _string_list(text: str) -> Optional[Tuple[str, ...]]:
 def _check_copy(digest: str, index: int, copy: "ops_pb2.FileActionCopy") -> None:
     if copy.include_patterns or copy.exclude_patterns:
         raise unsupported(digest, f"copy action #{index} with include/exclude patterns")
-    if copy.attemptUnpackDockerCompatibility:
-        raise unsupported(digest, f"copy action #{index} that unpacks archives (ADD)")

@@ -25,8 +25,9 @@ from typing import BinaryIO, Callable, ContextManager, Iterator, Optional, Seque
 from pun.diagnostics import error
 from pun.solve.context import open_local
 from pun.solve.deflate import GzipMember
-from pun.solve.fstree import Inline, Kind, LocalFile, Node
+from pun.solve.fstree import ArchiveMember, Inline, Kind, LocalFile, Node
 from pun.solve.progress import Progress
+from pun.solve.unpack import open_member
 
 COPY_BUFFER = 1024 * 1024
 # Chunks queued between the tar writer and the gzip thread (each about COPY_BUFFER bytes).
@@ -179,6 +180,9 @@ def open_new_content(node: Node) -> Iterator[BinaryIO]:
             yield handle  # type: ignore[misc]
     elif isinstance(content, Inline):
         yield io.BytesIO(content.data)
+    elif isinstance(content, ArchiveMember):
+        with open_member(content, node.size) as handle:
+            yield handle
     else:
         raise error(f"internal error: a new layer would copy {content!r} from a base layer")
 

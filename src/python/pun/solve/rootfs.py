@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 from typing import Callable, Dict, List, Sequence, Tuple
 
 from pun.solve.baselayers import iter_members
 from pun.solve.context import open_local
-from pun.solve.fstree import Inline, Kind, LayerMember, LocalFile, Node, Tree
+from pun.solve.fstree import ArchiveMember, Inline, Kind, LayerMember, LocalFile, Node, Tree
 from pun.solve.progress import Progress
+from pun.solve.unpack import open_member
 
 CHUNK = 1024 * 1024
 
@@ -50,6 +52,9 @@ def write_rootfs(
             elif isinstance(content, Inline):
                 with open(host, "wb") as handle:
                     handle.write(content.data)
+            elif isinstance(content, ArchiveMember):
+                with open_member(content, node.size) as source, open(host, "wb") as handle:
+                    shutil.copyfileobj(source, handle)
             else:
                 _create_empty(host)
         else:
