@@ -17,15 +17,16 @@ The rules are Docker's, read from their sources (moby/buildkit v0.32.2 and what 
 
 from __future__ import annotations
 
-import importlib
 import os
 import posixpath
 import re
 import stat
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from pun.diagnostics import error
+from pun.gopath import BadPattern as GoBadPattern
+from pun.gopath import compile_pattern
 
 DOCKERIGNORE = ".dockerignore"
 CONTAINERIGNORE = ".containerignore"
@@ -285,31 +286,12 @@ class PatternMatcher:
 
 
 def _go_match_is_bad(pattern: str) -> bool:
-    """patternmatcher.New's check: would Go's filepath.Match call the pattern malformed?
-
-    Go's Match is `pun.gopath` (helper H1's branch; after the merge this becomes a plain
-    `from pun.gopath import BadPattern, compile_pattern`). Until then the solver's regex
-    translation answers where it is installed; the frozen frontend has neither, and there
-    BuildKit's own fsutil refuses a malformed pattern when it sends the context."""
-    for module, check in (("pun.gopath", _gopath_check), ("pun.solve.context", _regex_check)):
-        try:
-            found: Any = importlib.import_module(module)
-        except ImportError:
-            continue
-        return check(found, pattern)
-    return False
-
-
-def _gopath_check(gopath: Any, pattern: str) -> bool:
+    """patternmatcher.New's check: would Go's filepath.Match call the pattern malformed?"""
     try:
-        gopath.compile_pattern(pattern)
-    except gopath.BadPattern:
+        compile_pattern(pattern)
+    except GoBadPattern:
         return True
     return False
-
-
-def _regex_check(context: Any, pattern: str) -> bool:
-    return bool(context.go_match_regex(pattern) is None)
 
 
 # --- what a filtered context holds --------------------------------------------------------
