@@ -321,7 +321,10 @@ def _add_env(env: Sequence[str], key: str, value: str) -> List[str]:
 
 
 def resolve_workdir(current: str, path: str) -> str:
-    """BuildKit's `system.NormalizeWorkdir` on Linux: join onto the current one, then clean."""
-    joined = path if path.startswith("/") else posixpath.join(current or "/", path)
-    cleaned = posixpath.normpath(joined)
-    return "/" + cleaned.lstrip("/")
+    """BuildKit's `system.NormalizeWorkdir` on Linux (`util/system/path.go` NormalizePath): an
+    absolute path is kept as written (`WORKDIR /app/` stays `/app/`), a relative one is
+    `path.Join`ed onto the current one (which cleans it)."""
+    if path.startswith("/"):
+        return path
+    joined = posixpath.normpath(posixpath.join(current or "/", path))
+    return "/" + joined.lstrip("/")

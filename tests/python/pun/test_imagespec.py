@@ -211,3 +211,12 @@ def test_an_arg_after_an_env_of_the_same_name_wins_for_expansion() -> None:
     spec = gen("FROM scratch\nENV V=env\nARG V=arg\nLABEL v=$V\n").image
     assert spec.labels() == {"v": "arg"}
     assert "V=env" in spec.config_for(None)["config"]["Env"]
+
+
+def test_an_absolute_workdir_is_kept_as_written() -> None:
+    # util/system/path.go NormalizePath: absolute paths are not cleaned; relative ones are
+    # path.Join'ed (and so cleaned).
+    config = gen("FROM scratch\nWORKDIR /app/\n").image.config_for(None)["config"]
+    assert config["WorkingDir"] == "/app/"
+    config = gen("FROM scratch\nWORKDIR /app/\nWORKDIR ./x/../y\n").image.config_for(None)
+    assert config["config"]["WorkingDir"] == "/app/y"
