@@ -31,7 +31,7 @@ def time_pair(
 ) -> Tuple[List[float], List[float]]:
     """Wall times of `command` and `baseline`, run alternately so load hits both alike."""
     for argv in (command, baseline):
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)  # warm the page cache
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     samples: Tuple[List[float], List[float]] = ([], [])
     cpu: Tuple[List[float], List[float]] = ([], [])
     for _ in range(runs):
@@ -40,7 +40,7 @@ def time_pair(
             (baseline, samples[1], cpu[1]),
         ):
             start = time.perf_counter()
-            process = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+            process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             _, status, usage = os.wait4(process.pid, 0)
             into.append(time.perf_counter() - start)
             if os.waitstatus_to_exitcode(status) != 0:
