@@ -1,0 +1,43 @@
+"""examples/linux-hello as Pants packages it, booted by `pun run` the way urunc boots it (QEMU;
+TCG where KVM cannot boot a stock kernel): the guest's /init line must reach stdout."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from pun_testing.booting import pun_run, strip_urunc_settings
+from pun_testing.tools import require
+
+ARCHIVE = Path("examples.linux-hello/image.oci.tar")  # the runtime package, at its output_path
+GUEST_LINE = b"linux-hello: hello from a Linux guest booted by urunc's rules"
+BOOT_LIMIT = 120  # seconds; under TCG on a loaded 2-core machine a boot takes 6-20 s
+
+
+def boot(archive: Path) -> bytes:
+    require("qemu-system-x86_64")
+    started = time.monotonic()
+    done = pun_run(
+        [str(archive), "--timeout", str(BOOT_LIMIT)], timeout=BOOT_LIMIT + 60
+    )
+    seconds = time.monotonic() - started
+    err = done.stderr.decode("utf-8", "replace")
+    print(f"booted {archive.name} in {seconds:.1f} s\n{err}")
+    assert done.returncode == 0, err + done.stdout.decode("utf-8", "replace")[-2000:]
+    assert GUEST_LINE in done.stdout, done.stdout.decode("utf-8", "replace")[-2000:]
+    # The guest's console is on stdout only; pun run's own lines are on stderr.
+    assert b"pun run:" not in done.stdout and b"pun run:" in done.stderr
+    return done.stderr
+
+
+def test_linux_hello_boots_and_prints_its_line() -> None:
+    assert ARCHIVE.is_file(), "the examples/linux-hello:image runtime package is missing"
+    err = boot(ARCHIVE)
+    assert b"settings from the manifest annotations and config labels" in err
+    assert b"-append 'panic=-1 console=ttyS0 root=/dev/ram0 rw rdinit=/init -- '" in err
+
+
+def test_an_image_with_settings_only_in_urunc_json_boots(tmp_path: Path) -> None:
+    archive = strip_urunc_settings(ARCHIVE, tmp_path / "json-only.oci.tar")
+    err = boot(archive)
+    assert b"settings from the /urunc.json" in err
