@@ -57,7 +57,11 @@ def strip_urunc_settings(archive: Path, dest: Path) -> Path:
     import tarfile
 
     with tarfile.open(archive) as tar:
-        members = {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}  # type: ignore[union-attr]
+        members = {}
+        for member in tar.getmembers():
+            handle = tar.extractfile(member) if member.isfile() else None
+            if handle is not None:
+                members[member.name] = handle.read()
 
     def blob(digest: str) -> str:
         return "blobs/sha256/" + digest.split(":", 1)[1]

@@ -72,7 +72,8 @@ class Layout:
         old = self._entries.get(entry.path)
         if old is not None and not (old.kind is Kind.DIR and entry.kind is Kind.DIR):
             raise error(
-                f"two things want initrd path {entry.path}: {self._origin[entry.path]} and {origin}",
+                f"two things want initrd path {entry.path}: "
+                f"{self._origin[entry.path]} and {origin}",
                 hint="give each SRC:DST, --symlink, --dir and --device its own path",
             )
         self._entries[entry.path] = entry

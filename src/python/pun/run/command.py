@@ -42,7 +42,9 @@ def _parser() -> argparse.ArgumentParser:
         "start the monitor with urunc's command line. The guest's console is on stdout.",
         allow_abbrev=False,
     )
-    parser.add_argument("archive", metavar="ARCHIVE", help="an OCI image archive (pun build -o type=oci)")
+    parser.add_argument(
+        "archive", metavar="ARCHIVE", help="an OCI image archive (pun build -o type=oci)"
+    )
     parser.add_argument(
         "--accel",
         choices=CHOICES,

@@ -121,7 +121,8 @@ async def package_unikernel_initrd(
             enable_codegen=True,
         ),
     )
-    pairs = placements(field_set.address, sources.snapshot.files, dict(field_set.layout.value or {}))
+    layout = dict(field_set.layout.value or {})
+    pairs = placements(field_set.address, sources.snapshot.files, layout)
     out = field_set.archive_path()
     process = await Get(
         Process,

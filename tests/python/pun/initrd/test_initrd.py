@@ -129,7 +129,8 @@ def test_source_date_epoch_sets_every_mtime(
 ) -> None:
     (tmp_path / "f").write_bytes(b"f")
     out = tmp_path / "o.cpio"
-    code, err = pun_initrd(["-o", str(out), "--source-date-epoch", "1700000000", f"{tmp_path / 'f'}:/f"], capfd)
+    argv = ["-o", str(out), "--source-date-epoch", "1700000000", f"{tmp_path / 'f'}:/f"]
+    code, err = pun_initrd(argv, capfd)
     assert code == 0, err
     assert b"%08X" % 1700000000 in out.read_bytes()[:110]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from pun_testing.booting import pun_run, strip_urunc_settings
 from pun_testing.tools import require
 
@@ -14,7 +15,7 @@ GUEST_LINE = b"linux-hello: hello from a Linux guest booted by urunc's rules"
 BOOT_LIMIT = 120  # seconds; under TCG on a loaded 2-core machine a boot takes 6-20 s
 
 
-def boot(archive: Path) -> bytes:
+def boot(archive: Path, capsys: pytest.CaptureFixture[str]) -> bytes:
     require("qemu-system-x86_64")
     started = time.monotonic()
     done = pun_run(
@@ -22,7 +23,10 @@ def boot(archive: Path) -> bytes:
     )
     seconds = time.monotonic() - started
     err = done.stderr.decode("utf-8", "replace")
-    print(f"booted {archive.name} in {seconds:.1f} s\n{err}")
+    console = done.stdout.decode("utf-8", "replace")
+    with capsys.disabled():  # into the test log, also when the test passes
+        guest = [line for line in console.splitlines() if "linux-hello" in line]
+        print(f"\n{archive.name}: pun run took {seconds:.1f} s; guest said: {guest}\n{err}")
     assert done.returncode == 0, err + done.stdout.decode("utf-8", "replace")[-2000:]
     assert GUEST_LINE in done.stdout, done.stdout.decode("utf-8", "replace")[-2000:]
     # The guest's console is on stdout only; pun run's own lines are on stderr.
@@ -30,14 +34,16 @@ def boot(archive: Path) -> bytes:
     return done.stderr
 
 
-def test_linux_hello_boots_and_prints_its_line() -> None:
+def test_linux_hello_boots_and_prints_its_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert ARCHIVE.is_file(), "the examples/linux-hello:image runtime package is missing"
-    err = boot(ARCHIVE)
+    err = boot(ARCHIVE, capsys)
     assert b"settings from the manifest annotations and config labels" in err
     assert b"-append 'panic=-1 console=ttyS0 root=/dev/ram0 rw rdinit=/init -- '" in err
 
 
-def test_an_image_with_settings_only_in_urunc_json_boots(tmp_path: Path) -> None:
+def test_an_image_with_settings_only_in_urunc_json_boots(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     archive = strip_urunc_settings(ARCHIVE, tmp_path / "json-only.oci.tar")
-    err = boot(archive)
+    err = boot(archive, capsys)
     assert b"settings from the /urunc.json" in err
