@@ -128,3 +128,21 @@ def test_timeout_stops_the_guest(tmp_path: Path) -> None:
     done = pun_run([str(archive), "--timeout", "1"], env=path_with(bin_dir), timeout=25)
     assert done.returncode == 124
     assert b"longer than --timeout 1 s" in done.stderr
+
+
+def test_llb_mode_imports_neither_run_nor_initrd(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "Containerfile").write_text(HVT_IMAGE.format(hypervisor="hvt"))
+    code = (
+        "import sys, io\n"
+        "from pun.cli import main\n"
+        "sys.stdout = io.TextIOWrapper(io.BytesIO())\n"
+        f"assert main(['--LLB', '-f', {str(tmp_path / 'Containerfile')!r}]) == 0\n"
+        "loaded = [m for m in sys.modules if m.startswith(('pun.run', 'pun.initrd'))]\n"
+        "assert not loaded, loaded\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr.decode()
