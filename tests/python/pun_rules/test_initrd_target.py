@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-from pathlib import Path
-from textwrap import dedent
 
 import pytest
 from pants.core.goals.package import BuiltPackage
