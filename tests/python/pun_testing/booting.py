@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 from pun_testing.building import pun_build
 
@@ -87,3 +87,20 @@ def strip_urunc_settings(archive: Path, dest: Path) -> Path:
             info.size = len(data)
             out.addfile(info, io.BytesIO(data))
     return dest
+
+
+def image_env(archive: Path) -> List[str]:
+    """The image config's Env, read straight from the archive (independently of pun run)."""
+    import tarfile
+
+    with tarfile.open(archive) as tar:
+
+        def read(digest: str) -> Any:
+            name = digest if digest == "index.json" else "blobs/sha256/" + digest.split(":")[1]
+            handle = tar.extractfile(name)
+            assert handle is not None
+            return json.loads(handle.read())
+
+        manifest = read(read("index.json")["manifests"][0]["digest"])
+        config = read(manifest["config"]["digest"])
+    return list(config.get("config", {}).get("Env") or [])

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from pun_testing.booting import pun_run, strip_urunc_settings
+from pun_testing.booting import image_env, pun_run, strip_urunc_settings
 from pun_testing.tools import require
 
 ARCHIVE = Path("examples.linux-hello/image.oci.tar")  # the runtime package, at its output_path
@@ -38,7 +38,9 @@ def test_linux_hello_boots_and_prints_its_line(capsys: pytest.CaptureFixture[str
     assert ARCHIVE.is_file(), "the examples/linux-hello:image runtime package is missing"
     err = boot(ARCHIVE, capsys)
     assert b"settings from the manifest annotations and config labels" in err
-    assert b"-append 'panic=-1 console=ttyS0 root=/dev/ram0 rw rdinit=/init -- '" in err
+    env = " ".join(image_env(ARCHIVE))  # linux.go: the spec's env between root= and rdinit=
+    expected = f"-append 'panic=-1 console=ttyS0 root=/dev/ram0 rw {env} rdinit=/init -- '"
+    assert expected.replace("  ", " ").encode() in err
 
 
 def test_an_image_with_settings_only_in_urunc_json_boots(

@@ -8,7 +8,13 @@ import json
 import os
 from pathlib import Path
 
-from pun_testing.booting import build_image, fake_monitor, pun_run, strip_urunc_settings
+from pun_testing.booting import (
+    build_image,
+    fake_monitor,
+    image_env,
+    pun_run,
+    strip_urunc_settings,
+)
 
 from pun.run.settings import read_urunc_json
 
@@ -43,7 +49,9 @@ def test_hvt_guest_gets_urunc_argv(tmp_path: Path) -> None:
     # hvt.go: --mem=256 -- <binary> <rumprun config>; the args from the cmdline label (0.5).
     assert argv[1:3] == ["--mem=256", "--"]
     assert argv[3].endswith("/unikernel/hello.hvt")
-    assert argv[4] == '{"cmdline":"hello","env":"A=1"}'
+    # rumprun.go: one ,"env":"K=V" per variable of the spec's env: the image's Env, then ours.
+    env = "".join(f',"env":"{e}"' for e in [*image_env(archive), "A=1"])
+    assert argv[4] == '{"cmdline":"hello"' + env + "}"
     assert b"settings from the manifest annotations and config labels" in done.stderr
 
 
@@ -94,7 +102,8 @@ def test_urunc_json_is_the_fallback_and_its_values_are_base64(tmp_path: Path) ->
     done = pun_run([str(archive)], env=path_with(tmp_path / "bin"))
     assert done.returncode == 0, done.stderr.decode()
     # The cmdline came base64-encoded from /urunc.json and was decoded.
-    assert record.read_text().splitlines()[-1] == '{"cmdline":"hello"}'
+    env = "".join(f',"env":"{e}"' for e in image_env(archive))
+    assert record.read_text().splitlines()[-1] == '{"cmdline":"hello"' + env + "}"
     assert b"settings from the /urunc.json" in done.stderr
 
 
