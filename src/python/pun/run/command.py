@@ -102,6 +102,8 @@ def _boot(args: argparse.Namespace, scratch: str) -> int:
     monitor, guest = settings.monitor, settings.guest
     monitors.require_supported(monitor, where)
     rootfs_type = _rootfs_type(settings.get, where)
+    if guest == guests.UNIKRAFT:
+        guests.require_current_unikraft(settings.get(urunc.UNIKERNEL_VERSION), where)
     kernel = in_rootfs(image.rootfs, settings.get(urunc.BINARY), urunc.BINARY, where)
     initrd = ""
     if rootfs_type:
@@ -116,9 +118,11 @@ def _boot(args: argparse.Namespace, scratch: str) -> int:
             hint=_INSTALL_HINTS.get(monitor, f"install {binary_name}"),
         )
     binary = binary or binary_name
-    accel, note = choose_accel(args.accel, monitor != monitors.QEMU, binary_name)
-    if note:
-        write_diagnostics([warning(note, where)])
+    accel = monitors.KVM
+    if monitor != monitors.SPT:
+        accel, note = choose_accel(args.accel, monitor in monitors.KVM_ONLY, binary_name)
+        if note:
+            write_diagnostics([warning(note, where)])
     params = guests.GuestParams(
         args=guests.guest_args(
             image.config.entrypoint, image.config.cmd, settings.get(urunc.CMDLINE)
@@ -126,7 +130,6 @@ def _boot(args: argparse.Namespace, scratch: str) -> int:
         env=(*image.config.env, *args.env),
         monitor=monitor,
         rootfs_type=rootfs_type,
-        version=settings.get(urunc.UNIKERNEL_VERSION),
     )
     margs = monitors.MonitorArgs(
         kernel=kernel,

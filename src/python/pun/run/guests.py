@@ -24,7 +24,6 @@ class GuestParams:
     env: Tuple[str, ...]
     monitor: str
     rootfs_type: str = ""  # "initrd" or "" (no rootfs)
-    version: str = ""
 
 
 def linux_command(params: GuestParams, where: str = "") -> str:
@@ -72,12 +71,25 @@ def mirage_command(params: GuestParams) -> str:
 
 
 def unikraft_command(params: GuestParams) -> str:
-    """`unikernels/unikraft.go`, current (>= 0.16.1, or no version) arguments; without a network
+    """`unikernels/unikraft.go`, the current arguments (unikernelVersion unset or >= 0.16.1;
+    older Unikraft gets urunc's compat form, not modelled here); without a network
     urunc still writes `netdev.ip=/24::8.8.8.8` (empty address, /24 fallback)."""
     env = "env.vars=[ " + " ".join(params.env) + " ]" if params.env else ""
     vfs = 'vfs.fstab=[ "initrd0:/:extract:::" ]' if params.rootfs_type == INITRD_ROOTFS else ""
     fields = ("Unikraft", "", env, "netdev.ip=/24::8.8.8.8", "", "", vfs)
     return " ".join(fields) + " -- " + " ".join(params.args)
+
+
+def require_current_unikraft(version: str, where: str) -> None:
+    """Refuse what `unikraft_command` does not model: a unikernelVersion below 0.16.1
+    (`UnikraftCompatVersion`), for which urunc writes the old netdev/vfs arguments."""
+    parts = version.lstrip("v").split(".")
+    if version and all(p.isdigit() for p in parts) and tuple(map(int, parts)) < (0, 16, 1):
+        raise error(
+            f"pun run boots Unikraft >= 0.16.1 only; this image says unikernelVersion={version}",
+            where,
+            hint="boot it with urunc, or rebuild it with a current Unikraft",
+        )
 
 
 def _go_string(value: str) -> str:

@@ -91,12 +91,13 @@ def firecracker_argv(binary: str, config_path: str) -> List[str]:
     return [binary, "--no-api", "--config-file", config_path, "--no-seccomp"]
 
 
-def supported(monitor: str) -> Tuple[str, ...]:
-    return (QEMU, HVT, SPT, FIRECRACKER)
+SUPPORTED: Tuple[str, ...] = (QEMU, HVT, SPT, FIRECRACKER)
+# Monitors that run guests on KVM only (solo5-spt is a seccomp sandbox; QEMU can use TCG).
+KVM_ONLY: Tuple[str, ...] = (HVT, FIRECRACKER)
 
 
 def require_supported(monitor: str, where: str) -> None:
-    if monitor not in supported(monitor):
+    if monitor not in SUPPORTED:
         raise error(
             f"pun run cannot start {monitor} yet (it starts qemu, solo5-hvt, solo5-spt and "
             "firecracker)",

@@ -79,7 +79,7 @@ def _missing(values: Mapping[str, str]) -> Optional[str]:
     return None
 
 
-def read_urunc_json(rootfs: str, where: str) -> Tuple[Optional[Dict[str, str]], str]:
+def read_urunc_json(rootfs: str) -> Tuple[Optional[Dict[str, str]], str]:
     """The decoded `/urunc.json`, or None and why urunc could not use it."""
     path = os.path.join(rootfs, URUNC_JSON)
     if os.path.islink(path) or not os.path.isfile(path):
@@ -112,7 +112,7 @@ def choose(
     missing = _missing(spec)
     if missing is None:
         return UruncSettings(spec, ANNOTATIONS)
-    from_json, why_not = read_urunc_json(rootfs, where)
+    from_json, why_not = read_urunc_json(rootfs)
     if from_json is not None:
         json_missing = _missing(from_json)
         if json_missing is None:

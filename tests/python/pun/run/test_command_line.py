@@ -143,3 +143,11 @@ def test_qemu_binary_is_per_host_architecture() -> None:
         assert monitors.binary_name("qemu") == f"qemu-system-{expected}"
     assert monitors.binary_name("hvt") == "solo5-hvt"
     assert monitors.binary_name("firecracker") == "firecracker"
+
+
+def test_old_unikraft_versions_are_refused_not_guessed() -> None:
+    # unikraft.go: below UnikraftCompatVersion "0.16.1" urunc uses other (compat) arguments.
+    guests.require_current_unikraft("0.17.0", "x")
+    guests.require_current_unikraft("", "x")
+    with pytest.raises(PunError, match="Unikraft >= 0.16.1 only"):
+        guests.require_current_unikraft("0.15.0", "x")

@@ -111,12 +111,12 @@ def test_urunc_json_values_must_be_base64(tmp_path: Path) -> None:
     (tmp_path / "urunc.json").write_text(
         json.dumps({"com.urunc.unikernel.hypervisor": "hvt!", "other.label": "not read"})
     )
-    values, why = read_urunc_json(str(tmp_path), "x")
+    values, why = read_urunc_json(str(tmp_path))
     assert values is None and "com.urunc.unikernel.hypervisor is not base64" in why
     (tmp_path / "urunc.json").write_text(
         json.dumps({"com.urunc.unikernel.hypervisor": base64.b64encode(b"hvt").decode()})
     )
-    assert read_urunc_json(str(tmp_path), "x") == ({"com.urunc.unikernel.hypervisor": "hvt"}, "")
+    assert read_urunc_json(str(tmp_path)) == ({"com.urunc.unikernel.hypervisor": "hvt"}, "")
 
 
 def test_print_command_writes_only_the_command(tmp_path: Path) -> None:
