@@ -105,7 +105,9 @@ def _parser() -> argparse.ArgumentParser:
         "--output type=oci,dest=image.tar\n\n"
         "more commands:\n"
         "  pun build ...   build the image itself (no daemon needed); see pun build --help\n"
-        "  pun push ...    push a built OCI/docker archive to a registry; see pun push --help",
+        "  pun push ...    push a built OCI/docker archive to a registry; see pun push --help\n"
+        "  pun initrd ...  write a deterministic initrd (newc cpio); see pun initrd --help\n"
+        "  pun run ...     boot an image archive the way urunc would; see pun run --help",
         formatter_class=_HelpFormatter,
         allow_abbrev=False,
     )
@@ -152,6 +154,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         from pun.solve.push_command import main as push_main
 
         return push_main(argv[1:])
+    if argv and argv[0] == "initrd":
+        from pun.initrd.command import main as initrd_main
+
+        return initrd_main(argv[1:])
+    if argv and argv[0] == "run":
+        from pun.run.command import main as run_main
+
+        return run_main(argv[1:])
     fast = _scan_llb_args(argv)
     if fast is not None and fast.file:
         return _write_llb(fast, fast.file, sys.stdout.buffer)

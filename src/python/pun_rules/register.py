@@ -1,14 +1,20 @@
-"""Pants plugin for pun: `backend_packages = [..., "pun_rules"]` enables `unikernel_image` and
-`pun_frontend_image`."""
+"""Pants plugin for pun: `backend_packages = [..., "pun_rules"]` enables `unikernel_image`,
+`pun_frontend_image` and `unikernel_initrd` (a deterministic initrd for Linux guests);
+`pants run` on a `unikernel_image` boots it the way urunc would."""
 
 from __future__ import annotations
 
 from typing import Any, Iterable
 
 from pun_rules import dependency_inference
-from pun_rules.goals import package, package_frontend, publish, tailor
+from pun_rules.goals import package, package_frontend, package_initrd, publish, tailor
+from pun_rules.goals import run as run_goal
 from pun_rules.subsystems import buildctl, frontend_freezer, pun_tool
-from pun_rules.target_types import PunFrontendImageTarget, UnikernelImageTarget
+from pun_rules.target_types import (
+    PunFrontendImageTarget,
+    UnikernelImageTarget,
+    UnikernelInitrdTarget,
+)
 from pun_rules.util_rules import build_process, build_request, containerfile, context
 
 
@@ -23,11 +29,13 @@ def rules() -> Iterable[Any]:
         *frontend_freezer.rules(),
         *package.rules(),
         *package_frontend.rules(),
+        *package_initrd.rules(),
         *publish.rules(),
         *pun_tool.rules(),
+        *run_goal.rules(),
         *tailor.rules(),
     ]
 
 
 def target_types() -> Iterable[Any]:
-    return [UnikernelImageTarget, PunFrontendImageTarget]
+    return [UnikernelImageTarget, PunFrontendImageTarget, UnikernelInitrdTarget]

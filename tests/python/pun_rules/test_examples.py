@@ -96,3 +96,17 @@ def test_redis_cmdline_names_the_copied_config_where_the_guest_sees_it() -> None
     program, config_arg = labels["com.urunc.unikernel.cmdline"].split()
     assert program == "redis-server"
     assert config_arg == RUMPRUN_ROOTFS_IN_GUEST + config
+
+
+def test_linux_hello_infers_its_kernel_and_initrd(rule_runner: RuleRunner) -> None:
+    # The fetched Debian files (fetch-debian.sh), as stand-ins: inference needs them to exist.
+    rule_runner.write_files(
+        {f"examples/linux-hello/debian/{name}": name for name in ("vmlinuz", "busybox")}
+    )
+    address = Address("examples/linux-hello", target_name="image")
+    assert inferred(rule_runner, address) == [
+        "examples/linux-hello/debian/vmlinuz:../debian",  # the file of :debian
+        "examples/linux-hello:initrd",
+    ]
+    target = rule_runner.get_target(address)
+    assert "needs-debian-files" in (target[Tags].value or ())  # skipped until fetched

@@ -65,7 +65,9 @@ def _config(root: Path, plugin_path: Path, wheels: Optional[Path]) -> str:
             "pythonpath": [str(plugin_path)],
             "plugins": repo["GLOBAL"]["plugins"],
             "backend_packages": ["pants.backend.shell", "pun_rules"],
-            "tag": ["-needs-network"],
+            # The same filters: needs-network, and needs-debian-files (examples/linux-hello's
+            # Debian files are never copied into a scratch repo).
+            "tag": repo["GLOBAL"]["tag"],
             "pants_ignore": {"add": ["/dist*/", "/wheels/"]},
         },
         "python": {"interpreter_constraints": repo["python"]["interpreter_constraints"]},

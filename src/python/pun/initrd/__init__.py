@@ -1,0 +1,1 @@
+"""Deterministic initrds: newc cpio archives that are the same bytes on every machine."""
