@@ -117,9 +117,13 @@ def test_labels_reach_the_image_config_and_urunc_json(engine: DockerEngine,
     assert (image["Os"], image["Architecture"]) == ("linux", "amd64")
     # Nothing of the original's hard-coded config; a cmdline label gives urunc >= 0.7 its
     # arguments as Cmd (the urunc bridge: split on single spaces, as bunny does).
+    # An exec-form CMD in the Containerfile is the Cmd, as written.
     cmdline = labels.get("com.urunc.unikernel.cmdline")
+    text = (CASES / EXPECTED_ROOTFS[case] / "Containerfile").read_text()
+    written = [json.loads(line[4:]) for line in text.splitlines() if line.startswith("CMD [")]
+    expected_cmd = written[-1] if written else (cmdline.split(" ") if cmdline else None)
     assert image["Config"]["Entrypoint"] is None
-    assert image["Config"]["Cmd"] == (cmdline.split(" ") if cmdline is not None else None)
+    assert image["Config"]["Cmd"] == expected_cmd
     urunc = json.loads((rootfs / "urunc.json").read_bytes())
     assert {k: base64.b64decode(v).decode() for k, v in urunc.items()} == labels
 
