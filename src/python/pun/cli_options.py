@@ -150,3 +150,18 @@ def platform(text: Optional[str], flag: str) -> "Platform":
         return parse_platform(text)
     except InvalidPlatform as exc:
         raise error(f"{flag}: {exc}", hint="use e.g. linux/amd64 or linux/arm64") from None
+
+
+def source_date_epoch(flag: "Optional[int]") -> int:
+    """--source-date-epoch, else $SOURCE_DATE_EPOCH, else 0 (PunError when it is no number)."""
+    if flag is not None:
+        return flag
+    text = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not text:
+        return 0
+    if not text.isdigit():
+        raise error(
+            f"SOURCE_DATE_EPOCH={text!r} is not a number of seconds",
+            hint="unset it or set it to e.g. $(git log -1 --format=%ct)",
+        )
+    return int(text)

@@ -7,10 +7,9 @@ stdout carries nothing unless `-o -`; diagnostics go to stderr. Exit status: 0 s
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Optional, Sequence, Tuple
 
-from pun.cli_options import run_command
+from pun.cli_options import run_command, source_date_epoch
 from pun.diagnostics import error
 
 EXIT_OK = 0
@@ -76,20 +75,6 @@ def _owner(text: str) -> Tuple[int, int]:
     return int(uid), int(gid)
 
 
-def epoch(flag: Optional[int]) -> int:
-    if flag is not None:
-        return flag
-    text = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if not text:
-        return 0
-    if not text.isdigit():
-        raise error(
-            f"SOURCE_DATE_EPOCH={text!r} is not a number of seconds",
-            hint="unset it or set it to e.g. $(git log -1 --format=%ct)",
-        )
-    return int(text)
-
-
 def _write(args: argparse.Namespace) -> int:
     from pun.initrd.build import write_initrd
     from pun.initrd.tree import collect, parse_placement
@@ -103,5 +88,5 @@ def _write(args: argparse.Namespace) -> int:
         args.device,
         _owner(args.owner),
     )
-    write_initrd(entries, args.output, epoch(args.source_date_epoch), args.gzip)
+    write_initrd(entries, args.output, source_date_epoch(args.source_date_epoch), args.gzip)
     return EXIT_OK

@@ -18,6 +18,7 @@ from pun.cli_options import (
     generate_options,
     read_containerfile,
     run_command,
+    source_date_epoch,
 )
 from pun.diagnostics import error, write_diagnostics
 from pun.solve.options import (
@@ -160,7 +161,7 @@ def _build(args: argparse.Namespace) -> BuildResult:
             hint="drop --squash or use --builder embedded",
         )
     options = BuildOptions(
-        source_date_epoch=_epoch(args.source_date_epoch),
+        source_date_epoch=source_date_epoch(args.source_date_epoch),
         squash=args.squash,
         cache_dir=args.cache_dir,
         progress=args.progress,
@@ -223,17 +224,3 @@ def _annotations(pairs: Sequence[str]) -> Dict[str, str]:
             raise error(f"invalid --annotation {pair!r}", hint="use --annotation KEY=VALUE")
         values[key] = value
     return values
-
-
-def _epoch(flag: Optional[int]) -> int:
-    if flag is not None:
-        return flag
-    text = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if not text:
-        return 0
-    if not text.isdigit():
-        raise error(
-            f"SOURCE_DATE_EPOCH={text!r} is not a number of seconds",
-            hint="unset it or set it to e.g. $(git log -1 --format=%ct)",
-        )
-    return int(text)
