@@ -102,3 +102,60 @@ def test_buildctl_shows_warnings_and_errors(frontend: str, tmp_path: Path) -> No
                       "--output", f"type=oci,dest={tmp_path / 'e.tar'}")
     assert failed.returncode != 0
     assert "multi-stage builds are not supported" in failed.stderr, failed.stderr
+
+
+THREE_WAY = """\
+FROM scratch
+ENV GREETING=hello
+WORKDIR /unikernel
+COPY app.hvt ./
+USER 1000:1000
+EXPOSE 8080
+LABEL com.urunc.unikernel.binary=/unikernel/app.hvt
+LABEL "com.urunc.unikernel.unikernelType"=rumprun com.urunc.unikernel.hypervisor=hvt
+LABEL com.urunc.unikernel.mountRootfs=false com.urunc.unikernel.useDMBlock=false
+ENTRYPOINT ["/unikernel/app.hvt"]
+CMD ["-v"]
+"""
+
+
+def test_the_three_builders_describe_the_image_alike(frontend: str, tmp_path: Path) -> None:
+    """Frontend, embedded builder and buildctl builder: the same config and the same manifest
+    annotations (keys in their case: BuildKit's buildctl lower-cases --output keys, the
+    frontend's metadata keeps them), as skopeo reads them."""
+    from pun_testing.building import pun_build
+
+    skopeo = require("skopeo")
+    context = tmp_path / "context"
+    context.mkdir()
+    (context / "Containerfile").write_text(THREE_WAY)
+    (context / "app.hvt").write_bytes(b"\x7fELF unikernel")
+    archives = {name: tmp_path / f"{name}.tar" for name in ("frontend", "embedded", "buildctl")}
+    built = buildctl(frontend, context, "--output", f"type=oci,dest={archives['frontend']}")
+    assert built.returncode == 0, built.stderr
+    daemon = require_buildkit()
+    for builder in ("embedded", "buildctl"):
+        result = pun_build(["--context", str(context), "--builder", builder,
+                            "--buildkit-addr", daemon.host, "--buildctl", daemon.buildctl,
+                            "--output", f"type=oci,dest={archives[builder]}"], tmp_path / "cache")
+        assert result.code == 0, result.err
+
+    def described(archive: Path) -> Dict[str, object]:
+        def inspect(*flags: str) -> Dict[str, object]:
+            out = subprocess.run([skopeo, "inspect", *flags, f"oci-archive:{archive}"],
+                                 capture_output=True, check=True, timeout=60).stdout
+            value: Dict[str, object] = json.loads(out)
+            return value
+
+        config = inspect("--config")
+        return {"config": config["config"], "platform": (config["os"], config["architecture"]),
+                "annotations": inspect("--raw").get("annotations")}
+
+    frontend_view = described(archives["frontend"])
+    assert frontend_view == described(archives["embedded"]) == described(archives["buildctl"])
+    annotations = frontend_view["annotations"]
+    assert isinstance(annotations, dict)
+    assert annotations["com.urunc.unikernel.unikernelType"] == "rumprun"  # the exact case
+    assert annotations["com.urunc.unikernel.cmdline"] == "/unikernel/app.hvt -v"  # the bridge
+    config = frontend_view["config"]
+    assert isinstance(config, dict) and config["WorkingDir"] == "/unikernel"
