@@ -27,6 +27,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 from pun.diagnostics import error
 from pun.gopath import BadPattern as GoBadPattern
 from pun.gopath import compile_pattern
+from pun.llb.state import go_clean  # Go's path.Clean (filepath.Clean on Linux is the same)
 
 DOCKERIGNORE = ".dockerignore"
 CONTAINERIGNORE = ".containerignore"
@@ -110,16 +111,6 @@ def read_patterns(data: bytes, path: str = DOCKERIGNORE) -> Tuple[str, ...]:
             ) from None
         patterns.append(pattern)
     return tuple(patterns)
-
-
-def go_clean(path: str) -> str:
-    """Go's filepath.Clean on Linux."""
-    if path == "":
-        return "."
-    cleaned = posixpath.normpath(path)
-    if cleaned.startswith("//"):
-        cleaned = "/" + cleaned.lstrip("/")
-    return cleaned
 
 
 class BadIgnorePattern(ValueError):
