@@ -95,6 +95,11 @@ def context_excludes(context_dir: str, containerfile: str, compat: str) -> Tuple
     them: `<Containerfile>.dockerignore` beside it, else the context's `.dockerignore`."""
     if compat == "pun":
         return ()
+    from pun.ignorefiles import ignore_file_candidates
+
+    # Most contexts have none: only then pay for importing the pattern matcher.
+    if not any(os.path.lexists(c) for c in ignore_file_candidates(context_dir, containerfile)):
+        return ()
     from pun.dockerignore import find_ignore_file
 
     found = find_ignore_file(context_dir, containerfile)

@@ -27,10 +27,9 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 from pun.diagnostics import error
 from pun.gopath import BadPattern as GoBadPattern
 from pun.gopath import compile_pattern
+from pun.ignorefiles import DOCKERIGNORE, ignore_file_candidates
 from pun.llb.state import go_clean  # Go's path.Clean (filepath.Clean on Linux is the same)
 
-DOCKERIGNORE = ".dockerignore"
-CONTAINERIGNORE = ".containerignore"
 _UTF8_BOM = b"\xef\xbb\xbf"
 _REGEX_ESCAPED = frozenset(".+()|{}$")  # patternmatcher's shouldEscape set
 _PATTERN_CHARS = "*[]?^\\"  # fsutil: characters that make a pattern more than a prefix
@@ -44,18 +43,6 @@ class IgnoreFile:
 
     path: str
     patterns: Tuple[str, ...]
-
-
-def ignore_file_candidates(context_dir: str, containerfile: Optional[str]) -> List[str]:
-    """Host paths to try, first match wins: beside the Containerfile, then the context root."""
-    candidates: List[str] = []
-    if containerfile and containerfile != "-":
-        candidates += [containerfile + DOCKERIGNORE, containerfile + CONTAINERIGNORE]
-    candidates += [
-        os.path.join(context_dir, DOCKERIGNORE),
-        os.path.join(context_dir, CONTAINERIGNORE),
-    ]
-    return candidates
 
 
 def find_ignore_file(context_dir: str, containerfile: Optional[str]) -> Optional[IgnoreFile]:

@@ -88,3 +88,15 @@ def test_json_is_valid_and_round_trips() -> None:
 def test_string_map_fast_path_equals_the_json_module(labels: dict) -> None:
     # go_json_string_map skips the json package for start-up time; it must not change a byte.
     assert go_json_string_map(labels) == go_json_dumps(labels)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[], ["a"], ["b", "a", "a"], ["<x&y>", "\u2028", "é", 'q"\\', "\x00\x1f"], ["**/*.md", "!x"]],
+)
+def test_string_list_fast_path_equals_the_json_module(values: list) -> None:
+    # go_json_string_list (local.followpaths / excludepatterns) skips the json package too;
+    # order is kept, as Go marshals a slice.
+    from pun.gojson import go_json_string_list
+
+    assert go_json_string_list(values) == go_json_dumps(values)

@@ -14,7 +14,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 from pun.api import GenerateOptions, generate, read_plan
 from pun.containerfile.plan import PackPlan
 from pun.diagnostics import Diagnostic, PunError, error
-from pun.dockerignore import CONTAINERIGNORE, DOCKERIGNORE, read_patterns
+from pun.dockerignore import read_patterns
+from pun.ignorefiles import CONTAINERIGNORE, DOCKERIGNORE
 from pun.frontend.bridge import Bridge, BridgeError, BridgeWarning, Pong
 from pun.frontend.caps import PROTO_REFARRAY, RESOLVE_IMAGE, WARNINGS, Capabilities
 from pun.frontend.environment import FrontendEnvironment

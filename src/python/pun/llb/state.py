@@ -129,10 +129,10 @@ def local(
     follow_paths: Tuple[str, ...] = (),
 ) -> State:
     """`llb.Local`: each filter attr is a JSON array, present only when non-empty."""
-    from pun.gojson import go_json_dumps
+    from pun.gojson import go_json_string_list
 
     attrs = tuple(
-        (key, go_json_dumps(list(values)))
+        (key, go_json_string_list(values))
         for key, values in (
             (LOCAL_INCLUDE_PATTERNS, include_patterns),
             (LOCAL_FOLLOW_PATHS, follow_paths),

@@ -51,7 +51,8 @@ from pants.engine.target import (
 )
 
 from pun.diagnostics import PunError
-from pun.dockerignore import CONTAINERIGNORE, DOCKERIGNORE, kept_files, read_patterns
+from pun.dockerignore import kept_files, read_patterns
+from pun.ignorefiles import CONTAINERIGNORE, DOCKERIGNORE, ignore_file_candidates
 from pun_rules.errors import UnikernelImageError
 from pun_rules.target_types import (
     UnikernelImageContextRootField,
@@ -85,19 +86,8 @@ class BuildContext:
         return self.snapshot.digest
 
 
-def _ignore_candidates(containerfile: str, root: str) -> List[str]:
-    """Build-root paths, first match wins (pun.dockerignore.ignore_file_candidates)."""
-    prefix = f"{root}/" if root else ""
-    return [
-        containerfile + DOCKERIGNORE,
-        containerfile + CONTAINERIGNORE,
-        prefix + DOCKERIGNORE,
-        prefix + CONTAINERIGNORE,
-    ]
-
-
 async def _ignore_file(containerfile: str, root: str) -> Optional[Tuple[str, bytes]]:
-    candidates = _ignore_candidates(containerfile, root)
+    candidates = ignore_file_candidates(root, containerfile)
     contents = await Get(
         DigestContents,
         PathGlobs(candidates, glob_match_error_behavior=GlobMatchErrorBehavior.ignore),
