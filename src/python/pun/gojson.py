@@ -44,7 +44,7 @@ def _quoter() -> Callable[[str], str]:
         from _json import encode_basestring as quote  # the C encoder json.dumps itself uses
     except ImportError:  # pragma: no cover - Pythons without the accelerator
         from json.encoder import py_encode_basestring as quote
-    return quote  # type: ignore[no-any-return]
+    return quote
 
 
 def _go_escape(text: str) -> str:
