@@ -17,10 +17,10 @@ import tarfile
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
-from pun_testing.tools import DOCKER, docker_env, require, require_docker, run, unavailable
+from pun_testing.buildkit import require_buildkit
+from pun_testing.tools import DOCKER, docker_env, require_docker, run
 
 Entry = Tuple[str, str, str, int, int, str]  # path, kind, mode (octal), uid, gid, content|link
-BUILDKIT_ADDR = os.environ.get("PUN_TEST_BUILDKIT_ADDR", "unix:///tmp/bk/buildkitd.sock")
 
 
 def tree(root: Path, skip: Iterable[str] = ("urunc.json",)) -> List[Entry]:
@@ -92,32 +92,12 @@ def write_context(root: Path, files: Mapping[str, Optional[str]]) -> Path:
     return root
 
 
-def require_buildkit() -> Tuple[str, str]:
-    buildctl = require("buildctl")
-    done = subprocess.run(
-        [buildctl, "--addr", BUILDKIT_ADDR, "debug", "workers"],
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
-    if done.returncode != 0:
-        unavailable(
-            f"no BuildKit daemon answers at {BUILDKIT_ADDR} (start one: buildkitd --addr "
-            f"{BUILDKIT_ADDR} &, or set PUN_TEST_BUILDKIT_ADDR)"
-        )
-    return buildctl, BUILDKIT_ADDR
-
-
 def buildkit_dockerfile(context: Path, dest: Path, containerfile: str = "Containerfile") -> None:
     """BuildKit's own Dockerfile frontend (no #syntax line), `type=tar` to file `dest`."""
-    buildctl, addr = require_buildkit()
     path = context / containerfile
     run(
         [
-            buildctl,
-            "--addr",
-            addr,
-            "build",
+            *require_buildkit().argv("build"),
             "--progress=plain",
             "--frontend",
             "dockerfile.v0",
@@ -135,13 +115,9 @@ def buildkit_dockerfile(context: Path, dest: Path, containerfile: str = "Contain
 
 def buildkit_llb(definition: bytes, context: Path, dest: Path) -> None:
     """A real BuildKit solving raw LLB (what `pun --LLB | buildctl build` does), `type=tar`."""
-    buildctl, addr = require_buildkit()
     done = subprocess.run(
         [
-            buildctl,
-            "--addr",
-            addr,
-            "build",
+            *require_buildkit().argv("build"),
             "--progress=plain",
             "--local",
             f"context={context}",
