@@ -58,6 +58,34 @@ class IgnoredInstruction(Record):
     line: int
 
 
+ROOTFS_INITRD = "initrd"
+ROOTFS_BLOCK = "block"
+ROOTFS_RAW = "raw"
+
+
+class RootfsInclude(Record):
+    """One file or directory a rootfs is made of: `source` read from `image` (None: the build
+    context), placed at `dest` inside the rootfs (bunny's `include: ["src:dst"]`)."""
+
+    source: str
+    dest: str
+    line: int
+    image: Optional[str] = None
+
+
+class RootfsRequest(Record):
+    """A root filesystem pun makes itself and puts in the image (bunnyfile `rootfs`, or the
+    Containerfile's way to ask for one). `raw` needs no artifact: its includes are plain copies
+    into the image root and the plan carries them as CopyInstructions."""
+
+    kind: str  # ROOTFS_INITRD | ROOTFS_BLOCK
+    path: str  # where the artifact goes in the image (absolute)
+    includes: Tuple[RootfsInclude, ...]
+    line: int
+    # The whole filesystem of this image (bunny `rootfs.from: <image>`), under the includes.
+    from_image: Optional[str] = None
+
+
 class PackPlan(Record):
     path: str
     base: BaseImage
@@ -69,6 +97,8 @@ class PackPlan(Record):
     # The image config instructions (ENV, LABEL, CMD, WORKDIR, ...), in order.
     config: Tuple[ConfigStep, ...] = ()
     workdirs: Tuple[WorkdirInstruction, ...] = ()
+    # A rootfs artifact (initrd or block image) to make from files; None: the copies are all.
+    rootfs: Optional[RootfsRequest] = None
 
     def label_values(self) -> Dict[str, str]:
         """Labels as the image gets them: the last of duplicate keys wins."""
