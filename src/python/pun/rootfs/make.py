@@ -1,0 +1,48 @@
+"""Make a plan's rootfs artifact into the directory the builders read as the `pun-rootfs`
+local source: `DIR/rootfs`, which the LLB copies to `RootfsRequest.path` (pun.convert)."""
+
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+from pun.containerfile.plan import ROOTFS_BLOCK, ROOTFS_INITRD, RootfsRequest
+from pun.diagnostics import error
+from pun.solve.atomic import atomic_path
+
+# The artifact's name inside the `pun-rootfs` directory (pun.convert copies it from there).
+ARTIFACT_NAME = "rootfs"
+GZIP = "gzip"
+
+
+def make_artifact(
+    request: RootfsRequest,
+    context_dir: str,
+    out_dir: str,
+    epoch: int,
+    excludes: Sequence[str] = (),
+    path: str = "",
+) -> str:
+    """Write the artifact into `out_dir` (an existing directory); return its path."""
+    from pun.rootfs.content import collect_entries
+
+    entries = collect_entries(request, context_dir, excludes, path)
+    dest = os.path.join(out_dir, ARTIFACT_NAME)
+    if request.kind == ROOTFS_INITRD:
+        from pun.initrd.build import write_initrd
+
+        write_initrd(entries, dest, epoch, request.compression == GZIP)
+    elif request.kind == ROOTFS_BLOCK:
+        from pun.rootfs.ext4 import write_block_image
+
+        with atomic_path(dest) as tmp:
+            write_block_image(entries, tmp, epoch, request.filesystem)
+    else:
+        raise error(
+            f"pun makes no rootfs artifact of type {request.kind!r}",
+            path or None,
+            request.line,
+            "use initrd or block (a raw rootfs is plain COPYs)",
+        )
+    os.chmod(dest, 0o644)
+    return dest
