@@ -114,7 +114,14 @@ class PackPlan(Record):
     def copy_sources(self) -> Tuple[str, ...]:
         """Every context path a COPY (or a rootfs include) reads, in order, for dependency
         inference."""
-        copied = tuple(src for copy in self.copies for src in copy.sources)
+        return tuple(source for source, _ in self.context_sources())
+
+    def context_sources(self) -> Tuple[Tuple[str, int], ...]:
+        """(path, line) of everything read from the build context: COPY sources, then the
+        rootfs's includes (which pun packs into its artifact instead of copying)."""
+        copied = tuple((src, copy.line) for copy in self.copies for src in copy.sources)
         if self.rootfs is None:
             return copied
-        return copied + tuple(i.source for i in self.rootfs.includes if i.image is None)
+        return copied + tuple(
+            (i.source, i.line) for i in self.rootfs.includes if i.image is None
+        )

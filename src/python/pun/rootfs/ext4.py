@@ -262,7 +262,7 @@ def _pin_inodes(image: str, count: int, epoch: int, env: Dict[str, str]) -> None
     commands: List[str] = []
     for ino in [2, *range(FIRST_INODE, FIRST_INODE + count + 1)]:
         for field in ("atime", "mtime", "ctime", "crtime"):
-            commands.append(f"sif <{ino}> {field} {epoch}")
+            commands.append(f"sif <{ino}> {field} @{epoch}")  # @: seconds, not YYYYMMDD
             commands.append(f"sif <{ino}> {field}_extra 0")
         commands.append(f"sif <{ino}> uid 0")
         commands.append(f"sif <{ino}> gid 0")
