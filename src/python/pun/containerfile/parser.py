@@ -18,6 +18,7 @@ from pun.containerfile.plan import (
     IgnoredInstruction,
     Label,
     PackPlan,
+    RootfsRequest,
     WorkdirInstruction,
 )
 from pun.containerfile.words import WordError, process_word
@@ -216,7 +217,9 @@ class _PlanBuilder:
                     "declare them with ARG or drop them",
                 )
             )
-        copies, rootfs, derived = tuple(self.copies), None, ()
+        copies: Tuple[CopyInstruction, ...] = tuple(self.copies)
+        rootfs: Optional[RootfsRequest] = None
+        derived: Tuple[Label, ...] = ()
         if any(label.key == "pun.rootfs" for label in self.labels):  # the module's ROOTFS_LABEL
             from pun.containerfile.rootfs_label import split_rootfs
 

@@ -57,11 +57,13 @@ def split_rootfs(
     fields = _fields(label, path)
     kind = fields.get("type", "")
     if kind not in (ROOTFS_INITRD, ROOTFS_BLOCK):
-        raise _bad(label, path, f"type={kind!r}" if kind else "no type", "type=initrd or type=block")
+        what = f"type={kind!r}" if kind else "no type"
+        raise _bad(label, path, what, "type=initrd or type=block")
     src = _absolute(fields.get("src", ""), "src", label, path)
     target = _absolute(fields.get("path", DEFAULT_ROOTFS_PATH), "path", label, path)
     if target == src or target.startswith(src.rstrip("/") + "/"):
-        raise _bad(label, path, f"path={target} lies inside src={src}", "put the artifact elsewhere")
+        inside = f"path={target} lies inside src={src}"
+        raise _bad(label, path, inside, "a path outside src")
     compression = fields.get("compression")
     if compression is not None and (kind != ROOTFS_INITRD or compression not in ("gzip", "none")):
         raise _bad(label, path, f"compression={compression}", "compression=gzip, for type=initrd")
@@ -107,8 +109,10 @@ def _fields(label: Label, path: str) -> Dict[str, str]:
 
 def _absolute(value: str, key: str, label: Label, path: str) -> str:
     cleaned = posixpath.normpath(value) if value else ""
-    if not value.startswith("/") or cleaned in ("/", "//") and key == "path" or ".." in value.split("/"):
-        raise _bad(label, path, f"{key}={value!r}" if value else f"no {key}", f"an absolute {key}=/...")
+    root_file = key == "path" and cleaned in ("/", "//")
+    if not value.startswith("/") or root_file or ".." in value.split("/"):
+        what = f"{key}={value!r}" if value else f"no {key}"
+        raise _bad(label, path, what, f"an absolute {key}=/...")
     return "/" + cleaned.lstrip("/")
 
 

@@ -34,9 +34,19 @@ def _parser() -> argparse.ArgumentParser:
         "pun.rootfs label asks for, into DIR/rootfs, for `buildctl build --local pun-rootfs=DIR`.",
         allow_abbrev=False,
     )
-    parser.add_argument("-f", "--file", metavar="FILE", help="the Containerfile (default: CONTEXT/Containerfile)")
-    parser.add_argument("--context", default=".", metavar="DIR", help="the build context (default: .)")
-    parser.add_argument("-o", "--output", required=True, metavar="DIR", help="the directory to write rootfs into (created if missing)")
+    parser.add_argument(
+        "-f", "--file", metavar="FILE", help="the Containerfile (default: CONTEXT/Containerfile)"
+    )
+    parser.add_argument(
+        "--context", default=".", metavar="DIR", help="the build context (default: .)"
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="DIR",
+        help="the directory to write `rootfs` into (created if missing)",
+    )
     parser.add_argument(
         "--source-date-epoch",
         type=int,
@@ -66,7 +76,8 @@ def _make(args: argparse.Namespace) -> int:
             "this Containerfile asks for no rootfs artifact",
             path,
             None,
-            'add e.g. LABEL pun.rootfs="type=initrd,src=/rootfs,path=/boot/initrd" (see the README)',
+            'add e.g. LABEL pun.rootfs="type=initrd,src=/rootfs,path=/boot/initrd" '
+            "(see the README)",
         )
     os.makedirs(args.output, exist_ok=True)
     make_artifact(

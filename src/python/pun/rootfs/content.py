@@ -34,7 +34,7 @@ def collect_entries(
         )
         raise error(
             "a rootfs made from another image's files is not supported yet",
-            path or None,
+            path,
             line,
             "COPY the files into the build context (e.g. with a Pants target) and include "
             "them from there",
@@ -64,7 +64,7 @@ def _clean_dest(include: RootfsInclude, path: str) -> str:
     if ".." in include.dest.split("/"):
         raise error(
             f"rootfs destination {include.dest!r} climbs out of the rootfs with '..'",
-            path or None,
+            path,
             include.line,
             "use a path inside the rootfs, such as /bin/app",
         )
@@ -85,7 +85,7 @@ def _add_source(
     if st is None:
         raise error(
             f"rootfs source {include.source!r}: no such file in the build context",
-            path or None,
+            path,
             include.line,
             "the path is relative to the build context (and not excluded by its ignore file)",
         )

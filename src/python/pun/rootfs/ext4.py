@@ -122,7 +122,8 @@ def _stage(entries: Sequence[Entry], root: str) -> bytes:
     summary = hashlib.sha256()
     for entry in entries:
         host = os.path.join(root, entry.path.lstrip("/"))
-        summary.update(f"{entry.path}\0{entry.kind.name}\0{entry.mode:o}\0".encode("utf-8", "surrogateescape"))
+        head = f"{entry.path}\0{entry.kind.name}\0{entry.mode:o}\0"
+        summary.update(head.encode("utf-8", "surrogateescape"))
         if entry.kind is Kind.DIR:
             os.mkdir(host)
         elif entry.kind is Kind.SYMLINK:
@@ -252,7 +253,8 @@ def _mke2fs(
     if "Could not allocate" in text or "No space left" in text or "too small" in text:
         return False
     raise error(
-        f"mke2fs failed (exit status {done.returncode}): {text.strip().splitlines()[-1] if text.strip() else ''}",
+        f"mke2fs failed (exit status {done.returncode}): "
+        + (text.strip().splitlines()[-1] if text.strip() else ""),
         hint="see the message above; the staged files may hold a name mke2fs cannot store",
     )
 
@@ -279,7 +281,9 @@ def _pin_inodes(image: str, count: int, epoch: int, env: Dict[str, str]) -> None
     finally:
         os.unlink(script.name)
     # debugfs exits 0 even when a command fails; its messages name the failing command.
-    problems = [line for line in done.stderr.splitlines() if line.strip() and "debugfs " not in line]
+    problems = [
+        line for line in done.stderr.splitlines() if line.strip() and "debugfs " not in line
+    ]
     if done.returncode != 0 or problems:
         raise error(
             "debugfs could not pin the block image's times: "

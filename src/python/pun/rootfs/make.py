@@ -40,7 +40,7 @@ def make_artifact(
     else:
         raise error(
             f"pun makes no rootfs artifact of type {request.kind!r}",
-            path or None,
+            path,
             request.line,
             "use initrd or block (a raw rootfs is plain COPYs)",
         )

@@ -91,9 +91,8 @@ def test_pun_build_puts_the_block_image_and_its_labels_in_the_image(tmp_path: Pa
     assert manifest["annotations"][BLOCK] == "/rootfs.ext4"
     assert manifest["annotations"][MOUNT_POINT] == "/"
     files = unpack(archive, tmp_path / "unpacked")
-    urunc = {
-        k: base64.b64decode(v).decode() for k, v in json.loads((files / "urunc.json").read_text()).items()
-    }
+    encoded = json.loads((files / "urunc.json").read_text())
+    urunc = {k: base64.b64decode(v).decode() for k, v in encoded.items()}
     assert (urunc[BLOCK], urunc[MOUNT_POINT]) == ("/rootfs.ext4", "/")
     assert sorted(p.name for p in files.iterdir()) == ["kernel", "rootfs.ext4", "srv", "urunc.json"]
     check_block_image(files / "rootfs.ext4")
