@@ -13,6 +13,7 @@ builds everywhere. Keys (comma-separated, buildctl's `--output` style):
   type=initrd|block   required
   src=DIR             required: the image directory the rootfs COPYs write below
   path=FILE           where the artifact goes; default /.boot/rootfs (bunny's DefaultRootfsPath)
+  from=IMAGE          start from this image's files (bunny's `rootfs.from`), the COPYs over them
   compression=gzip    initrd only (default: none)
   fs=ext4|ext2        block only (default ext4)
   mount=DIR           block only: the guest's mount point, `blkMntPoint` (default /)
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
 
 ROOTFS_LABEL = "pun.rootfs"
 DEFAULT_ROOTFS_PATH = "/.boot/rootfs"  # bunny hops/package.go DefaultRootfsPath
-_KEYS = ("type", "src", "path", "compression", "fs", "mount")
+_KEYS = ("type", "src", "path", "from", "compression", "fs", "mount")
 
 
 def split_rootfs(
@@ -74,7 +75,8 @@ def split_rootfs(
     if "mount" in fields and kind != ROOTFS_BLOCK:
         raise _bad(label, path, "mount= with type=initrd", "mount= is blkMntPoint, for type=block")
     kept, includes = _split_copies(copies, src, path)
-    if not includes:
+    from_image = fields.get("from")
+    if not includes and from_image is None:
         raise error(
             f"{ROOTFS_LABEL}: no COPY writes below src={src}, so the rootfs would be empty",
             path,
@@ -86,6 +88,7 @@ def split_rootfs(
         target,
         tuple(includes),
         label.line,
+        from_image=from_image,
         compression="gzip" if compression == "gzip" else None,
         filesystem=filesystem,
     )

@@ -53,6 +53,16 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="timestamp of every entry (default: $SOURCE_DATE_EPOCH, else 0)",
     )
+    parser.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="blob cache for images the rootfs reads files from (default: $XDG_CACHE_HOME/pun)",
+    )
+    parser.add_argument(
+        "--insecure-registry",
+        action="store_true",
+        help="pull those images over plain HTTP (loopback registries always are)",
+    )
     add_generate_arguments(parser)
     return parser
 
@@ -87,5 +97,8 @@ def _make(args: argparse.Namespace) -> int:
         source_date_epoch(args.source_date_epoch),
         options.context_excludes,
         path,
+        options.target_platform,
+        args.cache_dir,
+        args.insecure_registry,
     )
     return EXIT_OK

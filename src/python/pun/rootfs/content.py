@@ -1,6 +1,7 @@
 """What a rootfs holds: its includes read from the build context, as cpio entries.
 
-An include `SRC:DST` follows COPY's rule (and bunny's `include`, hops/llb.go `FilesLLB`):
+An include `SRC:DST` (from the context, or from an image: pun.rootfs.images) follows COPY's
+rule (and bunny's `include`, hops/llb.go `FilesLLB`):
 a file goes to DST (inside DST when DST ends in `/`), a directory's contents go to DST, a
 wildcard's matches go inside DST. Sources resolve with the context as the root and lose what
 the context's ignore file excludes (pun.solve.context.ContextDir, the one confinement rule);
@@ -14,36 +15,76 @@ from __future__ import annotations
 import os
 import posixpath
 import stat
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 from pun.containerfile.plan import RootfsInclude, RootfsRequest
 from pun.diagnostics import error
 from pun.gopath import has_wildcards
 from pun.initrd.cpio import Entry, Kind
 from pun.initrd.tree import DIR_MODE, EXEC_MODE, FILE_MODE, LINK_MODE, Layout
+from pun.rootfs.images import ImageFiles
 from pun.solve.context import ContextDir, resolve_wildcards
 
 
 def collect_entries(
-    request: RootfsRequest, context_dir: str, excludes: Sequence[str] = (), path: str = ""
+    request: RootfsRequest,
+    context_dir: str,
+    excludes: Sequence[str] = (),
+    path: str = "",
+    images: Optional[ImageFiles] = None,
 ) -> List[Entry]:
-    """Every entry of the rootfs (parents added), or PunError naming the line."""
-    if request.from_image is not None or any(i.image is not None for i in request.includes):
-        line = request.line if request.from_image else next(
-            i.line for i in request.includes if i.image is not None
-        )
+    """Every entry of the rootfs (parents added), or PunError naming the line. With
+    `from_image`, that image's files come first and the includes go over them."""
+    needs_images = request.from_image is not None or any(
+        i.image is not None for i in request.includes
+    )
+    if needs_images and images is None:
         raise error(
-            "a rootfs made from another image's files is not supported yet",
+            "this rootfs reads files from another image, and no registry client was given",
             path,
-            line,
-            "COPY the files into the build context (e.g. with a Pants target) and include "
-            "them from there",
+            request.line,
+            "build it with `pun build` or `pun rootfs`, which pull the image",
         )
     context = ContextDir.open(context_dir).excluding(tuple(excludes))
+    base: List[Entry] = []
+    if request.from_image is not None:
+        assert images is not None
+        layout = Layout()
+        image_root = ContextDir.open(images.root(request.from_image))
+        origin = f"{path}:{request.line}" if path else request.from_image
+        for child, st in image_root.walk("/"):
+            _add_node(layout, image_root, child, st, child, origin)
+        base = layout.entries()
     layout = Layout()
     for include in request.includes:
-        _add_include(layout, context, include, path)
-    return layout.entries()
+        source = context
+        if include.image is not None:
+            assert images is not None
+            source = ContextDir.open(images.root(include.image))
+        _add_include(layout, source, include, path)
+    return _over(base, layout.entries())
+
+
+def _over(base: List[Entry], top: List[Entry]) -> List[Entry]:
+    """`top` laid over `base`: a directory merges with a directory; anything else replaces
+    what `base` had there, and what lay below it."""
+    if not base:
+        return top
+    merged = {entry.path: entry for entry in base}
+    for entry in top:
+        old = merged.get(entry.path)
+        if old is not None and old.kind is Kind.DIR and entry.kind is not Kind.DIR:
+            prefix = entry.path + "/"
+            for below in [p for p in merged if p.startswith(prefix)]:
+                del merged[below]
+        merged[entry.path] = entry
+    for entry in top:  # a file in base where top needs a directory: top's wins
+        parent = posixpath.dirname(entry.path)
+        while parent != "/":
+            if merged.get(parent) is not None and merged[parent].kind is not Kind.DIR:
+                merged[parent] = Entry(parent, Kind.DIR, DIR_MODE)
+            parent = posixpath.dirname(parent)
+    return sorted(merged.values(), key=lambda e: e.path)
 
 
 def _add_include(layout: Layout, context: ContextDir, include: RootfsInclude, path: str) -> None:

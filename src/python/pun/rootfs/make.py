@@ -4,10 +4,13 @@ local source: `DIR/rootfs`, which the LLB copies to `RootfsRequest.path` (pun.co
 from __future__ import annotations
 
 import os
-from typing import Sequence
+import tempfile
+from typing import List, Optional, Sequence
 
 from pun.containerfile.plan import ROOTFS_BLOCK, ROOTFS_INITRD, RootfsRequest
 from pun.diagnostics import error
+from pun.initrd.cpio import Entry
+from pun.platform import DEFAULT_TARGET, Platform
 from pun.solve.atomic import atomic_path
 
 # The artifact's name inside the `pun-rootfs` directory (pun.convert copies it from there).
@@ -22,12 +25,22 @@ def make_artifact(
     epoch: int,
     excludes: Sequence[str] = (),
     path: str = "",
+    platform: Platform = DEFAULT_TARGET,
+    cache_dir: Optional[str] = None,
+    insecure_registry: bool = False,
 ) -> str:
-    """Write the artifact into `out_dir` (an existing directory); return its path."""
+    """Write the artifact into `out_dir` (an existing directory); return its path. Images the
+    rootfs reads files from are pulled for `platform` into the blob cache at `cache_dir`."""
     from pun.rootfs.content import collect_entries
+    from pun.rootfs.images import ImageFiles
 
-    entries = collect_entries(request, context_dir, excludes, path)
-    dest = os.path.join(out_dir, ARTIFACT_NAME)
+    with tempfile.TemporaryDirectory(prefix="pun-rootfs-images-") as pulled:
+        images = ImageFiles(pulled, platform, cache_dir, insecure_registry)
+        entries = collect_entries(request, context_dir, excludes, path, images)
+        return _write(request, entries, os.path.join(out_dir, ARTIFACT_NAME), epoch, path)
+
+
+def _write(request: RootfsRequest, entries: List[Entry], dest: str, epoch: int, path: str) -> str:
     if request.kind == ROOTFS_INITRD:
         from pun.initrd.build import write_initrd
 

@@ -189,6 +189,9 @@ def _build(args: argparse.Namespace) -> BuildResult:
             options.source_date_epoch,
             planned.context_excludes,
             planned.path,
+            image.platform,
+            options.cache_dir,
+            options.insecure_registry,
         )
         options = dataclasses.replace(options, locals=((ROOTFS_LOCAL_NAME, made),))
         return build(definition, args.context, image, output, builder, options)

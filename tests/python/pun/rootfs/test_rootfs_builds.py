@@ -19,6 +19,7 @@ import pytest
 from pun.cli import main as pun
 from pun_testing.buildkit import BuildKit, buildkit  # noqa: F401  (the fixture)
 from pun_testing.images import archive_json
+from pun_testing.registry import Registry, registry  # noqa: F401  (the fixture)
 from pun_testing.tools import require, run
 from pun_testing.trees import tree
 
@@ -236,3 +237,42 @@ def test_an_initrd_rootfs_through_pun_build(tmp_path: Path, kind: str) -> None:
     assert listing == ["etc", "etc/app", "etc/app/app.conf", "init"]
     urunc = json.loads((dest / "urunc.json").read_text())
     assert base64.b64decode(urunc["com.urunc.unikernel.initrd"]) == b"/boot/initrd.gz"
+
+
+def test_a_rootfs_from_another_image_with_copies_over_it(
+    tmp_path: Path, registry: Registry  # noqa: F811
+) -> None:
+    from pun_testing.docker_engine import push_archive
+
+    base_ctx = tmp_path / "base"
+    (base_ctx / "etc").mkdir(parents=True)
+    (base_ctx / "etc" / "motd").write_text("from the base image\n")
+    (base_ctx / "etc" / "app.conf").write_text("base config\n")
+    (base_ctx / "Containerfile").write_text("FROM scratch\nCOPY etc /etc\n")
+    base_archive = tmp_path / "base.tar"
+    assert pun(["build", "--context", str(base_ctx), "--progress", "quiet",
+                "--output", f"type=oci,dest={base_archive}"]) == 0
+    reference = f"{registry.host}/rootfs/base:1"
+    push_archive(base_archive, reference)
+    text = CONTAINERFILE.replace(
+        'pun.rootfs="type=block,src=/rootfs,path=/rootfs.ext4"',
+        f'pun.rootfs="type=initrd,src=/rootfs,path=/initrd,from={reference}"',
+    )
+    root = context(tmp_path / "ctx", text)
+    artifacts = []
+    for name in ("one", "two"):
+        made = tmp_path / name
+        assert pun(["rootfs", "--context", str(root), "-o", str(made),
+                    "--cache-dir", str(tmp_path / f"cache-{name}")]) == 0
+        artifacts.append((made / "rootfs").read_bytes())
+    assert artifacts[0] == artifacts[1]
+    out = tmp_path / "extracted"
+    out.mkdir()
+    subprocess.run([require("cpio"), "-i", "-d", "--quiet"], input=artifacts[0], cwd=out,
+                   check=True)
+    assert (out / "etc" / "motd").read_text() == "from the base image\n"
+    assert (out / "etc" / "app" / "app.conf").read_text() == "answer = 42\n"  # the COPY
+    assert (out / "etc" / "app.conf").read_text() == "base config\n"
+    assert (out / "init").read_text() == "#!/bin/sh\necho hi\n"
+    # The base image's own /urunc.json (pun wrote one) is a file of that image like any other.
+    assert (out / "urunc.json").exists()
