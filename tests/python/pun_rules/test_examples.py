@@ -116,7 +116,10 @@ def test_linux_hello_rootfs_infers_the_files_its_initrd_is_made_of(
     rule_runner: RuleRunner,
 ) -> None:
     rule_runner.write_files(
-        {f"examples/linux-hello/debian/{name}": name for name in ("vmlinuz", "busybox")}
+        {
+            **{f"examples/linux-hello/debian/{name}": name for name in ("vmlinuz", "busybox")},
+            "examples/linux-hello/init": "#!/bin/sh\n",
+        }
     )
     address = Address("examples/linux-hello", target_name="image-rootfs")
     # debian/busybox is read only by the COPYs that feed pun.rootfs: inferred all the same.
