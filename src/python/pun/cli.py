@@ -107,7 +107,7 @@ def _parser() -> argparse.ArgumentParser:
         "  pun build ...   build the image itself (no daemon needed); see pun build --help\n"
         "  pun push ...    push a built OCI/docker archive to a registry; see pun push --help\n"
         "  pun initrd ...  write a deterministic initrd (newc cpio); see pun initrd --help\n"
-        "  pun rootfs ...  make a Containerfile's rootfs artifact for buildctl; see pun rootfs --help\n"
+        "  pun rootfs ...  make a Containerfile's rootfs artifact; see pun rootfs --help\n"
         "  pun run ...     boot an image archive the way urunc would; see pun run --help",
         formatter_class=_HelpFormatter,
         allow_abbrev=False,

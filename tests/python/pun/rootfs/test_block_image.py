@@ -39,6 +39,15 @@ def debugfs_bytes(image: Path, command: str) -> bytes:
     ).stdout
 
 
+def dumpe2fs(image: Path) -> Dict[str, str]:
+    """The superblock fields `dumpe2fs -h` prints, by name."""
+    text = subprocess.run(
+        [_sbin("dumpe2fs"), "-h", str(image)], capture_output=True, check=True
+    ).stdout.decode()
+    pairs = (line.partition(":") for line in text.splitlines())
+    return {key.strip(): value.strip() for key, _, value in pairs}
+
+
 def build(tmp: Path, name: str, mtime: int, epoch: int = 0, **extra: object) -> Path:
     context = write_context(tmp / f"{name}-context", mtime, 0o022 if mtime % 2 else 0)
     out = tmp / f"{name}-out"
@@ -111,14 +120,7 @@ def test_same_bytes_from_different_temp_dirs_mtimes_and_group_bits(tmp_path: Pat
 
 
 def test_uuid_and_hash_seed_are_fixed_by_the_content(tmp_path: Path) -> None:
-    def header(image: Path) -> Dict[str, str]:
-        text = subprocess.run(
-            [_sbin("dumpe2fs"), "-h", str(image)], capture_output=True, check=True
-        ).stdout.decode()
-        return dict(
-            (k.strip(), v.strip()) for k, _, v in (l.partition(":") for l in text.splitlines())
-        )
-
+    header = dumpe2fs
     one, two = header(build(tmp_path, "one", 1)), header(build(tmp_path, "two", 2))
     assert one["Filesystem UUID"] == two["Filesystem UUID"]
     assert one["Directory Hash Seed"] == two["Directory Hash Seed"]
@@ -147,12 +149,7 @@ def test_different_content_gets_a_different_uuid(tmp_path: Path) -> None:
 
 def test_the_image_leaves_room_for_the_guest(tmp_path: Path) -> None:
     image = build(tmp_path, "a", 1)
-    text = subprocess.run(
-        [_sbin("dumpe2fs"), "-h", str(image)], capture_output=True, check=True
-    ).stdout.decode()
-    values = dict(
-        (k.strip(), v.strip()) for k, _, v in (l.partition(":") for l in text.splitlines())
-    )
+    values = dumpe2fs(image)
     free = int(values["Free blocks"]) * int(values["Block size"])
     payload = sum(len(data) for data, _ in FILES.values())
     assert free >= payload // 5 and free >= 1024 * 1024, (free, payload)
