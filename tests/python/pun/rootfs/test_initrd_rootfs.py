@@ -79,3 +79,33 @@ def test_gzip_has_no_name_and_mtime_zero_and_holds_the_plain_archive(tmp_path: P
         check=True,
     ).stdout.decode().split("\n")
     assert "init" in listing
+
+
+def _names(archive: Path) -> list:
+    listing = subprocess.run(
+        [require("cpio"), "-t", "--quiet"], stdin=archive.open("rb"), capture_output=True,
+        check=True,
+    ).stdout.decode()
+    return listing.split("\n")[:-1]
+
+
+def test_wildcards_and_the_ignore_file_apply_as_for_copy(tmp_path: Path) -> None:
+    from pun.containerfile.plan import RootfsInclude, RootfsRequest
+
+    context = write_context(tmp_path / "ctx", 1)
+    (context / "conf" / "other.conf").write_text("other\n")
+    (context / "conf" / "secret.conf").write_text("not for the rootfs\n")
+    req = RootfsRequest(
+        ROOTFS_INITRD,
+        "/i",
+        (RootfsInclude("conf/*.conf", "/etc/", 1), RootfsInclude("conf", "/all", 2)),
+        3,
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    # `.dockerignore`-style patterns, as the context's ignore file gives them.
+    archive = Path(make_artifact(req, str(context), str(out), 0, excludes=("**/secret.conf",)))
+    names = _names(archive)
+    assert [n for n in names if n.startswith("etc/")] == ["etc/app.conf", "etc/other.conf"]
+    assert "all/sub/deep.txt" in names and "all/link" in names
+    assert not [n for n in names if "secret" in n]

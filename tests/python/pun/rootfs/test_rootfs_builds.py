@@ -276,3 +276,21 @@ def test_a_rootfs_from_another_image_with_copies_over_it(
     assert (out / "init").read_text() == "#!/bin/sh\necho hi\n"
     # The base image's own /urunc.json (pun wrote one) is a file of that image like any other.
     assert (out / "urunc.json").exists()
+
+
+def test_the_context_ignore_file_keeps_files_out_of_the_rootfs(tmp_path: Path) -> None:
+    text = CONTAINERFILE.replace(
+        'pun.rootfs="type=block,src=/rootfs,path=/rootfs.ext4"',
+        'pun.rootfs="type=initrd,src=/rootfs,path=/initrd"',
+    )
+    root = context(tmp_path / "ctx", text)
+    (root / "conf" / "secret.key").write_text("never in an image\n")
+    (root / ".dockerignore").write_text("**/*.key\n")
+    dest = tmp_path / "local"
+    assert pun(["build", "--context", str(root), "--progress", "quiet",
+                "--output", f"type=local,dest={dest}"]) == 0
+    listing = subprocess.run(
+        [require("cpio"), "-t", "--quiet"], stdin=(dest / "initrd").open("rb"),
+        capture_output=True, check=True,
+    ).stdout.decode().split()
+    assert listing == ["etc", "etc/app", "etc/app/app.conf", "init"]
