@@ -34,10 +34,19 @@ def make_artifact(
     from pun.rootfs.content import collect_entries
     from pun.rootfs.images import ImageFiles
 
-    with tempfile.TemporaryDirectory(prefix="pun-rootfs-images-") as pulled:
-        images = ImageFiles(pulled, platform, cache_dir, insecure_registry)
-        entries = collect_entries(request, context_dir, excludes, path, images)
-        return _write(request, entries, os.path.join(out_dir, ARTIFACT_NAME), epoch, path)
+    try:
+        with tempfile.TemporaryDirectory(prefix="pun-rootfs-images-") as pulled:
+            images = ImageFiles(pulled, platform, cache_dir, insecure_registry)
+            entries = collect_entries(request, context_dir, excludes, path, images)
+            return _write(request, entries, os.path.join(out_dir, ARTIFACT_NAME), epoch, path)
+    except OSError as exc:  # an unreadable context file, a full disk: one error, no traceback
+        raise error(
+            f"cannot make the {request.kind} rootfs: {exc.strerror or exc}"
+            + (f": {exc.filename}" if exc.filename else ""),
+            path,
+            request.line,
+            "check that the rootfs's files are readable and the disk has room",
+        ) from None
 
 
 def _write(request: RootfsRequest, entries: List[Entry], dest: str, epoch: int, path: str) -> str:
