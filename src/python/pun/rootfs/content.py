@@ -34,7 +34,7 @@ def collect_entries(
     images: Optional[ImageFiles] = None,
 ) -> List[Entry]:
     """Every entry of the rootfs (parents added), or PunError naming the line. With
-    `from_image`, that image's files come first and the includes go over them."""
+    `from_image`, that image's files come first; each include goes over what came before."""
     needs_images = request.from_image is not None or any(
         i.image is not None for i in request.includes
     )
@@ -55,14 +55,16 @@ def collect_entries(
         for child, st in image_root.walk("/"):
             _add_node(layout, image_root, child, st, child, origin)
         base = layout.entries()
-    layout = Layout()
-    for include in request.includes:
+    entries = base
+    for include in request.includes:  # in order: a later include wins, as a later COPY does
         source = context
         if include.image is not None:
             assert images is not None
             source = ContextDir.open(images.root(include.image))
+        layout = Layout()
         _add_include(layout, source, include, path)
-    return _over(base, layout.entries())
+        entries = _over(entries, layout.entries())
+    return entries
 
 
 def _over(base: List[Entry], top: List[Entry]) -> List[Entry]:

@@ -109,3 +109,24 @@ def test_wildcards_and_the_ignore_file_apply_as_for_copy(tmp_path: Path) -> None
     assert [n for n in names if n.startswith("etc/")] == ["etc/app.conf", "etc/other.conf"]
     assert "all/sub/deep.txt" in names and "all/link" in names
     assert not [n for n in names if "secret" in n]
+
+
+def test_a_later_include_replaces_an_earlier_one_as_a_later_copy_does(tmp_path: Path) -> None:
+    from pun.containerfile.plan import RootfsInclude, RootfsRequest
+
+    context = write_context(tmp_path / "ctx", 1)
+    req = RootfsRequest(
+        ROOTFS_INITRD,
+        "/i",
+        (RootfsInclude("conf", "/etc", 1), RootfsInclude("init", "/etc/app.conf", 2)),
+        3,
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    archive = Path(make_artifact(req, str(context), str(out), 0))
+    extracted = tmp_path / "x"
+    extracted.mkdir()
+    subprocess.run([require("cpio"), "-i", "-d", "--quiet"], stdin=archive.open("rb"),
+                   cwd=extracted, check=True)
+    assert (extracted / "etc" / "app.conf").read_bytes() == (context / "init").read_bytes()
+    assert (extracted / "etc" / "sub" / "deep.txt").exists()
