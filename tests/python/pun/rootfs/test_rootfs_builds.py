@@ -177,7 +177,8 @@ def test_pun_llb_and_pun_rootfs_feed_plain_buildctl(
     definition = subprocess.run(
         [sys.executable, "-m", "pun.cli", "--LLB", "-f", "Containerfile"],
         cwd=root, capture_output=True, check=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        # Absolute: Pants' sandbox puts relative entries on sys.path, and cwd changes here.
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(os.path.abspath(p) for p in sys.path)},
     )
     assert b"pun rootfs" in definition.stderr  # the note says how to make the local
     out = tmp_path / "out"
