@@ -78,6 +78,8 @@ def check_urunc(plan: PackPlan, compat: str = COMPAT_DOCKER) -> List[Diagnostic]
         normalize_dest(copy.dest if compat == COMPAT_PUN else resolve_dest(copy.workdir, copy.dest))
         for copy in plan.copies
     )
+    if plan.rootfs is not None:  # the artifact pun makes is a file in the image too
+        destinations += (plan.rootfs.path,)
     return validate(sites, destinations, plan.base.is_scratch, plan.path, plan.base.line)
 
 

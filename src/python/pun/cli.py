@@ -107,6 +107,7 @@ def _parser() -> argparse.ArgumentParser:
         "  pun build ...   build the image itself (no daemon needed); see pun build --help\n"
         "  pun push ...    push a built OCI/docker archive to a registry; see pun push --help\n"
         "  pun initrd ...  write a deterministic initrd (newc cpio); see pun initrd --help\n"
+        "  pun rootfs ...  make a Containerfile's rootfs artifact; see pun rootfs --help\n"
         "  pun run ...     boot an image archive the way urunc would; see pun run --help",
         formatter_class=_HelpFormatter,
         allow_abbrev=False,
@@ -158,6 +159,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         from pun.initrd.command import main as initrd_main
 
         return initrd_main(argv[1:])
+    if argv and argv[0] == "rootfs":
+        from pun.rootfs.command import main as rootfs_main
+
+        return rootfs_main(argv[1:])
     if argv and argv[0] == "run":
         from pun.run.command import main as run_main
 
@@ -206,6 +211,13 @@ def _write_llb(args: Union[argparse.Namespace, _Args], path: str, out: BinaryIO)
         write_diagnostics(exc.diagnostics)
         return EXIT_FAILURE
     write_diagnostics(generated.warnings)
+    if generated.plan.rootfs is not None:
+        sys.stderr.write(
+            f"{path}:{generated.plan.rootfs.line}: note: this LLB copies the rootfs artifact "
+            "from the local source pun-rootfs\n"
+            f"  hint: make it with `pun rootfs -f {path} -o DIR`, then give buildctl "
+            "`--local pun-rootfs=DIR` next to `--local context=...`\n"
+        )
     if args.dump:
         from pun.llb.dump import dump_lines
 

@@ -29,6 +29,11 @@ if TYPE_CHECKING:
     from typing import List, Optional, Tuple, Union
 
 CONTEXT_LOCAL_NAME = "context"
+# The rootfs artifact pun makes client-side (pun.rootfs.make) arrives as this local source,
+# holding one file, ROOTFS_ARTIFACT, which is copied to RootfsRequest.path.
+ROOTFS_LOCAL_NAME = "pun-rootfs"
+ROOTFS_ARTIFACT = "rootfs"
+ROOTFS_MODE = 0o644
 URUNC_JSON_PATH = "/urunc.json"
 URUNC_JSON_MODE = 0o644
 WORKDIR_MODE = 0o755
@@ -91,6 +96,16 @@ def plan_to_state(
             continue
         copies = (_docker_copy if docker else _pun_copy)(step, context)
         state = state.file(*copies, line=step.line)
+    if plan.rootfs is not None:
+        artifact = local(ROOTFS_LOCAL_NAME, follow_paths=(ROOTFS_ARTIFACT,))
+        copy = Copy(
+            source=artifact,
+            src="/" + ROOTFS_ARTIFACT,
+            dest=plan.rootfs.path,
+            mode=ROOTFS_MODE,
+            create_dest_path=True,
+        )
+        state = state.file(copy, line=plan.rootfs.line)
     return state.file(Mkfile(URUNC_JSON_PATH, URUNC_JSON_MODE, urunc_json))
 
 

@@ -110,3 +110,21 @@ def test_linux_hello_infers_its_kernel_and_initrd(rule_runner: RuleRunner) -> No
     ]
     target = rule_runner.get_target(address)
     assert "needs-debian-files" in (target[Tags].value or ())  # skipped until fetched
+
+
+def test_linux_hello_rootfs_infers_the_files_its_initrd_is_made_of(
+    rule_runner: RuleRunner,
+) -> None:
+    rule_runner.write_files(
+        {
+            **{f"examples/linux-hello/debian/{name}": name for name in ("vmlinuz", "busybox")},
+            "examples/linux-hello/init": "#!/bin/sh\n",
+        }
+    )
+    address = Address("examples/linux-hello", target_name="image-rootfs")
+    # debian/busybox is read only by the COPYs that feed pun.rootfs: inferred all the same.
+    assert inferred(rule_runner, address) == [
+        "examples/linux-hello/debian/busybox:../debian",
+        "examples/linux-hello/debian/vmlinuz:../debian",
+        "examples/linux-hello/init:init-file",
+    ]

@@ -45,10 +45,15 @@ def rule_runner() -> RuleRunner:
                 files(name="bin", sources=["app.hvt", "etc/app.conf"])
                 unikernel_image(name="img", annotations={"org.example.team": "kernels"})
                 unikernel_image(name="dock", output="docker", image_tags=["1.0"])
+                unikernel_image(name="blk", source="blk.Containerfile")
                 """
             ),
             "uk/Containerfile": "FROM scratch\nCOPY app.hvt /unikernel/app.hvt\n"
             "COPY etc /etc\n" + labels,
+            # The rootfs's files (etc/) are inferred from the COPY that feeds pun.rootfs.
+            "uk/blk.Containerfile": "FROM scratch\nCOPY app.hvt /unikernel/app.hvt\n"
+            "COPY etc /rootfs/etc\n"
+            'LABEL pun.rootfs="type=block,src=/rootfs,path=/disk.ext4,mount=/data"\n' + labels,
             "uk/app.hvt": "kernel bytes",
             "uk/etc/app.conf": "port 80\n",
         }
@@ -129,3 +134,22 @@ def test_failed_build_names_the_target_and_the_cause(rule_runner: RuleRunner) ->
     message = str(raised.value)
     assert "unikernel_image bad:img: `pun build` failed (exit code 1):" in message
     assert "127.0.0.1:1" in message
+
+
+def test_a_block_rootfs_is_made_inside_the_build_process(
+    rule_runner: RuleRunner, tmp_path: Path
+) -> None:
+    package(rule_runner, "blk", tmp_path)
+    archive = tmp_path / "uk" / "blk.oci.tar"
+    labels = skopeo(f"oci-archive:{archive}")["Labels"]
+    assert labels["com.urunc.unikernel.block"] == "/disk.ext4"
+    assert labels["com.urunc.unikernel.blkMntPoint"] == "/data"
+    layout, files = tmp_path / "layout", tmp_path / "files"
+    run([require("skopeo"), "copy", "--quiet", f"oci-archive:{archive}", f"oci:{layout}:x"])
+    run([require("umoci"), "raw", "unpack", "--image", f"{layout}:x", str(files)])
+    assert not (files / "rootfs").exists()
+    disk = str(files / "disk.ext4")
+    e2fsck = next(p for p in ("/usr/sbin/e2fsck", "/sbin/e2fsck") if Path(p).exists())
+    run([e2fsck, "-fn", disk])
+    debugfs = e2fsck.replace("e2fsck", "debugfs")
+    assert run([debugfs, "-R", "cat /etc/app.conf", disk]).stdout == b"port 80\n"

@@ -18,6 +18,7 @@ from pun.containerfile.plan import (
     IgnoredInstruction,
     Label,
     PackPlan,
+    RootfsRequest,
     WorkdirInstruction,
 )
 from pun.containerfile.words import WordError, process_word
@@ -216,16 +217,27 @@ class _PlanBuilder:
                     "declare them with ARG or drop them",
                 )
             )
+        copies: Tuple[CopyInstruction, ...] = tuple(self.copies)
+        rootfs: Optional[RootfsRequest] = None
+        derived: Tuple[Label, ...] = ()
+        if any(label.key == "pun.rootfs" for label in self.labels):  # the module's ROOTFS_LABEL
+            from pun.containerfile.rootfs_label import split_rootfs
+
+            copies, rootfs, derived = split_rootfs(self.labels, self.copies, self.path)
+            # urunc reads them from the config's Labels too (its shim, and Kubernetes, which
+            # never sees the manifest): unlike the urunc bridge's cmdline, they go there.
+            self.config.extend(SetLabel(d.key, d.value, d.line) for d in derived)
         return PackPlan(
             path=self.path,
             base=self.base,
-            copies=tuple(self.copies),
-            labels=tuple(self.labels),
+            copies=copies,
+            labels=tuple(self.labels) + derived,
             ignored=tuple(self.ignored),
             warnings=tuple(self.warnings),
             syntax=self.directives.syntax,
             config=tuple(self.config),
             workdirs=tuple(self.workdirs),
+            rootfs=rootfs,
         )
 
     def _dispatch(self, command: _Command) -> None:

@@ -84,6 +84,10 @@ class RootfsRequest(Record):
     line: int
     # The whole filesystem of this image (bunny `rootfs.from: <image>`), under the includes.
     from_image: Optional[str] = None
+    # initrd: "gzip" compresses the cpio (mtime 0, no file name); None leaves it plain.
+    compression: Optional[str] = None
+    # block: "ext4" or "ext2".
+    filesystem: str = "ext4"
 
 
 class PackPlan(Record):
@@ -108,5 +112,16 @@ class PackPlan(Record):
         return {label.key: label.line for label in self.labels}
 
     def copy_sources(self) -> Tuple[str, ...]:
-        """Every context path a COPY reads, in order, for dependency inference."""
-        return tuple(src for copy in self.copies for src in copy.sources)
+        """Every context path a COPY (or a rootfs include) reads, in order, for dependency
+        inference."""
+        return tuple(source for source, _ in self.context_sources())
+
+    def context_sources(self) -> Tuple[Tuple[str, int], ...]:
+        """(path, line) of everything read from the build context: COPY sources, then the
+        rootfs's includes (which pun packs into its artifact instead of copying)."""
+        copied = tuple((src, copy.line) for copy in self.copies for src in copy.sources)
+        if self.rootfs is None:
+            return copied
+        return copied + tuple(
+            (i.source, i.line) for i in self.rootfs.includes if i.image is None
+        )

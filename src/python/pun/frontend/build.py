@@ -109,7 +109,10 @@ def run_build(
     )
     # Like the Dockerfile frontend, look for the ignore file only once the file parses, and
     # only when a COPY reads the context.
-    if read_plan(source.text, options).copies:
+    plan = read_plan(source.text, options)
+    if plan.rootfs is not None:
+        raise rootfs_unsupported(plan)
+    if plan.copies:
         options = options._replace(
             context_excludes=read_ignore_patterns(bridge, source, pong.caps, log)
         )
@@ -131,6 +134,21 @@ def run_build(
     }
     return FrontendResult(ref=ref, metadata=metadata)
 
+
+
+
+def rootfs_unsupported(plan: PackPlan) -> PunError:
+    """The frontend runs inside BuildKit, with neither e2fsprogs nor the context's files at
+    hand, so it cannot make the artifact pun.rootfs makes client-side."""
+    assert plan.rootfs is not None
+    return error(
+        f"the pun frontend cannot make a {plan.rootfs.kind} rootfs: pun makes it on the client, "
+        "from the build context",
+        plan.path,
+        plan.rootfs.line,
+        "build with `pun build`, or run `pun rootfs -f FILE -o DIR` and then "
+        "`pun --LLB -f FILE | buildctl build --local context=. --local pun-rootfs=DIR ...`",
+    )
 
 def target_platform(
     request: BuildRequest, environment: FrontendEnvironment, pong: Pong

@@ -81,6 +81,7 @@ def buildctl_argv(options: BuildOptions, context_dir: str, spec: OutputSpec) -> 
         progress,
         "--local",
         f"context={context_dir}",
+        *[arg for name, d in options.locals for arg in ("--local", f"{name}={os.path.abspath(d)}")],
         "--output",
         spec.render(),
         "--opt",

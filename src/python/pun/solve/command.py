@@ -171,7 +171,30 @@ def _build(args: argparse.Namespace) -> BuildResult:
         sources=tuple(SourceLine(d, planned.path, line) for d, line in planned.source_map),
     )
     image = planned.image.with_annotations(_annotations(args.annotations))
-    return build(definition, args.context, image, output, builder, options)
+    if planned.rootfs is None:
+        return build(definition, args.context, image, output, builder, options)
+    import dataclasses
+    import tempfile
+
+    from pun.convert import ROOTFS_LOCAL_NAME
+    from pun.rootfs.make import make_artifact
+
+    # The rootfs artifact is made here, from the context, and reaches either builder as the
+    # local source the LLB copies it from (pun.convert.ROOTFS_LOCAL_NAME).
+    with tempfile.TemporaryDirectory(prefix="pun-rootfs-") as made:
+        make_artifact(
+            planned.rootfs,
+            args.context,
+            made,
+            options.source_date_epoch,
+            planned.context_excludes,
+            planned.path,
+            image.platform,
+            options.cache_dir,
+            options.insecure_registry,
+        )
+        options = dataclasses.replace(options, locals=((ROOTFS_LOCAL_NAME, made),))
+        return build(definition, args.context, image, output, builder, options)
 
 
 # Flags that shape the LLB: a planned build (--definition) must not be given them.
@@ -201,9 +224,16 @@ def _plan(args: argparse.Namespace) -> Tuple[bytes, PlannedImage]:
 
     # Named as the user wrote it, or as `pun --LLB` does: `Containerfile`, not `./Containerfile`.
     path = args.file or os.path.normpath(os.path.join(args.context, "Containerfile"))
-    generated = generate(read_containerfile(path), generate_options(args, path))
+    options = generate_options(args, path)
+    generated = generate(read_containerfile(path), options)
     write_diagnostics(generated.warnings)
-    return generated.definition, PlannedImage(generated.image, path, generated.source_map)
+    return generated.definition, PlannedImage(
+        generated.image,
+        path,
+        generated.source_map,
+        generated.plan.rootfs,
+        tuple(options.context_excludes),
+    )
 
 
 def _read(path: str, flag: str) -> bytes:

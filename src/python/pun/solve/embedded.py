@@ -63,6 +63,7 @@ def solve_embedded(
     check_image_output(output)
     progress = Progress(options.progress)
     contexts = {CONTEXT_NAME: ContextDir.open(context_dir)}
+    contexts.update((name, ContextDir.open(directory)) for name, directory in options.locals)
     cache = BlobCache(options.cache_dir or default_cache_dir())
     base: Optional[BaseImage] = None
     if chain.base is not None:

@@ -31,6 +31,9 @@ class BuildOptions:
     buildctl: str = "buildctl"
     insecure_registry: bool = False  # plain HTTP for pulls from non-loopback registries
     sources: Tuple[SourceLine, ...] = ()
+    # More named local sources than `context`: (name, directory), e.g. the rootfs artifact's
+    # `pun-rootfs` (pun.rootfs.make). The embedded builder reads them, buildctl gets `--local`.
+    locals: Tuple[Tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -119,7 +119,14 @@ async def prepare_build(
         "builder": pun_options.builder.value,
         "platform": str(info.platform),
     }
-    spec_file = spec_file_bytes(generated.image, info.path, generated.source_map)
+    # The rootfs artifact (if any) is made by the build process, from its context.
+    spec_file = spec_file_bytes(
+        generated.image,
+        info.path,
+        generated.source_map,
+        generated.plan.rootfs,
+        tuple(context.excludes),
+    )
     pants_hash = build_hash(info, generated.definition, spec_file, context, settings)
     plan = await Get(
         Digest,

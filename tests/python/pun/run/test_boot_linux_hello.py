@@ -11,6 +11,8 @@ from pun_testing.booting import image_env, pun_run, strip_urunc_settings
 from pun_testing.tools import require
 
 ARCHIVE = Path("examples.linux-hello/image.oci.tar")  # the runtime package, at its output_path
+# The same guest, its initrd made by pun from the Containerfile's COPYs (pun.rootfs label).
+ROOTFS_ARCHIVE = Path("examples.linux-hello/image-rootfs.oci.tar")
 GUEST_LINE = b"linux-hello: hello from a Linux guest booted by urunc's rules"
 BOOT_LIMIT = 120  # seconds; under TCG on a loaded 2-core machine a boot takes 6-20 s
 
@@ -49,3 +51,9 @@ def test_an_image_with_settings_only_in_urunc_json_boots(
     archive = strip_urunc_settings(ARCHIVE, tmp_path / "json-only.oci.tar")
     err = boot(archive, capsys)
     assert b"settings from the /urunc.json" in err
+
+
+def test_linux_hello_with_the_initrd_pun_made_boots(capsys: pytest.CaptureFixture[str]) -> None:
+    assert ROOTFS_ARCHIVE.is_file(), "the examples/linux-hello:image-rootfs package is missing"
+    err = boot(ROOTFS_ARCHIVE, capsys)
+    assert b"-initrd " in err and b"initrd.cpio.gz" in err

@@ -1,0 +1,52 @@
+"""Files from other images, for a rootfs (bunny's `rootfs.from: <image>` and `include` entries
+that name an image): each image is pulled once by pun's own registry client (digest-pinned when
+the reference is, blobs through the same cache as base images) and flattened into a directory
+by the embedded builder's own layer reader and `type=local` writer (whiteouts applied), which
+the rootfs then reads like a build context."""
+
+from __future__ import annotations
+
+import os
+from typing import Dict, Optional
+
+from pun.platform import Platform
+
+
+class ImageFiles:
+    """Flattened root filesystems of images, below `work_dir`, one per reference."""
+
+    def __init__(
+        self,
+        work_dir: str,
+        platform: Platform,
+        cache_dir: Optional[str] = None,
+        insecure: bool = False,
+        progress: str = "quiet",
+    ) -> None:
+        self.work_dir = work_dir
+        self.platform = platform
+        self.cache_dir = cache_dir
+        self.insecure = insecure
+        self.progress = progress
+        self._roots: Dict[str, str] = {}
+
+    def root(self, reference: str) -> str:
+        """The directory holding `reference`'s files (pulled and flattened on first use)."""
+        found = self._roots.get(reference)
+        if found is not None:
+            return found
+        from pun.solve.baselayers import scan_layers
+        from pun.solve.cache import BlobCache, default_cache_dir
+        from pun.solve.progress import Progress
+        from pun.solve.pull import pull
+        from pun.solve.rootfs import write_rootfs
+
+        progress = Progress(self.progress)
+        cache = BlobCache(self.cache_dir or default_cache_dir())
+        image = pull(reference, self.platform, cache, progress, self.insecure)
+        layers = [blob.path for blob in image.layers]
+        root = os.path.join(self.work_dir, f"image-{len(self._roots)}")
+        os.mkdir(root)
+        write_rootfs(scan_layers(layers), root, layers, 0, progress, lambda _: None)
+        self._roots[reference] = root
+        return root
