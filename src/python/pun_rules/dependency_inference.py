@@ -194,9 +194,8 @@ async def infer_unikernel_image_dependencies(
         Get(ExplicitlyProvidedDependencies, DependenciesRequest(field_set.dependencies)),
     )
     sources = [
-        CopySource(text, normalize_source(text), copy.line)
-        for copy in info.plan.copies
-        for text in copy.sources
+        CopySource(text, normalize_source(text), line)
+        for _, text, line in info.plan.context_sources()
     ]
     exact_owners = await MultiGet(
         Get(Owners, OwnersRequest((to_build_root(s.path, root),))) for s in sources if s.path

@@ -54,7 +54,7 @@ def copy_sources(text: str, path: str) -> List[str]:
         plan = read_plan(text, GenerateOptions(path=path))
     except PunError:
         return []
-    return [normalize_source(source) for copy in plan.copies for source in copy.sources]
+    return [normalize_source(source) for source in plan.copy_sources()]
 
 
 def is_build_input(name: str) -> bool:

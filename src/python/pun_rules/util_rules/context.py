@@ -179,19 +179,18 @@ def check_copy_sources(info: ContainerfileInfo, context: BuildContext) -> None:
     """Every COPY source must match something in the context; say which target could add it."""
     problems: List[str] = []
     files = context.snapshot.files
-    for copy in info.plan.copies:
-        for source in copy.sources:
-            normalized = normalize_source(source)
-            if matching(normalized, files):
-                continue
-            line = f"{info.path}:{copy.line}: COPY {source}: nothing in the build context matches"
-            if context.ignore_file and matching(normalized, context.excluded):
-                problems.append(f"{line} ({context.ignore_file} excludes it)")
-                continue
-            close = suggestions(normalized, files)
-            if close:
-                line += f" (did you mean {', '.join(close)}?)"
-            problems.append(line)
+    for what, source, at in info.plan.context_sources():
+        normalized = normalize_source(source)
+        if matching(normalized, files):
+            continue
+        line = f"{info.path}:{at}: {what} {source}: nothing in the build context matches"
+        if context.ignore_file and matching(normalized, context.excluded):
+            problems.append(f"{line} ({context.ignore_file} excludes it)")
+            continue
+        close = suggestions(normalized, files)
+        if close:
+            line += f" (did you mean {', '.join(close)}?)"
+        problems.append(line)
     if not problems:
         return
     root = context.context_root or "the build root"
