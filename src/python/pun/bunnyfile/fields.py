@@ -108,7 +108,7 @@ def read_hops(root: Fields) -> Hops:
     _check_version(version, path)
     framework = value(platform, "framework")
     monitor = value(platform, "monitor")
-    where_platform = platform.start if platform is not None else 1
+    where_platform = platform.start if platform is not None else root.start
     if not framework.text:
         raise error("platforms.framework is required", path, where_platform,
                     "name the unikernel framework, e.g. `framework: unikraft`")
@@ -117,7 +117,7 @@ def read_hops(root: Fields) -> Hops:
                     "name the monitor (hypervisor), e.g. `monitor: qemu`")
     kernel_from = value(kernel, "from")
     kernel_path = value(kernel, "path")
-    where_kernel = kernel.start if kernel is not None else 1
+    where_kernel = kernel.start if kernel is not None else root.start
     if not kernel_from.text:
         raise error("kernel.from is required", path, where_kernel,
                     "use `from: local` (a file of the build context) or `from: <image>`")

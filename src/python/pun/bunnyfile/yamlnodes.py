@@ -90,7 +90,10 @@ class Fields:
         return f"{self.where}.{key}" if self.where and key else (key or self.where)
 
     def _type_error(self, node: Node, name: str, wanted: str) -> PunError:
-        found = {MappingNode: "a mapping", SequenceNode: "a list"}.get(type(node), "a value")
+        found = (
+            "a mapping" if isinstance(node, MappingNode)
+            else "a list" if isinstance(node, SequenceNode) else "a value"
+        )
         return error(f"{name} must be {wanted}, not {found}", self.path, line_of(node),
                      "see the bunnyfile reference in README.md")
 
