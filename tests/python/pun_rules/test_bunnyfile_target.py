@@ -148,7 +148,7 @@ def inferred(rule_runner: RuleRunner) -> List[str]:
 
 def test_dependencies_from_include_and_local_paths(rule_runner: RuleRunner) -> None:
     write_redis(rule_runner, "x86")
-    assert inferred(rule_runner) == ["uk/conf/redis.conf:conf", "uk/redis.hvt:kernel"]
+    assert inferred(rule_runner) == ["uk/conf/redis.conf:../conf", "uk/redis.hvt:kernel"]
 
 
 def test_dependencies_of_an_initrd_include_and_a_local_rootfs(rule_runner: RuleRunner) -> None:

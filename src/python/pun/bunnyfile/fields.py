@@ -189,8 +189,7 @@ def _includes(rootfs: Fields, path: str) -> Tuple[Include, ...]:
                             "write `- source:destination`, e.g. `- app:/app`")
             found.append(Include(src, dst or src, None, line))
             continue
-        entry = Fields(node, name, path, _INCLUDE_KEYS)
-        rootfs.warnings.extend(entry.warnings)
+        entry = Fields(node, name, path, _INCLUDE_KEYS, rootfs.warnings)
         src, dst, image = entry.string("source"), entry.string("destination"), entry.string("from")
         if not src:
             raise error(f"{name} has no source", path, line, "add `source: <path>`")

@@ -41,7 +41,7 @@ from pun.containerfile.plan import (
 from pun.diagnostics import Diagnostic, error, warning
 from pun.imagespec import ConfigStep, SetCmd, SetEntrypoint, SetEnv, SetLabel
 from pun.platform import HYPERVISOR_AS_OS_DOMAINS, InvalidPlatform, Platform, parse_platform
-from pun.reference import InvalidReference, normalize
+from pun.reference import ImageReference, InvalidReference, normalize
 from pun.urunc import (
     BINARY,
     BLOCK,
@@ -106,8 +106,25 @@ class _Builder:
         self.rootfs: Optional[RootfsRequest] = None
         self.warnings: List[Diagnostic] = list(h.warnings)
 
-    def copy(self, src: str, dest: str, line: int, image: Optional[str] = None) -> None:
-        self.copies.append(CopyInstruction(sources=(src,), dest=dest, line=line, image=image))
+    def reference(self, text: str, line: int) -> ImageReference:
+        try:
+            return normalize(text)
+        except InvalidReference as exc:
+            raise error(str(exc), self.h.path, line,
+                        "use `local`, `scratch` or an image reference such as "
+                        "unikraft.org/base:latest") from None
+
+    def image_name(self, text: Optional[str], line: int) -> Optional[str]:
+        """An image a file is read from, normalized as BuildKit's llb.Image does."""
+        return None if text is None else str(self.reference(text, line))
+
+    def copy(
+        self, src: str, dest: str, line: int, image: Optional[str] = None, image_line: int = 0
+    ) -> None:
+        self.copies.append(
+            CopyInstruction(sources=(src,), dest=dest, line=line,
+                            image=self.image_name(image, image_line or line))
+        )
 
     def include_copies(self, includes: Tuple[Include, ...]) -> None:
         for include in includes:
@@ -120,10 +137,11 @@ class _Builder:
             kind=kind,
             path=DEFAULT_ROOTFS_PATH,
             includes=tuple(
-                RootfsInclude(i.source, i.dest, i.line, i.image) for i in h.includes
+                RootfsInclude(i.source, i.dest, i.line, self.image_name(i.image, i.line))
+                for i in h.includes
             ),
             line=line,
-            from_image=from_image,
+            from_image=self.image_name(from_image, h.rootfs_from.line),
         )
 
     def build(self) -> Tuple[str, str]:
@@ -161,7 +179,7 @@ class _Builder:
                 rootfs_path = h.rootfs_path.text
         if not kernel_copied and not rootfs_copied:
             self.copy(h.kernel_path.text, DEFAULT_KERNEL_PATH, h.kernel_path.line,
-                      image=h.kernel_from.text)
+                      image=h.kernel_from.text, image_line=h.kernel_from.line)
             kernel_copied = True
         if rootfs_copied and kind == TYPE_RAW:
             self.warnings.append(
@@ -179,12 +197,7 @@ class _Builder:
     def base(self) -> BaseImage:
         if self.base_ref is None:
             return BaseImage(None, self.base_line)
-        try:
-            reference = normalize(self.base_ref)
-        except InvalidReference as exc:
-            raise error(str(exc), self.h.path, self.base_line,
-                        "use `local`, `scratch` or an image reference such as "
-                        "unikraft.org/base:latest") from None
+        reference = self.reference(self.base_ref, self.base_line)
         platform = None
         if reference.domain in HYPERVISOR_AS_OS_DOMAINS and self.h.monitor.text == "firecracker":
             # hops/llb.go GetSourceState: unikraft.org publishes firecracker builds as os "fc".

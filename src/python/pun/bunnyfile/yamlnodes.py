@@ -39,6 +39,9 @@ def compose(text: str, path: str) -> Optional[Node]:
             int(mark.line) + 1 if mark is not None else None,
             "fix the YAML syntax (indentation, `key: value`, quoting)",
         ) from None
+    except RecursionError:  # PyYAML's composer recurses once per nesting level
+        raise error("the YAML is nested too deeply", path, None,
+                    "a bunnyfile needs three levels at most") from None
     except yaml.YAMLError as exc:  # a reader error (a character YAML does not allow)
         position = getattr(exc, "position", None)
         line = text.count("\n", 0, position) + 1 if isinstance(position, int) else None
@@ -49,13 +52,21 @@ class Fields:
     """One YAML mapping read as a struct: known keys, each once; unknown keys are warned about
     (yaml.v3 ignores them, so bunny would too)."""
 
-    def __init__(self, node: Node, where: str, path: str, known: Tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        node: Node,
+        where: str,
+        path: str,
+        known: Tuple[str, ...],
+        warnings: Optional[List[Diagnostic]] = None,
+    ) -> None:
         self.path = path
         self.where = where
         self.start = line_of(node)
         self.values: Dict[str, Node] = {}
         self.key_lines: Dict[str, int] = {}
-        self.warnings: List[Diagnostic] = []
+        # One list for a mapping and the mappings inside it (what `sub` and callers add).
+        self.warnings: List[Diagnostic] = [] if warnings is None else warnings
         if not isinstance(node, MappingNode):
             raise self._type_error(node, where or "the bunnyfile", "a mapping (`key: value` lines)")
         for key_node, value_node in node.value:
@@ -136,9 +147,7 @@ class Fields:
         found = self.values.get(key)
         if found is None or (isinstance(found, ScalarNode) and found.tag == NULL_TAG):
             return None
-        child = Fields(found, self._name(key), self.path, known)
-        self.warnings.extend(child.warnings)
-        return child
+        return Fields(found, self._name(key), self.path, known, self.warnings)
 
 
 def scalar_text(node: Node, name: str, path: str) -> str:

@@ -206,7 +206,7 @@ def test_kernel_registry_rootfs_none_copies_the_kernel_out() -> None:
     # copies the kernel out of its image (unikraft: type initrd, whose path is empty: left out).
     plan = plan_of(kernel_image("unikraft"))
     assert base(plan) is None
-    assert copies(plan) == {"/.boot/kernel": ("/kernel", "harbor.nbfc.io/foo")}
+    assert copies(plan) == {"/.boot/kernel": ("/kernel", "harbor.nbfc.io/foo:latest")}
     assert labels(plan) == {
         "unikernelType": "unikraft", "hypervisor": "qemu", "binary": "/.boot/kernel",
         "cmdline": "cmd", "mountRootfs": "false",
@@ -275,7 +275,7 @@ def test_kernel_remote_rootfs_remote_initrd() -> None:
     plan = plan_of(kernel_image("linux", "rootfs:\n  from: harbor.nbfc.io/bar\n  path: rootfs\n"
                                          "  type: initrd\n"))
     assert base(plan) == "harbor.nbfc.io/bar:latest"  # the rootfs image is the base
-    assert copies(plan) == {"/.boot/kernel": ("/kernel", "harbor.nbfc.io/foo")}
+    assert copies(plan) == {"/.boot/kernel": ("/kernel", "harbor.nbfc.io/foo:latest")}
     assert labels(plan)["binary"] == "/.boot/kernel" and labels(plan)["initrd"] == "rootfs"
 
 
@@ -319,7 +319,7 @@ def test_includes_from_another_image_and_raw_on_an_image() -> None:
     assert copies(plan) == {
         "/.boot/kernel": ("kernel", None),
         "/usr/bin/app": ("app", None),
-        "/bin/sh": ("/bin/busybox", "busybox:1.36"),
+        "/bin/sh": ("/bin/busybox", "docker.io/library/busybox:1.36"),
     }
     assert [c.line for c in plan.copies] == [7, 12, 13]
     assert plan.copy_sources() == ("kernel", "app")  # the busybox file is no context file
@@ -419,3 +419,21 @@ def test_containerfiles_do_not_import_yaml(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                           check=False, env=ENV)
     assert done.returncode == 0, done.stderr
+
+
+def test_odd_yaml_is_one_error_each() -> None:
+    deep = failure("version: " + "[" * 5000 + "]" * 5000)  # PyYAML recurses per level
+    assert "nested too deeply" in str(deep)
+    (nul,) = failure("version: v0.1\n\x00").diagnostics
+    assert nul.line == 2 and "not valid YAML" in nul.message
+    (two,) = failure("version: v0.1\n---\nversion: v0.1\n").diagnostics
+    assert "single document" in two.message
+    (ref,) = failure(kernel_local().replace("from: local", 'from: "bad ref!"')).diagnostics
+    assert ref.line == 6 and "use `local`, `scratch` or an image reference" in ref.hint
+
+
+def test_unknown_keys_inside_an_include_are_warned_about() -> None:
+    plan = plan_of(kernel_local("linux", "rootfs:\n  include:\n    - {source: a, destination: "
+                                         "/a, mode: 644}\n"))
+    (note,) = [w for w in plan.warnings if "mode" in w.message]
+    assert note.line == 10 and "rootfs.include[0].mode" in note.message
