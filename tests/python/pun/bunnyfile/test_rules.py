@@ -15,11 +15,13 @@ from typing import Dict, Optional
 
 import pytest
 
+import pun.cli  # noqa: F401  (the subprocesses below run it: this puts it in Pants' sandbox)
 from pun.api import GenerateOptions, generate, read_plan
 from pun.containerfile.plan import PackPlan
 from pun.diagnostics import PunError
 from pun.imagespec import SetCmd
 from pun.platform import Platform
+from pun_testing.shared import buildroot
 
 P = "com.urunc.unikernel."
 HEAD = "version: 0.1\nplatforms:\n  framework: {framework}\n  monitor: {monitor}\n"
@@ -397,7 +399,13 @@ def test_unikraft_firecracker_images_are_pulled_as_fc() -> None:
 
 # --- the command line -------------------------------------------------------------------------
 
-ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+# Absolute: the subprocess runs in tmp_path, and Pants' sys.path holds relative entries.
+ENV = {
+    **os.environ,
+    "PYTHONPATH": os.pathsep.join(
+        [str(buildroot() / "src" / "python"), *(os.path.abspath(p) for p in sys.path if p)]
+    ),
+}
 
 def test_cli_error_is_one_line_pair_and_no_traceback(tmp_path: Path) -> None:
     (tmp_path / "bunnyfile").write_text("version: v0.1\nplatforms:\n  framework: foo\n")
