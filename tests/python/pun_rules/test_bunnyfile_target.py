@@ -8,7 +8,7 @@ import json
 import subprocess
 from pathlib import Path
 from textwrap import dedent
-from typing import List
+from typing import Any, Dict, List
 
 import pytest
 from pants.core.goals.package import BuiltPackage
@@ -97,7 +97,7 @@ def package(rule_runner: RuleRunner, out: Path) -> BuiltPackage:
     return built
 
 
-def skopeo(*argv: str) -> dict:  # type: ignore[type-arg]
+def skopeo(*argv: str) -> Dict[str, Any]:
     done = subprocess.run([require("skopeo"), "inspect", *argv], capture_output=True, check=True)
     return dict(json.loads(done.stdout))
 

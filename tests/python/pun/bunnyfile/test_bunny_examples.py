@@ -95,7 +95,8 @@ def test_base_copies_and_config_are_bunny_s(case: str) -> None:
 
 
 def test_the_readme_reference_is_refused_at_the_include_line() -> None:
-    assert "Invalid combination of includes and from fields" in recorded("readme-reference")["error"]
+    bunny_says = recorded("readme-reference")["error"]
+    assert "Invalid combination of includes and from fields" in bunny_says
     with pytest.raises(PunError) as caught:
         plan("readme-reference")
     (diagnostic,) = caught.value.diagnostics

@@ -28,7 +28,8 @@ HEAD = "version: 0.1\nplatforms:\n  framework: {framework}\n  monitor: {monitor}
 
 
 def plan_of(text: str, **options: object) -> PackPlan:
-    return read_plan(dedent(text), GenerateOptions(path="bunnyfile", **options))  # type: ignore[arg-type]
+    given = GenerateOptions(path="bunnyfile", **options)  # type: ignore[arg-type]
+    return read_plan(dedent(text), given)
 
 
 def failure(text: str, **options: object) -> PunError:
@@ -149,7 +150,8 @@ ROOTFS = HEAD.format(framework="linux", monitor="qemu") + "kernel:\n  from: loca
     [
         ("rootfs:\n  path: p\n", 9, "rootfs.path needs rootfs.from"),
         ("rootfs:\n  from: scratch\n  path: p\n", 10, "rootfs.path needs rootfs.from"),
-        ("rootfs:\n  from: local\n  path: p\n  type: raw\n", 10, "cannot be combined with type raw"),
+        ("rootfs:\n  from: local\n  path: p\n  type: raw\n", 10,
+         "cannot be combined with type raw"),
         ("rootfs:\n  from: local\n  type: raw\n", 10, "type raw cannot come from local"),
         ("rootfs:\n  from: local\n  path: p\n  include: [\"foo:bar\"]\n", 11,
          "rootfs.include cannot be combined with rootfs.from: local"),
