@@ -11,6 +11,7 @@ from pun_testing.booting import image_env, pun_run, strip_urunc_settings
 from pun_testing.tools import require
 
 ARCHIVE = Path("examples.linux-hello/image.oci.tar")  # the runtime package, at its output_path
+BUNNYFILE_ARCHIVE = Path("examples.linux-hello/image-bunnyfile.oci.tar")  # from its bunnyfile
 GUEST_LINE = b"linux-hello: hello from a Linux guest booted by urunc's rules"
 BOOT_LIMIT = 120  # seconds; under TCG on a loaded 2-core machine a boot takes 6-20 s
 
@@ -49,3 +50,13 @@ def test_an_image_with_settings_only_in_urunc_json_boots(
     archive = strip_urunc_settings(ARCHIVE, tmp_path / "json-only.oci.tar")
     err = boot(archive, capsys)
     assert b"settings from the /urunc.json" in err
+
+
+def test_the_same_guest_from_a_bunnyfile_boots(capsys: pytest.CaptureFixture[str]) -> None:
+    """examples/linux-hello/bunnyfile: bunny's rules put the kernel at /.boot/kernel and the
+    prebuilt initrd at /.boot/rootfs (bunny hops/package.go), and urunc's rules boot them."""
+    assert BUNNYFILE_ARCHIVE.is_file(), "the examples/linux-hello:image-bunnyfile runtime package"
+    err = boot(BUNNYFILE_ARCHIVE, capsys)
+    assert b"-kernel " in err and b"/.boot/kernel -" in err
+    assert b"-initrd " in err and b"/.boot/rootfs " in err
+    assert b"rdinit=/init" in err
