@@ -205,19 +205,14 @@ def supported_types(framework: str) -> Tuple[str, ...]:
 
 
 def _check_rootfs(h: Hops) -> None:
-    """hops/validate.go `ValidateRootfs` and hops/package.go `handleRootfs`'s type check."""
+    """hops/validate.go `ValidateRootfs`, then hops/package.go `handleRootfs`'s type check (in
+    bunny's order, so a file with two problems gets bunny's first)."""
 
     def fail(message: str, line: int, hint: str) -> PunError:
         return error(message, h.path, line, hint)
 
     source, kind = h.rootfs_from.text, h.rootfs_type.text
     has_path = bool(h.rootfs_path.text)
-    if kind and kind not in supported_types(h.framework.text):
-        raise fail(
-            f"rootfs.type {kind!r} is not one {h.framework.text} takes",
-            h.rootfs_type.line,
-            f"{h.framework.text} takes: " + ", ".join(supported_types(h.framework.text)),
-        )
     if source == FROM_SCRATCH and has_path:
         raise fail("rootfs.path needs rootfs.from to be `local` or an image, not scratch",
                    h.rootfs_path.line, "drop `path`, or set `from: local` for a prebuilt file")
@@ -239,3 +234,10 @@ def _check_rootfs(h: Hops) -> None:
     if source == FROM_LOCAL and not has_path:  # bunny would copy the whole context
         raise fail("rootfs.from: local needs rootfs.path", h.rootfs_from.line,
                    "give the prebuilt rootfs file's path in the build context")
+    # Then hops/package.go handleRootfs: a type the framework does not take.
+    if kind and kind not in supported_types(h.framework.text):
+        raise fail(
+            f"rootfs.type {kind!r} is not one {h.framework.text} takes",
+            h.rootfs_type.line,
+            f"{h.framework.text} takes: " + ", ".join(supported_types(h.framework.text)),
+        )
