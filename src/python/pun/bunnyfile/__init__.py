@@ -5,7 +5,7 @@
   `hops/validate.go`, `hops/package.go` of nubificus/bunny).
 - `toplan`: the fields -> PackPlan (base, copies, rootfs artifact, urunc labels, config), by
   bunny's rules (`hops/package.go` `ToPack`, `SetBaseAndGetPaths`, `SetAnnotations`).
-- `detect`: whether a file that is no Containerfile is a bunnyfile (bunny's order).
+- `read`: whether a file that is no Containerfile is a bunnyfile (bunny's order), and its plan.
 
 Nothing here is imported for a Containerfile: `pun.api.read_plan` comes here only when the
 Containerfile parser has refused the text.
