@@ -15,6 +15,7 @@ from pun.convert import (
     COMPAT_MODES,
     COMPAT_PUN,
     ConvertOptions,
+    check_buildable,
     plan_to_state,
     pull_platform,
     resolve_dest,
@@ -48,6 +49,9 @@ class GenerateOptions(Record):
     compat: str = COMPAT_DOCKER
     # The build context's ignore-file patterns (pun.dockerignore.read_patterns); docker only.
     context_excludes: Tuple[str, ...] = ()
+    # target_platform was asked for (--platform, a frontend platform, a target's `platform`),
+    # not the default: a bunnyfile `architecture` that differs is then an error.
+    platform_given: bool = False
 
 
 class Generated(Record):
@@ -60,14 +64,27 @@ class Generated(Record):
 
 
 def read_plan(text: str, options: GenerateOptions = GenerateOptions()) -> PackPlan:
-    return parse_containerfile(
-        text,
-        ParseOptions(
-            path=options.path,
-            build_args=options.build_args,
-            target_platform=options.target_platform,
-        ),
-    )
+    """A Containerfile's plan, or a bunnyfile's: as bunny, a file the Containerfile parser
+    refuses is tried as a bunnyfile (pun.bunnyfile.read); if it is none, the Containerfile
+    error stands."""
+    try:
+        return parse_containerfile(
+            text,
+            ParseOptions(
+                path=options.path,
+                build_args=options.build_args,
+                target_platform=options.target_platform,
+            ),
+        )
+    except PunError:
+        from pun.bunnyfile.read import read_bunnyfile  # YAML only for files that need it
+
+        plan = read_bunnyfile(
+            text, options.path, options.target_platform, options.platform_given
+        )
+        if plan is None:
+            raise
+        return plan
 
 
 def check_urunc(plan: PackPlan, compat: str = COMPAT_DOCKER) -> List[Diagnostic]:
@@ -77,9 +94,7 @@ def check_urunc(plan: PackPlan, compat: str = COMPAT_DOCKER) -> List[Diagnostic]
     destinations = tuple(
         normalize_dest(copy.dest if compat == COMPAT_PUN else resolve_dest(copy.workdir, copy.dest))
         for copy in plan.copies
-    )
-    if plan.rootfs is not None:  # the artifact pun makes is a file in the image too
-        destinations += (plan.rootfs.path,)
+    ) + ((plan.rootfs.path,) if plan.rootfs is not None else ())
     return validate(sites, destinations, plan.base.is_scratch, plan.path, plan.base.line)
 
 
@@ -96,8 +111,10 @@ def generate(text: str, options: GenerateOptions = GenerateOptions()) -> Generat
     as_warnings = tuple(
         Diagnostic(Severity.WARNING, f.message, f.path, f.line, f.hint) for f in findings
     )
+    target = plan.platform or options.target_platform  # a bunnyfile's architecture
+    check_buildable(plan)
     convert = ConvertOptions(
-        target_platform=options.target_platform,
+        target_platform=target,
         base_platform=options.base_platform,
         compat=options.compat,
         context_excludes=tuple(options.context_excludes),
@@ -107,7 +124,7 @@ def generate(text: str, options: GenerateOptions = GenerateOptions()) -> Generat
     base = None
     if plan.base.reference is not None and pulled_for is not None:
         base = BaseSpec(str(plan.base.reference), pulled_for)
-    spec = ImageSpec(platform=options.target_platform, base=base, steps=plan.config)
+    spec = ImageSpec(platform=target, base=base, steps=plan.config)
     bridged = bridge(labels, plan.label_lines(), plan.config, spec.guest_args(), plan.path)
     packed = dict(labels)
     if options.compat != COMPAT_PUN:  # the original wrote the labels only

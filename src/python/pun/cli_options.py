@@ -87,6 +87,7 @@ def generate_options(args: Any, path: str) -> "GenerateOptions":
         strict=args.strict,
         compat=args.compat,
         context_excludes=context_excludes(args.context, path, args.compat),
+        platform_given=args.platform is not None,
     )
 
 

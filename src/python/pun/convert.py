@@ -19,6 +19,7 @@ from __future__ import annotations
 import posixpath
 
 from pun.containerfile.plan import CopyInstruction, PackPlan, WorkdirInstruction
+from pun.diagnostics import error
 from pun.llb.state import Copy, Mkdir, Mkfile, Owner, State, go_clean, image, local, scratch
 from pun.platform import DEFAULT_TARGET, Platform, base_image_platform
 from pun.urunc import HYPERVISOR
@@ -65,6 +66,21 @@ def pull_platform(plan: PackPlan, options: ConvertOptions) -> Optional[Platform]
             reference.domain, options.target_platform, plan.label_values().get(HYPERVISOR)
         )
     )
+
+
+def check_buildable(plan: PackPlan) -> None:
+    """PunError (naming the line) for what a plan may ask for but the LLB here cannot make yet:
+    files read from another image."""
+    for copy in plan.copies:
+        if copy.image is not None:
+            raise error(
+                f"copying {', '.join(copy.sources)} out of the image {copy.image} is not "
+                "supported yet",
+                plan.path,
+                copy.line,
+                "put the file in the build context and use `from: local` (bunnyfile) or a "
+                "plain COPY",
+            )
 
 
 def plan_to_state(

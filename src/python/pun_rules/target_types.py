@@ -43,7 +43,8 @@ class UnikernelImageSourceField(SingleSourceField):
     help = help_text(
         """
         The Containerfile to pack (FROM / COPY / LABEL; other instructions are ignored with a
-        warning). Relative to the BUILD file's directory.
+        warning), or a bunny `bunnyfile` (`source="bunnyfile"`: YAML, `version: v0.1`). Relative
+        to the BUILD file's directory.
         """
     )
 

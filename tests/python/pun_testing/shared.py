@@ -9,6 +9,7 @@ from pathlib import Path
 DATA = Path(__file__).resolve().parents[2] / "data"
 CASES = DATA / "pun-reference" / "cases"
 VECTORS = DATA / "llb-vectors"
+BUNNY = DATA / "bunny"  # bunny's own bunnyfiles, with what bunny makes of them
 if not CASES.is_dir():
     raise RuntimeError(
         f"{CASES} is missing: run the tests from a checkout of the repository (with ./pants, the"

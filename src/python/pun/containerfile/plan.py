@@ -37,6 +37,9 @@ class CopyInstruction(Record):
     workdir: str = "/"
     # ADD: a source that is a (compressed) tar archive is unpacked into the destination.
     unpack: bool = False
+    # The sources are read from this image (a reference as written), not from the build context
+    # (bunnyfile `kernel.from: <image>`, an `include` entry's `from`; `COPY --from=<image>`).
+    image: Optional[str] = None
 
 
 class Label(Record):
@@ -103,6 +106,9 @@ class PackPlan(Record):
     workdirs: Tuple[WorkdirInstruction, ...] = ()
     # A rootfs artifact (initrd or block image) to make from files; None: the copies are all.
     rootfs: Optional[RootfsRequest] = None
+    # The target platform the file itself asks for (bunnyfile `platforms.architecture`); None:
+    # the build's (--platform, default linux/amd64).
+    platform: Optional[Platform] = None
 
     def label_values(self) -> Dict[str, str]:
         """Labels as the image gets them: the last of duplicate keys wins."""
@@ -111,17 +117,23 @@ class PackPlan(Record):
     def label_lines(self) -> Dict[str, int]:
         return {label.key: label.line for label in self.labels}
 
-    def copy_sources(self) -> Tuple[str, ...]:
-        """Every context path a COPY (or a rootfs include) reads, in order, for dependency
-        inference."""
-        return tuple(source for source, _ in self.context_sources())
-
-    def context_sources(self) -> Tuple[Tuple[str, int], ...]:
-        """(path, line) of everything read from the build context: COPY sources, then the
-        rootfs's includes (which pun packs into its artifact instead of copying)."""
-        copied = tuple((src, copy.line) for copy in self.copies for src in copy.sources)
+    def context_sources(self) -> Tuple[Tuple[str, str, int], ...]:
+        """(what, path, line) for every build-context path the image is made of: COPY sources,
+        then the rootfs artifact's includes (what: "COPY" or "include"). Paths read from another
+        image are not in the context and are left out."""
+        copied = tuple(
+            ("COPY", src, copy.line)
+            for copy in self.copies
+            if copy.image is None
+            for src in copy.sources
+        )
         if self.rootfs is None:
             return copied
-        return copied + tuple(
-            (i.source, i.line) for i in self.rootfs.includes if i.image is None
+        included = tuple(
+            ("include", i.source, i.line) for i in self.rootfs.includes if i.image is None
         )
+        return copied + included
+
+    def copy_sources(self) -> Tuple[str, ...]:
+        """Every build-context path the image reads, in order, for dependency inference."""
+        return tuple(path for _, path, _ in self.context_sources())

@@ -105,14 +105,17 @@ def run_build(
     source = read_containerfile(bridge, request, pong.caps)
     log(f"read {source.filename} from the local {source.local_name!r}")
     options = GenerateOptions(
-        path=source.filename, build_args=request.build_args, target_platform=platform
+        path=source.filename,
+        build_args=request.build_args,
+        target_platform=platform,
+        platform_given=bool(request.platforms),
     )
     # Like the Dockerfile frontend, look for the ignore file only once the file parses, and
     # only when a COPY reads the context.
     plan = read_plan(source.text, options)
     if plan.rootfs is not None:
         raise rootfs_unsupported(plan)
-    if plan.copies:
+    if plan.copy_sources():
         options = options._replace(
             context_excludes=read_ignore_patterns(bridge, source, pong.caps, log)
         )

@@ -1,6 +1,7 @@
-"""`pants tailor`: a `unikernel_image` for every Containerfile that no target owns yet, and a
-`files` target for the COPY sources it takes that no target owns (so the build context has them:
-dependency inference then links the two)."""
+"""`pants tailor`: a `unikernel_image` for every Containerfile (or bunnyfile) that no target owns
+yet, and a `files` target for the context files it takes (COPY sources, bunnyfile includes and
+local kernel/rootfs paths) that no target owns (so the build context has them: dependency
+inference then links the two)."""
 
 from __future__ import annotations
 
@@ -28,8 +29,10 @@ from pun_rules.subsystems.pun import PunSubsystem
 from pun_rules.target_types import UnikernelImageSourceField, UnikernelImageTarget
 from pun_rules.util_rules.copy_paths import normalize_source, source_matches
 
-# `Containerfile`, `redis.Containerfile`, `Containerfile.redis` (as Docker does for Dockerfiles).
-PATTERNS = ("Containerfile", "*.Containerfile", "Containerfile.*")
+# `Containerfile`, `redis.Containerfile`, `Containerfile.redis` (as Docker does for Dockerfiles);
+# bunny's `bunnyfile` (its docs name it so) and `redis.bunnyfile`.
+BUNNYFILE = "bunnyfile"
+PATTERNS = ("Containerfile", "*.Containerfile", "Containerfile.*", BUNNYFILE, "*.bunnyfile")
 CONTEXT_TARGET = "context"  # the name of a proposed `files` target of COPY sources
 
 
@@ -38,12 +41,18 @@ class PutativeUnikernelTargetsRequest(PutativeTargetsRequest):
     pass
 
 
-def target_name(directory: str, filename: str) -> str:
-    """The directory's name for `Containerfile`, else the file's other part (`redis`)."""
-    if filename == UnikernelImageSourceField.default:
+def target_name(directory: str, filename: str, beside_containerfile: bool = False) -> str:
+    """The directory's name for `Containerfile` (and `bunnyfile`, unless a `Containerfile` sits
+    beside it and takes that name: then `bunnyfile`), else the file's other part (`redis`)."""
+    if filename == UnikernelImageSourceField.default or (
+        filename == BUNNYFILE and not beside_containerfile
+    ):
         return os.path.basename(directory) or "unikernel"
-    if filename.endswith(".Containerfile"):
-        return filename[: -len(".Containerfile")]
+    if filename == BUNNYFILE:
+        return BUNNYFILE
+    for suffix in (".Containerfile", ".bunnyfile"):
+        if filename.endswith(suffix):
+            return filename[: -len(suffix)]
     return filename[len("Containerfile.") :]
 
 
@@ -54,11 +63,11 @@ def copy_sources(text: str, path: str) -> List[str]:
         plan = read_plan(text, GenerateOptions(path=path))
     except PunError:
         return []
-    return [normalize_source(source) for source, _ in plan.context_sources()]
+    return [normalize_source(source) for source in plan.copy_sources()]
 
 
 def is_build_input(name: str) -> bool:
-    """BUILD files and Containerfiles are never COPY sources worth a `files` target."""
+    """BUILD files, Containerfiles and bunnyfiles are never COPY sources worth a `files` target."""
     return name.startswith("BUILD") or any(match_or_false(p, name) for p in PATTERNS)
 
 
@@ -97,16 +106,21 @@ async def find_putative_unikernel_targets(
     owned_paths = set(owned)
     targets = []
     sources_by_directory: Dict[str, Set[str]] = {d: set() for d in directories}
+    containerfiles = {
+        path for path in found.files
+        if os.path.basename(path) == UnikernelImageSourceField.default
+    }
     for path in new:
         directory, filename = os.path.split(path)
         kwargs: Dict[str, str] = {}
         if filename != UnikernelImageSourceField.default:
             kwargs["source"] = filename
+        beside = posixpath.join(directory, UnikernelImageSourceField.default) in containerfiles
         targets.append(
             PutativeTarget.for_target_type(
                 UnikernelImageTarget,
                 path=directory,
-                name=target_name(directory, filename),
+                name=target_name(directory, filename, beside),
                 triggering_sources=[filename],
                 kwargs=kwargs,
             )

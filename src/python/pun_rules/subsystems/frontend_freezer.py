@@ -56,6 +56,7 @@ class PunFrontendFreezer(PythonToolBase):
         "grpcio==1.74.0",
         "protobuf>=6.31.1,<7",
         "dockerfile==3.4.0",
+        "PyYAML>=6,<7",
     ]
     default_requirements = [default_version, *default_extra_requirements]
     default_main = EntryPoint("pun_rules.sandbox.freeze_frontend")

@@ -75,7 +75,8 @@ class ContainerfileInfo:
     text: str
     plan: PackPlan
     build_args: BuildArgs
-    platform: Platform
+    platform: Platform  # the image's: the target's `platform`, a bunnyfile's architecture
+    platform_given: bool = False  # the target sets `platform`
 
     def generate_options(
         self, unique_id: str, strict: bool, context_excludes: Tuple[str, ...] = ()
@@ -84,6 +85,7 @@ class ContainerfileInfo:
             path=self.path,
             build_args=dict(self.build_args.values),
             target_platform=self.platform,
+            platform_given=self.platform_given,
             local_unique_id=unique_id,
             strict=strict,
             context_excludes=context_excludes,
@@ -117,13 +119,23 @@ async def read_containerfile(request: ContainerfileRequest) -> ContainerfileInfo
         plan = read_plan(
             text,
             GenerateOptions(
-                path=file.path, build_args=dict(build_args.values), target_platform=platform
+                path=file.path,
+                build_args=dict(build_args.values),
+                target_platform=platform,
+                platform_given=bool(platform_text),
             ),
         )
     except PunError as exc:
         raise UnikernelImageError.from_pun(request.address, exc) from None
     return ContainerfileInfo(
-        request.address, file.path, sources.snapshot.digest, text, plan, build_args, platform
+        request.address,
+        file.path,
+        sources.snapshot.digest,
+        text,
+        plan,
+        build_args,
+        plan.platform or platform,
+        bool(platform_text),
     )
 
 

@@ -179,11 +179,11 @@ def check_copy_sources(info: ContainerfileInfo, context: BuildContext) -> None:
     """Every COPY source must match something in the context; say which target could add it."""
     problems: List[str] = []
     files = context.snapshot.files
-    for source, at in info.plan.context_sources():
+    for what, source, at in info.plan.context_sources():
         normalized = normalize_source(source)
         if matching(normalized, files):
             continue
-        line = f"{info.path}:{at}: COPY {source}: nothing in the build context matches"
+        line = f"{info.path}:{at}: {what} {source}: nothing in the build context matches"
         if context.ignore_file and matching(normalized, context.excluded):
             problems.append(f"{line} ({context.ignore_file} excludes it)")
             continue

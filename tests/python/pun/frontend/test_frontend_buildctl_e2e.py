@@ -25,7 +25,7 @@ from pun_testing.docker_engine import push_archive, unique_tag
 from pun_testing.frontend_image import frontend_archive
 from pun_testing.registry import Registry, start_registry, stop_registry
 from pun_testing.rootfs import listing, writable_copy
-from pun_testing.shared import CASES
+from pun_testing.shared import BUNNY, CASES
 from pun_testing.tools import require
 
 __all__ = ["buildkit"]  # pytest fixture, used by name below
@@ -42,11 +42,12 @@ def frontend(buildkit: BuildKit, tmp_path_factory: pytest.TempPathFactory) -> It
         stop_registry(process)
 
 
-def buildctl(frontend: str, context: Path, *output: str) -> subprocess.CompletedProcess:
+def buildctl(frontend: str, context: Path, *output: str,
+             filename: str = "Containerfile") -> subprocess.CompletedProcess:
     argv: List[str] = [
         *require_buildkit().argv("build"), "--progress=plain",
         "--frontend", "gateway.v0", "--opt", f"source={frontend}",
-        "--opt", "filename=Containerfile",
+        "--opt", f"filename={filename}",
         "--local", f"context={context}", "--local", f"dockerfile={context}", *output,
     ]
     return subprocess.run(argv, capture_output=True, text=True, timeout=600)
@@ -159,3 +160,30 @@ def test_the_three_builders_describe_the_image_alike(frontend: str, tmp_path: Pa
     assert annotations["com.urunc.unikernel.cmdline"] == "/unikernel/app.hvt -v"  # the bridge
     config = frontend_view["config"]
     assert isinstance(config, dict) and config["WorkingDir"] == "/unikernel"
+
+
+def test_a_bunnyfile_through_the_frontend_makes_bunny_s_image(frontend: str,
+                                                              tmp_path: Path) -> None:
+    """bunny's examples/Redis_Rumprun.md bunnyfile, `filename=bunnyfile`: the files and the
+    annotations bunny itself made of it (tests/data/bunny/redis-rumprun/expected)."""
+    skopeo, umoci = require("skopeo"), require("umoci")
+    case = BUNNY / "redis-rumprun"
+    context = writable_copy(case, tmp_path / "context")
+    shutil.rmtree(context / "expected")
+    archive = tmp_path / "image.tar"
+    built = buildctl(frontend, context, "--output", f"type=oci,dest={archive}",
+                     filename="bunnyfile")
+    assert built.returncode == 0, built.stderr
+    bunny = json.loads((case / "expected" / "bunny.json").read_text())
+    manifest = json.loads(subprocess.run([skopeo, "inspect", "--raw", f"oci-archive:{archive}"],
+                                         capture_output=True, check=True).stdout)
+    assert manifest["annotations"] == bunny["annotations"]
+    config = json.loads(subprocess.run([skopeo, "inspect", "--config", f"oci-archive:{archive}"],
+                                       capture_output=True, check=True).stdout)
+    assert config["config"]["Cmd"] == bunny["cmd"]
+    subprocess.run([skopeo, "copy", "--quiet", f"oci-archive:{archive}",
+                    f"oci:{tmp_path}/layout:latest"], check=True)
+    subprocess.run([umoci, "unpack", "--rootless", "--image", f"{tmp_path}/layout:latest",
+                    str(tmp_path / "bundle")], check=True, capture_output=True)
+    expected = (case / "expected" / "rootfs.txt").read_text().splitlines()
+    assert listing(tmp_path / "bundle" / "rootfs") == expected

@@ -13,6 +13,7 @@ from pun_testing.tools import require
 ARCHIVE = Path("examples.linux-hello/image.oci.tar")  # the runtime package, at its output_path
 # The same guest, its initrd made by pun from the Containerfile's COPYs (pun.rootfs label).
 ROOTFS_ARCHIVE = Path("examples.linux-hello/image-rootfs.oci.tar")
+BUNNYFILE_ARCHIVE = Path("examples.linux-hello/image-bunnyfile.oci.tar")  # from its bunnyfile
 GUEST_LINE = b"linux-hello: hello from a Linux guest booted by urunc's rules"
 BOOT_LIMIT = 120  # seconds; under TCG on a loaded 2-core machine a boot takes 6-20 s
 
@@ -57,3 +58,11 @@ def test_linux_hello_with_the_initrd_pun_made_boots(capsys: pytest.CaptureFixtur
     assert ROOTFS_ARCHIVE.is_file(), "the examples/linux-hello:image-rootfs package is missing"
     err = boot(ROOTFS_ARCHIVE, capsys)
     assert b"-initrd " in err and b"initrd.cpio.gz" in err
+def test_the_same_guest_from_a_bunnyfile_boots(capsys: pytest.CaptureFixture[str]) -> None:
+    """examples/linux-hello/bunnyfile: bunny's rules put the kernel at /.boot/kernel and the
+    prebuilt initrd at /.boot/rootfs (bunny hops/package.go), and urunc's rules boot them."""
+    assert BUNNYFILE_ARCHIVE.is_file(), "the examples/linux-hello:image-bunnyfile runtime package"
+    err = boot(BUNNYFILE_ARCHIVE, capsys)
+    assert b"-kernel " in err and b"/.boot/kernel -" in err
+    assert b"-initrd " in err and b"/.boot/rootfs " in err
+    assert b"rdinit=/init" in err
