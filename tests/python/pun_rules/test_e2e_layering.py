@@ -14,7 +14,6 @@ at Docker Hub, so any pull would fail: the upstream archive is the only way the 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import uuid
@@ -110,7 +109,9 @@ def test_images_above_the_base_hold_its_files_and_config(repo: ScratchRepo, tmp_
     assert layers(repo, "app")[: len(base_layers)] == base_layers
 
 
-def test_changing_the_base_rebuilds_exactly_the_images_above_it(repo: ScratchRepo) -> None:
+def test_changing_the_base_rebuilds_exactly_the_images_above_it(
+    repo: ScratchRepo, tmp_path: Path
+) -> None:
     repo.pants("package", "::").check()
     before = {d: described(repo, d)["digest"] for d in ("base", "app", "copier", "viaarg", "other")}
     # A change never made before: Pants' cache outlives this test.
@@ -123,12 +124,10 @@ def test_changing_the_base_rebuilds_exactly_the_images_above_it(repo: ScratchRep
     for directory in ("base", "app", "copier", "viaarg"):
         assert after[directory] != before[directory], directory
     assert after["other"] == before["other"]
-    # And the derived image carries the new base bytes.
+    # And the derived images carry the new base bytes.
     new_kernel = (repo.root / "base/kernel.bin").read_bytes()
-    manifest = json.loads(
-        run([require("skopeo"), "inspect", "--raw",
-             f"oci-archive:{repo.root / 'dist/base/img.oci.tar'}"]).stdout
-    )
-    assert manifest["layers"], hashlib.sha256(new_kernel).hexdigest()
+    for directory in ("app", "copier"):
+        unpacked = rootfs(repo, directory, tmp_path / directory)
+        assert (unpacked / "unikernel/kernel").read_bytes() == new_kernel, directory
     again = repo.pants("package", "::").check()
     assert again.builds() == []
