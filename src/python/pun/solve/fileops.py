@@ -17,7 +17,7 @@ import os
 import posixpath
 import stat
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Set, Tuple, Union
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Set, Tuple
 
 from pun.diagnostics import PunError, error
 from pun.llb.pb import ops_pb2

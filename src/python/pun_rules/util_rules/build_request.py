@@ -106,11 +106,11 @@ async def prepare_build(
             'drop `squash`, or set `[pun].builder = "embedded"`',
         )
     if upstream.images and pun_options.builder == Builder.buildctl:
-        names = ", ".join(f"{i.name} ({i.address})" for i in upstream.images)
+        upstream_names = ", ".join(f"{i.name} ({i.address})" for i in upstream.images)
         raise UnikernelImageError(
             address,
-            f"{info.path} builds on other unikernel_images ({names}), which only the embedded "
-            "builder reads from their archives: BuildKit would pull them from a registry",
+            f"{info.path} builds on other unikernel_images ({upstream_names}), which only the "
+            "embedded builder reads from their archives: BuildKit would pull them from a registry",
             'set `[pun].builder = "embedded"`, or publish the upstream image and name it by '
             "its registry reference",
         )
