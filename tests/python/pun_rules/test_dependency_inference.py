@@ -221,6 +221,7 @@ def test_from_and_copy_from_naming_another_unikernel_image(rule_runner: RuleRunn
                 unikernel_image(name="arg", source="arg.Containerfile")
                 unikernel_image(name="registry", source="registry.Containerfile")
                 unikernel_image(name="hash", source="hash.Containerfile")
+                unikernel_image(name="plain", source="plain.Containerfile")
                 """
             ),
             "by/address.Containerfile": "FROM //base:img\n",
@@ -230,9 +231,10 @@ def test_from_and_copy_from_naming_another_unikernel_image(rule_runner: RuleRunn
             # Not ours: a registry image, and a name only known after building.
             "by/registry.Containerfile": "FROM docker.io/library/alpine:3.19\n",
             "by/hash.Containerfile": "FROM layers/h:latest\n",
+            "by/plain.Containerfile": "FROM alpine:3.19\nCOPY --from=busybox /bin/sh /sh\n",
         }
     )
     for name in ("address", "relative", "name", "arg"):
         assert inferred(rule_runner, Address("by", target_name=name)) == ["base:img"], name
-    for name in ("registry", "hash"):
+    for name in ("registry", "hash", "plain"):
         assert inferred(rule_runner, Address("by", target_name=name)) == [], name
