@@ -15,7 +15,6 @@ from pun.convert import (
     COMPAT_MODES,
     COMPAT_PUN,
     ConvertOptions,
-    check_buildable,
     plan_to_state,
     pull_platform,
     resolve_dest,
@@ -52,6 +51,8 @@ class GenerateOptions(Record):
     # target_platform was asked for (--platform, a frontend platform, a target's `platform`),
     # not the default: a bunnyfile `architecture` that differs is then an error.
     platform_given: bool = False
+    # FROM / COPY --from names -> the references to use (pun.containerfile.parser.ParseOptions).
+    image_aliases: Mapping[str, str] = {}
 
 
 class Generated(Record):
@@ -74,6 +75,7 @@ def read_plan(text: str, options: GenerateOptions = GenerateOptions()) -> PackPl
                 path=options.path,
                 build_args=options.build_args,
                 target_platform=options.target_platform,
+                image_aliases=options.image_aliases,
             ),
         )
     except PunError:
@@ -112,7 +114,6 @@ def generate(text: str, options: GenerateOptions = GenerateOptions()) -> Generat
         Diagnostic(Severity.WARNING, f.message, f.path, f.line, f.hint) for f in findings
     )
     target = plan.platform or options.target_platform  # a bunnyfile's architecture
-    check_buildable(plan)
     convert = ConvertOptions(
         target_platform=target,
         base_platform=options.base_platform,

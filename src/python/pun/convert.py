@@ -22,12 +22,15 @@ from pun.containerfile.plan import CopyInstruction, PackPlan, WorkdirInstruction
 from pun.diagnostics import error
 from pun.llb.state import Copy, Mkdir, Mkfile, Owner, State, go_clean, image, local, scratch
 from pun.platform import DEFAULT_TARGET, Platform, base_image_platform
+from pun.reference import InvalidReference, normalize
 from pun.urunc import HYPERVISOR
 from pun.records import Record
 
 TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
 if TYPE_CHECKING:
-    from typing import List, Optional, Tuple, Union
+    from typing import Dict, List, Optional, Tuple, Union
+
+    from pun.reference import ImageReference
 
 CONTEXT_LOCAL_NAME = "context"
 # The rootfs artifact pun makes client-side (pun.rootfs.make) arrives as this local source,
@@ -68,19 +71,31 @@ def pull_platform(plan: PackPlan, options: ConvertOptions) -> Optional[Platform]
     )
 
 
-def check_buildable(plan: PackPlan) -> None:
-    """PunError (naming the line) for what a plan may ask for but the LLB here cannot make yet:
-    files read from another image."""
-    for copy in plan.copies:
-        if copy.image is not None:
-            raise error(
-                f"copying {', '.join(copy.sources)} out of the image {copy.image} is not "
-                "supported yet",
-                plan.path,
-                copy.line,
-                "put the file in the build context and use `from: local` (bunnyfile) or a "
-                "plain COPY",
-            )
+def copy_reference(step: CopyInstruction, plan: PackPlan) -> ImageReference:
+    """The image a copy reads from (`COPY --from`, a bunnyfile `from: <image>`), normalized."""
+    if step.from_reference is not None:
+        return step.from_reference
+    assert step.image is not None
+    try:
+        return normalize(step.image)
+    except InvalidReference as exc:
+        raise error(
+            f"image {step.image!r}: {exc}",
+            plan.path,
+            step.line,
+            "use a reference like registry.example.com/repo/image:tag (lowercase)",
+        ) from None
+
+
+def copy_from_platform(
+    reference: ImageReference, plan: PackPlan, options: ConvertOptions
+) -> Platform:
+    """The platform a `COPY --from` image is pulled for: the build's target, as BuildKit's
+    Dockerfile frontend pulls an unnamed stage (dockerfile2llb `resolveBaseImage`), with pun's
+    unikraft.org rule (those images are published per hypervisor) as for FROM."""
+    return base_image_platform(
+        reference.domain, options.target_platform, plan.label_values().get(HYPERVISOR)
+    )
 
 
 def plan_to_state(
@@ -103,6 +118,11 @@ def plan_to_state(
     steps: List[Union[CopyInstruction, WorkdirInstruction]] = list(plan.copies)
     if docker:
         steps.extend(plan.workdirs)
+    # One source op per image and platform: marshal merges equal vertices, so a COPY --from
+    # of the base image itself must reuse the base's (BuildKit dedups them the same way).
+    images: Dict[Tuple[str, Optional[Platform]], State] = {}
+    if reference is not None:
+        images[(str(reference), pull_platform(plan, options))] = state
     for step in sorted(steps, key=lambda s: s.line):
         if isinstance(step, WorkdirInstruction):
             owner = Owner.parse(step.user) if step.user else None
@@ -110,7 +130,23 @@ def plan_to_state(
                 Mkdir(step.path, WORKDIR_MODE, make_parents=True, owner=owner), line=step.line
             )
             continue
-        copies = (_docker_copy if docker else _pun_copy)(step, context)
+        if step.image is not None:
+            if not docker:
+                raise error(
+                    "COPY --from is not supported with --compat pun (the original pun had no "
+                    "COPY --from)",
+                    plan.path,
+                    step.line,
+                    "drop --compat pun to copy files out of another image",
+                )
+            from_reference = copy_reference(step, plan)
+            key = (str(from_reference), copy_from_platform(from_reference, plan, options))
+            source = images.get(key)
+            if source is None:
+                source = images[key] = image(*key)
+            copies = _docker_copy(step, source)
+        else:
+            copies = (_docker_copy if docker else _pun_copy)(step, context)
         state = state.file(*copies, line=step.line)
     if plan.rootfs is not None:
         artifact = local(ROOTFS_LOCAL_NAME, follow_paths=(ROOTFS_ARTIFACT,))
@@ -184,6 +220,8 @@ def context_paths(copies: Tuple[CopyInstruction, ...]) -> Tuple[str, ...]:
     none at all when one of them is the whole context (`COPY . /`)."""
     paths = set()
     for instruction in copies:
+        if instruction.image is not None:
+            continue  # read from an image, not the context (convert.go: ctxPaths)
         for src in instruction.sources:
             rooted = go_clean(posixpath.join("/", src))
             if rooted == "/":

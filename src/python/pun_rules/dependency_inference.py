@@ -1,4 +1,5 @@
-"""Infer a `unikernel_image`'s dependencies from its COPY sources.
+"""Infer a `unikernel_image`'s dependencies from its COPY sources, and from FROM / COPY --from
+names of other `unikernel_image`s (pun_rules.util_rules.upstream_images).
 
 A COPY source (relative to the context root) is provided by:
 - the `files`/`resources` targets owning it (or owning files below it, for a directory);
@@ -47,6 +48,7 @@ from pun_rules.target_types import (
     resolve_context_root,
 )
 from pun_rules.util_rules.containerfile import ContainerfileInfo, ContainerfileRequest
+from pun_rules.util_rules.upstream_images import UpstreamImagesRequest, UpstreamImageTargets
 from pun.gopath import has_wildcards
 from pun_rules.util_rules.copy_paths import (
     in_context,
@@ -189,9 +191,10 @@ async def infer_unikernel_image_dependencies(
     field_set = request.field_set
     address = field_set.address
     root = resolve_context_root(field_set.context_root.value or ".", address)
-    info, explicit = await MultiGet(
+    info, explicit, upstream = await MultiGet(
         Get(ContainerfileInfo, ContainerfileRequest(address)),
         Get(ExplicitlyProvidedDependencies, DependenciesRequest(field_set.dependencies)),
+        Get(UpstreamImageTargets, UpstreamImagesRequest(address)),
     )
     sources = [
         CopySource(text, normalize_source(text), line)
@@ -218,7 +221,8 @@ async def infer_unikernel_image_dependencies(
     packageable = [t for t in all_packageable if t.address != address]
     codegen = [t for t in all_targets if _is_codegen(t)]
 
-    inferred: Set[Address] = set()
+    # FROM / COPY --from naming another unikernel_image (pun_rules.util_rules.upstream_images).
+    inferred: Set[Address] = set(upstream.by_name.values())
     exact_by_source = iter(exact_owners)
     for source, inside_o in zip(sources, inside_owners):
         exact_o = next(exact_by_source) if source.path else Owners()

@@ -16,6 +16,7 @@ from pun_rules.target_types import (
     UnikernelInitrdTarget,
 )
 from pun_rules.util_rules import build_process, build_request, containerfile, context
+from pun_rules.util_rules import upstream_images
 
 
 def rules() -> Iterable[Any]:
@@ -34,6 +35,7 @@ def rules() -> Iterable[Any]:
         *pun_tool.rules(),
         *run_goal.rules(),
         *tailor.rules(),
+        *upstream_images.rules(),
     ]
 
 

@@ -205,3 +205,36 @@ def test_wildcards_follow_go_path_match(rule_runner: RuleRunner) -> None:
         "uk/x!.hvt:k",
         "uk/xb.hvt:k",
     ]
+
+
+def test_from_and_copy_from_naming_another_unikernel_image(rule_runner: RuleRunner) -> None:
+    rule_runner.write_files(
+        {
+            "base/BUILD": 'unikernel_image(name="img", repository="layers/base")\n'
+            'unikernel_image(name="hashed", repository="layers/h", image_tags=["{pants.hash}"])\n',
+            "base/Containerfile": "FROM scratch\n",
+            "by/BUILD": dedent(
+                """\
+                unikernel_image(name="address", source="address.Containerfile")
+                unikernel_image(name="relative", source="relative.Containerfile")
+                unikernel_image(name="name", source="name.Containerfile")
+                unikernel_image(name="arg", source="arg.Containerfile")
+                unikernel_image(name="registry", source="registry.Containerfile")
+                unikernel_image(name="hash", source="hash.Containerfile")
+                unikernel_image(name="plain", source="plain.Containerfile")
+                """
+            ),
+            "by/address.Containerfile": "FROM //base:img\n",
+            "by/relative.Containerfile": "FROM scratch\nCOPY --from=base:img /a /a\n",
+            "by/name.Containerfile": "FROM scratch\nCOPY --from=layers/base:latest /a /a\n",
+            "by/arg.Containerfile": "ARG BASE=//base:img\nFROM $BASE\n",
+            # Not ours: a registry image, and a name only known after building.
+            "by/registry.Containerfile": "FROM docker.io/library/alpine:3.19\n",
+            "by/hash.Containerfile": "FROM layers/h:latest\n",
+            "by/plain.Containerfile": "FROM alpine:3.19\nCOPY --from=busybox /bin/sh /sh\n",
+        }
+    )
+    for name in ("address", "relative", "name", "arg"):
+        assert inferred(rule_runner, Address("by", target_name=name)) == ["base:img"], name
+    for name in ("registry", "hash", "plain"):
+        assert inferred(rule_runner, Address("by", target_name=name)) == [], name

@@ -32,6 +32,8 @@ TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
 if TYPE_CHECKING:
     from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
+    from pun.reference import ImageReference
+
 KNOWN_INSTRUCTIONS = frozenset(
     {
         "ADD",
@@ -64,6 +66,9 @@ class ParseOptions(Record):
     path: str = "Containerfile"
     build_args: Mapping[str, str] = {}
     target_platform: Platform = DEFAULT_TARGET
+    # FROM / COPY --from names (as written, after ARG expansion) -> the reference to use instead:
+    # the Pants plugin maps another `unikernel_image` (by address or name) to the image it built.
+    image_aliases: Mapping[str, str] = {}
 
 
 def parse_containerfile(text: str, options: ParseOptions = ParseOptions()) -> PackPlan:
@@ -194,6 +199,7 @@ class _PlanBuilder:
         # it); a base image's own WorkingDir is not known here, so it starts at "/".
         self.workdir = "/"
         self.user = ""
+        self.stage_name = ""  # FROM ... AS name
 
     def build(self, commands: Sequence[_Command]) -> PackPlan:
         if not any(c.keyword == "FROM" for c in commands):
@@ -327,6 +333,7 @@ class _PlanBuilder:
         flags = self._flags(command, allowed=("platform",))
         values = command.values
         if len(values) == 3 and values[1].upper() == "AS":
+            self.stage_name = values[2].lower()
             values = values[:1]
         if len(values) != 1 or not values[0]:
             raise error(
@@ -348,16 +355,21 @@ class _PlanBuilder:
         if name == "scratch":
             self.base = BaseImage(reference=None, line=command.line, platform=platform)
             return
+        reference = self._reference(name or values[0], "FROM", command.line)
+        self.base = BaseImage(
+            reference=reference, line=command.line, platform=platform, name=name
+        )
+
+    def _reference(self, name: str, what: str, line: int) -> ImageReference:
         try:
-            reference = normalize(name)
+            return normalize(self.options.image_aliases.get(name, name))
         except InvalidReference as exc:
             raise error(
-                f"FROM {name or values[0]!r}: {exc}",
+                f"{what} {name!r}: {exc}",
                 self.path,
-                command.line,
+                line,
                 "use `scratch` or a reference like registry.example.com/repo/image:tag (lowercase)",
             ) from None
-        self.base = BaseImage(reference=reference, line=command.line, platform=platform)
 
     def _arg(self, command: _Command) -> None:
         scope = self._stage_scope() if self.base else {**self.predefined, **self.meta_args}
@@ -447,13 +459,18 @@ class _PlanBuilder:
         flags = self._flags(
             command, allowed=tuple(_COPY_FLAGS_SUPPORTED | _COPY_FLAGS_IGNORED | {"from"})
         )
+        from_image = None
+        from_reference = None
         if "from" in flags:
-            raise error(
-                "COPY --from is not supported: pun packs a single stage",
-                self.path,
-                command.line,
-                "build that file with another tool (or Pants target) and COPY it from the context",
-            )
+            if command.keyword == "ADD":
+                raise error(
+                    "ADD --from is not a Dockerfile flag",
+                    self.path,
+                    command.line,
+                    "use COPY --from=<image> to copy files out of another image",
+                )
+            from_image = flags["from"]
+            from_reference = self._copy_from(from_image, command.line)
         scope = self._stage_scope()
         words = [self._expand(w, scope, command.line) for w in command.values]
         if command.keyword == "ADD":
@@ -511,8 +528,43 @@ class _PlanBuilder:
                 owner,
                 self.workdir,
                 unpack=command.keyword == "ADD",
+                image=from_image,
+                from_reference=from_reference,
             )
         )
+
+    def _copy_from(self, name: str, line: int) -> ImageReference:
+        """`COPY --from=<name>` as BuildKit's Dockerfile frontend reads it (dockerfile2llb
+        `toCommand`): no variable expansion; a stage index or name refers to a stage, and
+        anything else is an image reference, pulled like a FROM image."""
+        try:
+            unexpanded = process_word(name, {}, self.directives.escape).value == name
+        except WordError:
+            unexpanded = False
+        if not unexpanded:
+            raise error(
+                "variable expansion is not supported for --from",
+                self.path,
+                line,
+                "write the image name literally (BuildKit refuses variables here too)",
+            )
+        if name.isdigit() or name.lower() == self.stage_name:
+            raise error(
+                f"COPY --from={name} names a build stage; pun packs a single stage, so it "
+                "cannot copy from one",
+                self.path,
+                line,
+                "copy from an image (COPY --from=<image>), or build that stage as its own "
+                "image and name it here",
+            )
+        if name == "scratch":
+            raise error(
+                "COPY --from=scratch has no files to copy",
+                self.path,
+                line,
+                "name an image that holds the files",
+            )
+        return self._reference(name, "COPY --from", line)
 
     def _chmod(self, text: str, line: int) -> int:
         if not re.fullmatch(r"[0-7]{1,4}", text):

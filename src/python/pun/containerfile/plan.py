@@ -21,6 +21,9 @@ class BaseImage(Record):
     line: int
     # `FROM --platform=...`, when given; otherwise the build's rule picks one.
     platform: Optional[Platform] = None
+    # The name as written (after ARG expansion), before aliases and normalization: what the
+    # Pants plugin matches against other `unikernel_image` targets.
+    name: str = ""
 
     @property
     def is_scratch(self) -> bool:
@@ -40,6 +43,9 @@ class CopyInstruction(Record):
     # The sources are read from this image (a reference as written), not from the build context
     # (bunnyfile `kernel.from: <image>`, an `include` entry's `from`; `COPY --from=<image>`).
     image: Optional[str] = None
+    # That image's reference, normalized (after the parser's image aliases), when the
+    # Containerfile parser read it; None: convert normalizes `image` itself.
+    from_reference: Optional[ImageReference] = None
 
 
 class Label(Record):
@@ -137,3 +143,9 @@ class PackPlan(Record):
     def copy_sources(self) -> Tuple[str, ...]:
         """Every build-context path the image reads, in order, for dependency inference."""
         return tuple(path for _, path, _ in self.context_sources())
+
+    def image_names(self) -> Tuple[Tuple[str, int], ...]:
+        """Every image named by FROM and COPY --from, as written, with its line."""
+        names = [(self.base.name, self.base.line)] if self.base.name else []
+        names.extend((c.image, c.line) for c in self.copies if c.image is not None)
+        return tuple(names)

@@ -98,6 +98,14 @@ def solve_buildctl(
     options: BuildOptions,
 ) -> BuildResult:
     address = options.buildkit_addr or os.environ.get("BUILDKIT_HOST") or DEFAULT_ADDR
+    if options.image_archives:
+        # BuildKit pulls every docker-image:// source itself; it cannot see pun's archives.
+        raise error(
+            "images from --image-archive (upstream unikernel_images) need the embedded builder: "
+            "BuildKit pulls FROM and COPY --from images from their registries itself",
+            hint="build with --builder embedded (Pants: `[pun].builder = \"embedded\"`), "
+            "or push the upstream image and name it by its registry reference",
+        )
     if shutil.which(options.buildctl) is None:
         raise error(
             f"buildctl ({options.buildctl}) is not installed or not on PATH, so BuildKit at "

@@ -115,6 +115,14 @@ def _parser() -> argparse.ArgumentParser:
         help="pull the base image over plain HTTP (loopback registries always are)",
     )
     parser.add_argument(
+        "--image-archive",
+        action="append",
+        default=[],
+        metavar="REF=FILE",
+        help="take image REF (a FROM or COPY --from image) from the OCI archive FILE instead "
+        "of its registry (repeatable; embedded builder)",
+    )
+    parser.add_argument(
         "--metadata-file",
         metavar="FILE",
         help="write the result (digests, names) as JSON; '-' for stdout",
@@ -168,6 +176,7 @@ def _build(args: argparse.Namespace) -> BuildResult:
         buildkit_addr=args.buildkit_addr or os.environ.get("BUILDKIT_HOST") or None,
         buildctl=args.buildctl,
         insecure_registry=args.insecure_registry,
+        image_archives=_image_archives(args.image_archive),
         sources=tuple(SourceLine(d, planned.path, line) for d, line in planned.source_map),
     )
     image = planned.image.with_annotations(_annotations(args.annotations))
@@ -195,6 +204,12 @@ def _build(args: argparse.Namespace) -> BuildResult:
         )
         options = dataclasses.replace(options, locals=((ROOTFS_LOCAL_NAME, made),))
         return build(definition, args.context, image, output, builder, options)
+
+
+def _image_archives(values: Sequence[str]) -> Tuple[Tuple[str, str], ...]:
+    from pun.solve.archive_images import parse_image_archives
+
+    return tuple(sorted(parse_image_archives(values).items()))
 
 
 # Flags that shape the LLB: a planned build (--definition) must not be given them.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass, field
-from typing import BinaryIO, Iterator, List, Optional, Sequence, Tuple
+from typing import BinaryIO, Iterator, List, Optional, Protocol, Sequence, Tuple
 
 from pun.diagnostics import error
 from pun.dockerignore import BadIgnorePattern, ContextFilter, PatternMatcher, host_lister
@@ -25,6 +25,22 @@ _TYPE_NAMES = {
     stat.S_IFCHR: "a character device",
     stat.S_IFBLK: "a block device",
 }
+
+
+class SourceFiles(Protocol):
+    """What a copy reads its sources from: a ContextDir, or another image's files
+    (pun.solve.imagefiles.ImageFiles, for COPY --from)."""
+
+    @property
+    def root(self) -> str: ...
+
+    def resolve(self, path: str, follow_last: bool) -> str: ...
+
+    def lstat(self, path: str) -> Optional[os.stat_result]: ...
+
+    def node(self, path: str, st: os.stat_result) -> Node: ...
+
+    def walk(self, path: str) -> Iterator[Tuple[str, os.stat_result]]: ...
 
 
 @dataclass(frozen=True)
@@ -172,7 +188,7 @@ class SizedReader:
         self.close()
 
 
-def resolve_wildcards(context: ContextDir, src: str, follow_links: bool) -> List[str]:
+def resolve_wildcards(context: SourceFiles, src: str, follow_links: bool) -> List[str]:
     """Context paths matching `src` (BuildKit's ResolveWildcards): the literal prefix is resolved,
     the rest matched against every entry below it; a matching directory is not descended."""
     parts = split_components(src)

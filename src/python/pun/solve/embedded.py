@@ -17,6 +17,7 @@ from pun.solve.baselayers import read_member, scan_layers
 from pun.solve.cache import BlobCache, default_cache_dir
 from pun.solve.context import ContextDir, open_local
 from pun.solve.fileops import ActionSite, StepRunner
+from pun.solve.imagefiles import ImageFiles
 from pun.solve.fstree import (
     Inline,
     Kind,
@@ -66,12 +67,16 @@ def solve_embedded(
     contexts.update((name, ContextDir.open(directory)) for name, directory in options.locals)
     cache = BlobCache(options.cache_dir or default_cache_dir())
     base: Optional[BaseImage] = None
+    archives = dict(options.image_archives)
     if chain.base is not None:
         platform = chain.base.platform or spec.platform
-        base = pull(chain.base.reference, platform, cache, progress, options.insecure_registry)
+        base = pull(
+            chain.base.reference, platform, cache, progress, options.insecure_registry, archives
+        )
     layer_paths = [blob.path for blob in base.layers] if base else []
     tree = scan_layers(layer_paths) if layer_paths else Tree()
-    diffs = _replay(chain, tree, contexts, layer_paths, options)
+    images = copy_images(chain, spec, cache, progress, options)
+    diffs = _replay(chain, tree, contexts, layer_paths, options, images)
     if output.type == "local":
         from pun.solve.rootfs import write_rootfs
 
@@ -94,9 +99,12 @@ def _replay(
     contexts: Dict[str, ContextDir],
     layer_paths: Sequence[str],
     options: BuildOptions,
+    images: Dict[str, ImageFiles],
 ) -> List[StepDiff]:
     lines = {s.digest: s for s in options.sources}
-    runner = StepRunner(tree, contexts, int(time.time()), _small_file_reader(layer_paths))
+    runner = StepRunner(
+        tree, contexts, int(time.time()), _small_file_reader(layer_paths), images
+    )
     diffs: List[StepDiff] = []
     for step in chain.steps:
         where = lines.get(step.digest)
@@ -107,6 +115,25 @@ def _replay(
         written = runner.run(step, sites)
         diffs.append((step.description or describe(step), _layer_entries(tree, written)))
     return diffs
+
+
+def copy_images(
+    chain: Chain, spec: ImageSpec, cache: BlobCache, progress: Progress, options: BuildOptions
+) -> Dict[str, ImageFiles]:
+    """The images `COPY --from` reads, pulled by the same client as the base (by op digest)."""
+    archives = dict(options.image_archives)
+    images: Dict[str, ImageFiles] = {}
+    for source in chain.copy_images():
+        pulled = pull(
+            source.reference,
+            source.platform or spec.platform,
+            cache,
+            progress,
+            options.insecure_registry,
+            archives,
+        )
+        images[source.digest] = ImageFiles(source.reference, [b.path for b in pulled.layers])
+    return images
 
 
 def _layer_entries(tree: Tree, written: Set[str]) -> List[Tuple[str, Node]]:

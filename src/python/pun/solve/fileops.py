@@ -17,14 +17,17 @@ import os
 import posixpath
 import stat
 from dataclasses import dataclass, replace
-from typing import Callable, Dict, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Set, Tuple
 
 from pun.diagnostics import PunError, error
 from pun.llb.pb import ops_pb2
-from pun.solve.context import ContextDir, resolve_wildcards
+from pun.solve.context import ContextDir, SourceFiles, resolve_wildcards
 from pun.solve.fstree import ROOT, Inline, Kind, LocalFile, Node, Tree, clean, split_components
 from pun.solve.graph import NO_INPUT, FileStep, LocalSource
 from pun.solve.unpack import archive_entries, is_archive
+
+if TYPE_CHECKING:
+    from pun.solve.imagefiles import ImageFiles
 
 DEFAULT_DIR_MODE = 0o755
 _NO_TIMESTAMP = -1
@@ -58,10 +61,16 @@ class StepRunner:
     """Applies the FileSteps of one chain to one tree, recording what each step writes."""
 
     def __init__(
-        self, tree: Tree, contexts: Dict[str, ContextDir], now: int, read_small: SmallFileReader
+        self,
+        tree: Tree,
+        contexts: Dict[str, ContextDir],
+        now: int,
+        read_small: SmallFileReader,
+        images: Optional[Dict[str, "ImageFiles"]] = None,
     ) -> None:
         self.tree = tree
         self._contexts = contexts
+        self._images = images or {}  # COPY --from sources, by image source op digest
         self._now = now
         self._read_small = read_small
         self._filtered: Dict[Tuple[str, Tuple[str, ...]], ContextDir] = {}
@@ -74,7 +83,11 @@ class StepRunner:
             kind = action.WhichOneof("action")
             if kind == "copy":
                 assert source is not None
-                context = self._context(source, site)
+                context = (
+                    self._context(source, site)
+                    if isinstance(source, LocalSource)
+                    else self._images[source.digest]
+                )
                 _Copy(
                     self, action.copy, context, self._owner(action.copy, action, site), site
                 ).run()
@@ -246,7 +259,7 @@ class _Copy:
         self,
         runner: StepRunner,
         action: "ops_pb2.FileActionCopy",
-        context: ContextDir,
+        context: SourceFiles,
         owner: Optional[Owner],
         site: ActionSite,
     ) -> None:
@@ -274,7 +287,7 @@ class _Copy:
                 if self.a.allowEmptyWildcard:
                     return  # docopy returns before fsutil's Copy: nothing is created
                 raise self.site.fail(
-                    f"COPY source {self.a.src} matches nothing in the build context",
+                    f"COPY source {self.a.src} matches nothing in {_where(self.context)}",
                     "check the pattern and the --context directory",
                 )
         else:
@@ -299,8 +312,10 @@ class _Copy:
         st = self.context.lstat(followed)
         if st is None:
             raise self.site.fail(
-                f"COPY source {self.a.src} not found in the build context ({self.context.root})",
-                "check the path; COPY reads only from the context directory",
+                f"COPY source {self.a.src} not found in {_where(self.context)}",
+                "check the path; COPY reads only from the context directory"
+                if isinstance(self.context, ContextDir)
+                else "check the path inside that image (e.g. `skopeo inspect`, `umoci ls`)",
             )
         src_is_dir = stat.S_ISDIR(st.st_mode)
         if self.a.attemptUnpackDockerCompatibility and stat.S_ISREG(st.st_mode):
@@ -389,6 +404,12 @@ class _Copy:
         uid, gid = (self.owner.uid, self.owner.gid) if self.owner else (node.uid, node.gid)
         mtime = node.mtime if self.mtime is None else self.mtime
         return replace(node, mode=mode, uid=uid, gid=gid, mtime=mtime)
+
+
+def _where(context: SourceFiles) -> str:
+    if isinstance(context, ContextDir):
+        return f"the build context ({context.root})"
+    return context.root
 
 
 def _clean_keep_slash(path: str) -> str:

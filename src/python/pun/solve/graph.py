@@ -48,11 +48,12 @@ class LocalSource:
 
 @dataclass(frozen=True)
 class FileStep:
-    """One FileOp: its actions run in order; each copy reads from `copy_sources[i]`."""
+    """One FileOp: its actions run in order; each copy reads from `copy_sources[i]` (the
+    context, or another image for `COPY --from`)."""
 
     digest: str
     actions: Tuple["ops_pb2.FileAction", ...]
-    copy_sources: Tuple[Optional[LocalSource], ...]
+    copy_sources: Tuple[Optional[Union[LocalSource, "ImageSource"]], ...]
     description: str
 
 
@@ -62,6 +63,15 @@ class Chain:
 
     base: Optional[ImageSource]
     steps: Tuple[FileStep, ...]
+
+    def copy_images(self) -> Tuple[ImageSource, ...]:
+        """The images copies read from (`COPY --from`), each once, in first-use order."""
+        seen: Dict[str, ImageSource] = {}
+        for step in self.steps:
+            for source in step.copy_sources:
+                if isinstance(source, ImageSource):
+                    seen.setdefault(source.digest, source)
+        return tuple(seen.values())
 
 
 Vertex = Union[ImageSource, LocalSource, FileStep]
@@ -210,7 +220,7 @@ class _Decoder:
         actions = tuple(op.file.actions)
         if not actions:
             raise unsupported(digest, "a FileOp without actions")
-        sources: List[Optional[LocalSource]] = []
+        sources: List[Optional[Union[LocalSource, ImageSource]]] = []
         for index, action in enumerate(actions):
             kind = action.WhichOneof("action")
             if kind not in ("copy", "mkfile", "mkdir"):
@@ -241,13 +251,13 @@ class _Decoder:
 
     def _copy_source(
         self, digest: str, index: int, action: "ops_pb2.FileAction", inputs: List[str]
-    ) -> LocalSource:
+    ) -> Union[LocalSource, ImageSource]:
         secondary = action.secondaryInput
         if not 0 <= secondary < len(inputs):
             raise unsupported(digest, f"copy action #{index} from input {secondary}")
         source = self._vertex(inputs[secondary])
-        if not isinstance(source, LocalSource):
-            raise unsupported(digest, f"copy action #{index} from another image or build step")
+        if not isinstance(source, (LocalSource, ImageSource)):
+            raise unsupported(digest, f"copy action #{index} from another build step")
         return source
 
     def _primary_input(self, digest: str) -> Optional[str]:

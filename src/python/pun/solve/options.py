@@ -34,6 +34,9 @@ class BuildOptions:
     # More named local sources than `context`: (name, directory), e.g. the rootfs artifact's
     # `pun-rootfs` (pun.rootfs.make). The embedded builder reads them, buildctl gets `--local`.
     locals: Tuple[Tuple[str, str], ...] = ()
+    # (normalized reference, OCI archive path): images read from archives, not registries
+    # (`--image-archive`; the Pants plugin's upstream unikernel_images).
+    image_archives: Tuple[Tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ layers. A reference pinned by digest whose blobs are all cached needs no network
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 from pun.diagnostics import error
 from pun.platform import Platform
@@ -19,8 +19,19 @@ _INDEX_TYPES = (OCI_INDEX, DOCKER_MANIFEST_LIST)
 
 
 def pull(
-    reference: str, platform: Platform, cache: BlobCache, progress: Progress, insecure: bool = False
+    reference: str,
+    platform: Platform,
+    cache: BlobCache,
+    progress: Progress,
+    insecure: bool = False,
+    archives: Mapping[str, str] = {},
 ) -> BaseImage:
+    """`archives` ({normalized reference: OCI archive}) answer before any registry does."""
+    from pun.solve.archive_images import find_archive, load_archive_image
+
+    archive = find_archive(reference, archives)
+    if archive is not None:
+        return load_archive_image(reference, archive, cache)
     try:
         ref = normalize(reference)
     except InvalidReference as exc:

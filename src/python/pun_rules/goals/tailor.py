@@ -28,6 +28,7 @@ from pun.gopath import match_or_false
 from pun_rules.subsystems.pun import PunSubsystem
 from pun_rules.target_types import UnikernelImageSourceField, UnikernelImageTarget
 from pun_rules.util_rules.copy_paths import normalize_source, source_matches
+from pun_rules.util_rules.image_aliases import AddressPlaceholders
 
 # `Containerfile`, `redis.Containerfile`, `Containerfile.redis` (as Docker does for Dockerfiles);
 # bunny's `bunnyfile` (its docs name it so) and `redis.bunnyfile`.
@@ -60,7 +61,8 @@ def copy_sources(text: str, path: str) -> List[str]:
     """The context-relative COPY sources of a Containerfile; none when pun cannot read it (the
     unikernel_image is still proposed: building it shows the error)."""
     try:
-        plan = read_plan(text, GenerateOptions(path=path))
+        # FROM //other:image reads as a placeholder (pun_rules.util_rules.image_aliases)
+        plan = read_plan(text, GenerateOptions(path=path, image_aliases=AddressPlaceholders()))
     except PunError:
         return []
     return [normalize_source(source) for source in plan.copy_sources()]

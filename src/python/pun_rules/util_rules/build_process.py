@@ -68,6 +68,7 @@ def build_argv(
         "--progress=plain",
         f"--builder={pun_options.builder.value}",
     ]
+    argv.extend(image.argv() for image in request.upstream.images)
     if request.squash:
         argv.append("--squash")
     if buildctl is not None:
@@ -96,6 +97,7 @@ async def build_process(
     inputs = [
         await Get(Digest, AddPrefix(request.context.digest, CONTEXT_DIR)),
         request.plan,
+        request.upstream.digest,
     ]
     if pun_options.builder == Builder.buildctl:
         buildctl = await Get(BuildctlBinary, BuildctlBinaryRequest())

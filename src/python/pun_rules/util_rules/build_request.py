@@ -13,6 +13,7 @@ from typing import Any, Iterable, Mapping, Tuple
 
 from pants.engine.addresses import Address
 from pants.engine.fs import CreateDigest, Digest, FileContent
+from pants.engine.internals.native_engine import EMPTY_DIGEST
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.util.frozendict import FrozenDict
 
@@ -27,6 +28,7 @@ from pun_rules.subsystems.pun import Builder, PunSubsystem
 from pun_rules.util_rules.containerfile import ContainerfileInfo, ContainerfileRequest
 from pun_rules.util_rules.context import BuildContext, BuildContextRequest, check_copy_sources
 from pun_rules.util_rules.image_refs import ImageName, image_names, interpolation_context
+from pun_rules.util_rules.upstream_images import UpstreamImages, UpstreamImagesRequest
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +53,8 @@ class UnikernelBuildRequest:
     annotations: FrozenDict[str, str]
     squash: bool
     strict: bool
+    # FROM / COPY --from images built from other unikernel_images, given as archives.
+    upstream: UpstreamImages = UpstreamImages((), EMPTY_DIGEST)
 
 
 # Where the planned build's files sit in the build process's sandbox.
@@ -87,9 +91,10 @@ async def prepare_build(
     field_set: UnikernelImageFieldSet, pun_options: PunSubsystem
 ) -> UnikernelBuildRequest:
     address = field_set.address
-    info, context = await MultiGet(
+    info, context, upstream = await MultiGet(
         Get(ContainerfileInfo, ContainerfileRequest(address)),
         Get(BuildContext, BuildContextRequest(address)),
+        Get(UpstreamImages, UpstreamImagesRequest(address)),
     )
     check_copy_sources(info, context)
     strict = bool(field_set.strict.value)
@@ -100,10 +105,20 @@ async def prepare_build(
             "`squash=True` works with the embedded builder only",
             'drop `squash`, or set `[pun].builder = "embedded"`',
         )
+    if upstream.images and pun_options.builder == Builder.buildctl:
+        upstream_names = ", ".join(f"{i.name} ({i.address})" for i in upstream.images)
+        raise UnikernelImageError(
+            address,
+            f"{info.path} builds on other unikernel_images ({upstream_names}), which only the "
+            "embedded builder reads from their archives: BuildKit would pull them from a registry",
+            'set `[pun].builder = "embedded"`, or publish the upstream image and name it by '
+            "its registry reference",
+        )
     unique_id = context.digest.fingerprint
     try:
         generated = generate(
-            info.text, info.generate_options(unique_id, strict, context.excludes)
+            info.text,
+            info.generate_options(unique_id, strict, context.excludes, upstream.aliases()),
         )
     except PunError as exc:
         raise UnikernelImageError.from_pun(address, exc) from None
@@ -159,6 +174,7 @@ async def prepare_build(
         annotations=annotations,
         squash=squash,
         strict=strict,
+        upstream=upstream,
     )
 
 

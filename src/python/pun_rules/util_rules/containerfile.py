@@ -7,7 +7,7 @@ generation. Reading happens in-process (pure Python), so there is no process to 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Tuple
+from typing import Any, Iterable, Mapping, Tuple
 
 from pants.core.util_rules.source_files import SourceFiles, SourceFilesRequest
 from pants.engine.addresses import Address
@@ -23,6 +23,7 @@ from pun.diagnostics import PunError
 from pun.platform import DEFAULT_TARGET, Platform, parse_platform
 from pun_rules.errors import UnikernelImageError
 from pun_rules.subsystems.pun import PunSubsystem
+from pun_rules.util_rules.image_aliases import AddressPlaceholders
 from pun_rules.target_types import (
     UnikernelImageBuildArgsField,
     UnikernelImagePlatformField,
@@ -79,7 +80,11 @@ class ContainerfileInfo:
     platform_given: bool = False  # the target sets `platform`
 
     def generate_options(
-        self, unique_id: str, strict: bool, context_excludes: Tuple[str, ...] = ()
+        self,
+        unique_id: str,
+        strict: bool,
+        context_excludes: Tuple[str, ...] = (),
+        image_aliases: Mapping[str, str] = {},
     ) -> GenerateOptions:
         return GenerateOptions(
             path=self.path,
@@ -89,6 +94,7 @@ class ContainerfileInfo:
             local_unique_id=unique_id,
             strict=strict,
             context_excludes=context_excludes,
+            image_aliases=image_aliases,
         )
 
 
@@ -123,6 +129,8 @@ async def read_containerfile(request: ContainerfileRequest) -> ContainerfileInfo
                 build_args=dict(build_args.values),
                 target_platform=platform,
                 platform_given=bool(platform_text),
+                # FROM //other:image reads before the upstream is built (pun_rules upstream_images)
+                image_aliases=AddressPlaceholders(),
             ),
         )
     except PunError as exc:

@@ -128,13 +128,13 @@ def test_chttp_generates_its_initrd_copy() -> None:
     assert b"pun-rootfs" in made.definition and b"/.boot/rootfs" in made.definition
 
 
-@pytest.mark.parametrize("case, line", [("nginx-unikraft", 11)])
-def test_what_the_builders_cannot_make_yet_is_one_clear_error(case: str, line: int) -> None:
-    with pytest.raises(PunError) as caught:
-        generate(text(case), GenerateOptions(path="bunnyfile"))
-    (diagnostic,) = caught.value.diagnostics
-    assert "not supported yet" in diagnostic.message
-    assert (diagnostic.path, diagnostic.line) == ("bunnyfile", line)
+def test_a_kernel_from_an_image_is_copied_out_of_it() -> None:
+    """`kernel.from: <image>` is a COPY --from (pun.convert): the image is a second source,
+    pulled for unikraft.org's hypervisor platform (qemu/amd64), as FROM would be."""
+    made = generate(text("nginx-unikraft"), GenerateOptions(path="bunnyfile"))
+    assert b"docker-image://unikraft.org/nginx:1.15" in made.definition
+    assert b"/unikraft/bin/kernel" in made.definition
+    assert b"qemu" in made.definition
 
 
 @pytest.mark.parametrize("case", BUILDABLE)

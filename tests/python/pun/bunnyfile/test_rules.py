@@ -215,9 +215,9 @@ def test_kernel_registry_rootfs_none_copies_the_kernel_out() -> None:
         "unikernelType": "unikraft", "hypervisor": "qemu", "binary": "/.boot/kernel",
         "cmdline": "cmd", "mountRootfs": "false",
     }
-    with pytest.raises(PunError, match="not supported yet") as caught:
-        generate(dedent(kernel_image("unikraft")), GenerateOptions(path="bunnyfile"))
-    assert caught.value.diagnostics[0].line == 7  # kernel.path
+    # Copied out of that image as COPY --from does: a second docker-image source in the LLB.
+    made = generate(dedent(kernel_image("unikraft")), GenerateOptions(path="bunnyfile"))
+    assert b"docker-image://harbor.nbfc.io/foo:latest" in made.definition
 
 
 def test_kernel_local_rootfs_local_unikraft_is_initrd() -> None:

@@ -94,7 +94,7 @@ def test_unused_build_arg_warns() -> None:
         ("FROM SCRATCH\n", 1, "must be lowercase"),
         ("FROM $NOPE\n", 1, "invalid reference format"),
         ("FROM scratch\nCOPY a b /d\n", 2, "must be a directory ending in /"),
-        ("FROM scratch\nCOPY --from=build a /a\n", 2, "--from is not supported"),
+        ("FROM scratch AS build\nCOPY --from=build a /a\n", 2, "names a build stage"),
         ("FROM scratch\nCOPY --chmod=u+x a /a\n", 2, "--chmod"),
         ("FROM scratch\nCOPY --exclude=*.o a /a\n", 2, "--exclude is not supported"),
         ("FROM scratch\nCOPY <<EOF /a\nhi\nEOF\n", 2, "heredoc"),
