@@ -1,5 +1,5 @@
-"""Parser directives (`# escape=`, `# syntax=`) at the top of a Containerfile, as the plan keeps
-them. They are read where BuildKit reads them, while splitting lines (pun.containerfile.splitter)."""
+"""Parser directives (`# escape=`, `# syntax=`) at the top of a Containerfile, as the plan
+keeps them. They are read where BuildKit reads them, while splitting lines (splitter.py)."""
 
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 
 Lines are split into instructions by `splitter.py`, BuildKit's `frontend/dockerfile/parser`
 rules in Python (held to that parser by tests), so continuation lines, comments, parser
-directives, heredocs and JSON forms are read as `docker build` reads them. What BuildKit does after parsing (expansion,
-meaning of flags) is ours, in this module and `words.py`.
+directives, heredocs and JSON forms are read as `docker build` reads them. What BuildKit does
+after parsing (expansion, meaning of flags) is ours, in this module and `words.py`.
 """
 
 from __future__ import annotations

@@ -373,12 +373,13 @@ def _builder_flags(line: str, escape: str) -> Tuple[str, Tuple[str, ...]]:
 
 
 def _rest(data: bytes, pos: int) -> str:
-    try:
-        return data[pos:].decode("utf-8")
-    except UnicodeDecodeError:
-        # Only after a multi-byte character cut at its 0x85/0xA0 byte: BuildKit would go on
-        # with invalid UTF-8; the Python package cannot hand that over either.
-        raise SplitError("invalid UTF-8 after the flags", 0) from None
+    return _go_text(data[pos:])
+
+
+def _go_text(data: bytes) -> str:
+    """Bytes that BuildKit cut inside a character (at a 0x85/0xA0 byte it took for a space):
+    it goes on with the invalid UTF-8; here such bytes read as U+FFFD, as Go's JSON shows them."""
+    return data.decode("utf-8", "replace")
 
 
 # -- line parsers (line_parsers.go) --------------------------------------------------------
@@ -526,10 +527,7 @@ def _parse_health_config(node: _Node, rest: str, escape: str) -> None:
         after += 1
     if sep == 0:
         return
-    try:
-        kind, command = data[:sep].decode("utf-8"), data[after:].decode("utf-8")
-    except UnicodeDecodeError:
-        raise SplitError("invalid UTF-8 in HEALTHCHECK", 0) from None
+    kind, command = _go_text(data[:sep]), _go_text(data[after:])
     inner = _Node("", ())
     _parse_maybe_json(inner, command, escape)
     node.values, node.json = (kind, *inner.values), inner.json
@@ -600,7 +598,7 @@ def go_quote(text: str) -> str:
     return "".join(out)
 
 
-_GO_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
+_GO_ESCAPES = {c: "\\" + e for c, e in zip("\a\b\f\n\r\t\v", "abfnrtv")}
 
 _DISPATCH: Dict[str, Callable[[_Node, str, str], None]] = {
     "add": _parse_maybe_json_to_list,
