@@ -29,9 +29,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from pun.containerfile.splitter import Split, SplitError, split_instructions
+from pun_testing.shared import DATA
 
-REPO = Path(os.environ.get("PUN_BUILDROOT", Path(__file__).resolve().parents[4]))
+REPO = DATA.parents[1]  # the checkout, or Pants' sandbox (examples: BUILD dependency)
 Parsed = Any  # a list of instruction tuples, or ("error", message)
+INVALID_UTF8 = ("invalid UTF-8",)
 
 
 # -- the two oracles and the splitter, in one shape -------------------------------------------
@@ -42,6 +44,10 @@ def by_package(text: str) -> Parsed:
         commands = dockerfile.parse_string(text)
     except dockerfile.GoParseError as exc:
         return ("error", str(exc))
+    except UnicodeDecodeError:
+        # BuildKit cut a character in two (bytes 0x85/0xA0 count as spaces in flags and in
+        # HEALTHCHECK): the package cannot hand the bytes to Python.
+        return INVALID_UTF8
     return [
         (
             c.cmd or "",  # the package hands back None for an empty string
@@ -179,10 +185,19 @@ FLAG = st.one_of(
 )
 JSON_ITEM = st.one_of(st.text(max_size=6), PLAIN)
 JSON_FORM = st.one_of(
-    st.builds(lambda items, sp: json.dumps(items, ensure_ascii=sp), st.lists(JSON_ITEM, max_size=3), st.booleans()),
-    st.builds(lambda items: "[" + ",".join(json.dumps(i) for i in items) + " ]", st.lists(PLAIN, max_size=3)),
-    st.sampled_from(['["a", ]', "[a]", '["a"', "[1]", '["a", 1]', "[]", '["\\ud800"]', '["a",1e999]',
-                     "[NaN]", '[ "a" ,"b"]\t', '["a\\"b"]', "[", '{"a": 1}']),
+    st.builds(
+        lambda items, ascii: json.dumps(items, ensure_ascii=ascii),
+        st.lists(JSON_ITEM, max_size=3),
+        st.booleans(),
+    ),
+    st.builds(
+        lambda items: "[" + ",".join(json.dumps(i) for i in items) + " ]",
+        st.lists(PLAIN, max_size=3),
+    ),
+    st.sampled_from([
+        '["a", ]', "[a]", '["a"', "[1]", '["a", 1]', "[]", '["\\ud800"]', '["a",1e999]',
+        "[NaN]", '[ "a" ,"b"]\t', '["a\\"b"]', "[", '{"a": 1}',
+    ]),
 )  # fmt: skip
 ARGS = st.one_of(
     st.lists(st.one_of(WORD, PLAIN), max_size=4).map(" ".join),
@@ -234,7 +249,8 @@ def continued(draw: Any, escape: str) -> str:
     out = pieces[0]
     for piece in pieces[1:]:
         out += escape + draw(st.sampled_from(["", " ", "\t "])) + "\n"
-        out += "".join(draw(st.lists(st.sampled_from(["# c\n", "  # c \\\n", "\n", "  \n"]), max_size=2)))
+        between = st.sampled_from(["# c\n", "  # c \\\n", "\n", "  \n"])
+        out += "".join(draw(st.lists(between, max_size=2)))
         out += draw(st.sampled_from(["", " ", "\t"])) + piece
     return out
 
@@ -312,7 +328,9 @@ PROPERTY = settings(max_examples=400, deadline=None, suppress_health_check=[Heal
 @given(containerfile())
 def test_splitter_reads_as_the_dockerfile_package(text: str) -> None:
     assume(not reaches_a_version_change(text, splits(text)))
-    assert by_splitter(text) == by_package(text)
+    expected = by_package(text)
+    assume(expected != INVALID_UTF8)
+    assert by_splitter(text) == expected
 
 
 @PROPERTY
@@ -333,7 +351,9 @@ def test_there_are_repository_containerfiles() -> None:
     assert len(repository_containerfiles()) >= 8
 
 
-@pytest.mark.parametrize("path", repository_containerfiles(), ids=lambda p: str(p.relative_to(REPO)))
+@pytest.mark.parametrize(
+    "path", repository_containerfiles(), ids=lambda p: str(p.relative_to(REPO))
+)
 def test_repository_containerfiles(path: Path) -> None:
     text = path.read_bytes().decode("utf-8")
     assert by_splitter(text) == by_package(text)
@@ -403,7 +423,9 @@ def test_heredoc_with_a_space_after_the_marker() -> None:
 
 
 def test_flags_use_the_escape_directive() -> None:
-    assert instructions("# escape=`\nCOPY --x=a`b c d\n") == [("COPY", False, ("--x=ab",), ("c", "d"))]
+    assert instructions("# escape=`\nCOPY --x=a`b c d\n") == [
+        ("COPY", False, ("--x=ab",), ("c", "d"))
+    ]
 
 
 def test_errors_name_the_line() -> None:
