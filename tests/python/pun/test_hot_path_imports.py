@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import pun
+import pun.cli  # the child imports pun from where this process does (Pants ships it)
 from pun_testing.shared import CASES
 # The Go runtime (the old parser package), the regex machinery (with enum, functools and
 # collections), and the modules the hot path imports under TYPE_CHECKING only or lazily.

@@ -9,11 +9,11 @@ here. Imported only for lines with `<<` in them.
 
 from __future__ import annotations
 
+from pun.containerfile.splitter import GO_SPACE as _SPACE, go_quote
+
 TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
 if TYPE_CHECKING:
     from typing import List, Optional, Tuple
-
-from pun.containerfile.splitter import GO_SPACE as _SPACE, go_quote
 
 _EOF = ""
 _SPECIAL_PARAMS = "@*#?-$!0"  # lex.go isSpecialParam

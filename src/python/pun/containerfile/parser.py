@@ -29,7 +29,7 @@ from pun.records import Record
 
 TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
 if TYPE_CHECKING:
-    from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
+    from typing import Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
     from pun.reference import ImageReference
 
