@@ -131,6 +131,13 @@ def _command(parsed: Instruction, path: str) -> "_Command":
             parsed.start_line,
             "remove the `\\` that ends the line before, or write the instruction it continues",
         )
+    if any("\x00" in word for word in (*parsed.flags, *parsed.value)):
+        raise error(
+            f"a NUL character (JSON \\u0000) in this {parsed.cmd} instruction",
+            path,
+            parsed.start_line,
+            "remove the \\u0000 escape: no path, label or value can hold a NUL",
+        )
     return _Command(
         keyword=parsed.cmd.upper(),
         written=parsed.cmd,
