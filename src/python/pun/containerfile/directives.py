@@ -1,5 +1,6 @@
 """Parser directives (`# escape=`, `# syntax=`) at the top of a Containerfile, as the plan
-keeps them. They are read where BuildKit reads them, while splitting lines (splitter.py)."""
+keeps them. BuildKit reads them while splitting lines, and so does pun (splitter.py);
+`read_directives` is that reading alone, for text that is not split (a bunnyfile)."""
 
 from __future__ import annotations
 
@@ -13,3 +14,19 @@ if TYPE_CHECKING:
 class Directives(Record):
     escape: str = "\\"
     syntax: Optional[str] = None
+
+
+class DirectiveError(ValueError):
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+def read_directives(text: str) -> Directives:
+    from pun.containerfile.splitter import SplitError, leading_directives
+
+    try:
+        escape, found = leading_directives(text)
+    except SplitError as exc:
+        raise DirectiveError(str(exc), exc.line) from None
+    return Directives(escape=escape, syntax=dict(found).get("syntax"))

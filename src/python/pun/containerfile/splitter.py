@@ -77,6 +77,17 @@ def split_instructions(text: str) -> Split:
     return _Splitter(text).run()
 
 
+def leading_directives(text: str) -> Tuple[str, Tuple[Tuple[str, str], ...]]:
+    """The escape token and the parser directives, without splitting the rest."""
+    splitter = _Splitter(text)
+    while not splitter.directives_done:
+        raw = splitter.read()
+        if raw is None:
+            break
+        splitter.directive(raw.rstrip("\r\n").lstrip(GO_SPACE))
+    return splitter.escape, tuple(splitter.directives)
+
+
 class _Splitter:
     def __init__(self, text: str) -> None:
         if text.startswith("\ufeff"):  # parser.go discardBOM, first line only

@@ -28,7 +28,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from pun.containerfile.splitter import Split, SplitError, split_instructions
+from pun.containerfile.splitter import Split, SplitError, leading_directives, split_instructions
 from pun_testing.shared import DATA
 
 REPO = DATA.parents[1]  # the checkout, or Pants' sandbox (examples: BUILD dependency)
@@ -460,3 +460,16 @@ def test_long_lines_are_refused_as_buildkit_does() -> None:
     too_long = "FROM a\nLABEL a=" + "x" * (65536 - 8) + "\n"
     assert by_splitter(too_long) == by_package(too_long)
     assert by_splitter(too_long)[0] == "error"
+
+
+@pytest.mark.parametrize("text", FIXED + ["# syntax=a\n  #escape=`\n\nx: 1\n", "# escape=q\n"])
+def test_leading_directives_are_the_splits(text: str) -> None:
+    try:
+        split = split_instructions(text)
+    except SplitError as exc:
+        if "directive" not in str(exc) and "escape token" not in str(exc):
+            return  # an error after the directives: nothing to compare
+        with pytest.raises(SplitError, match=re.escape(str(exc))):
+            leading_directives(text)
+        return
+    assert leading_directives(text) == (split.escape, split.directives)
