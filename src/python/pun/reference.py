@@ -6,12 +6,11 @@ That is distribution/reference's `ParseNormalizedNamed` followed by `TagNameOnly
 
 from __future__ import annotations
 
-import functools
-import re
 from pun.records import Record
 
 TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
 if TYPE_CHECKING:
+    import re
     from typing import Optional
 
 DEFAULT_DOMAIN = "docker.io"
@@ -32,7 +31,6 @@ _REFERENCE_PATTERN = (
     rf"^(?P<name>(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*)"
     rf"(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?$"
 )
-_HEX64 = re.compile(r"^[a-f0-9]{64}$")
 
 
 class InvalidReference(ValueError):
@@ -60,7 +58,7 @@ class ImageReference(Record):
 
 def normalize(reference: str) -> ImageReference:
     """Parse and normalize like BuildKit; a name with neither tag nor digest gets `:latest`."""
-    if _HEX64.match(reference):
+    if _is_hex64(reference):
         raise InvalidReference(
             f"invalid repository name ({reference}), cannot specify 64-byte hexadecimal strings"
         )
@@ -86,9 +84,16 @@ def normalize(reference: str) -> ImageReference:
     return ImageReference(domain=domain, path=path, tag=tag, digest=digest)
 
 
-@functools.lru_cache(maxsize=None)
+def _is_hex64(text: str) -> bool:
+    """`^[a-f0-9]{64}$` as `re.match` reads it (`$` also matches before a final newline),
+    without `re`: FROM scratch never needs a regex, and start-up time matters."""
+    body = text[:-1] if text.endswith("\n") else text
+    return len(body) == 64 and all(c in "0123456789abcdef" for c in body)
+
+
 def _reference_regex() -> "re.Pattern[str]":
-    # Compiled on first use: FROM scratch never needs it, and start-up time matters.
+    import re  # on first use; re caches the compiled pattern
+
     return re.compile(_REFERENCE_PATTERN)
 
 

@@ -9,7 +9,6 @@ monitor.
 from __future__ import annotations
 
 import binascii
-import re
 
 from pun.diagnostics import Diagnostic, Severity
 from pun.gojson import go_json_string_map
@@ -70,11 +69,15 @@ UNIKERNEL_TYPES: FrozenSet[str] = frozenset().union(*GUEST_MONITOR_PAIRS.values(
 HYPERVISORS: FrozenSet[str] = frozenset(GUEST_MONITOR_PAIRS)
 DEFAULT_HYPERVISOR = "qemu"
 
-_IMAGE_PATH = re.compile(r"^[A-Za-z0-9._/-]+$")
+# `^[A-Za-z0-9._/-]+$` (checked on every image: without `re`, which `pun --LLB` avoids).
+_IMAGE_PATH_CHARS = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._/-"
+)
 _BOOL_WORDS = frozenset(
     {"1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"}
 )
-_SOLO5_DEVICE = re.compile(r"^[A-Za-z0-9]{1,67}$")
+# A regex source, compiled by `re` on first use (and cached there), not at start-up.
+_SOLO5_DEVICE = r"^[A-Za-z0-9]{1,67}$"
 
 
 def urunc_json(labels: Mapping[str, str]) -> bytes:
@@ -151,7 +154,7 @@ def validate(
             finding(f"{key}={site.value!r} is not a boolean", site.line, 'use "true" or "false"')
     for key in (SOLO5_NET_DEV, SOLO5_BLK_DEV):
         site = urunc_labels.get(key)
-        if site is not None and not _SOLO5_DEVICE.match(site.value):
+        if site is not None and not _matches(_SOLO5_DEVICE, site.value):
             finding(
                 f"{key}={site.value!r} is not a Solo5 device name",
                 site.line,
@@ -197,8 +200,19 @@ def _check_pair(labels: Mapping[str, LabelSite], finding: _Finder) -> None:
         )
 
 
+def _matches(pattern: str, value: str) -> bool:
+    import re
+
+    return re.match(pattern, value) is not None
+
+
+def _is_image_path(value: str) -> bool:
+    body = value[:-1] if value.endswith("\n") else value  # `$` as re.match reads it
+    return bool(body) and all(c in _IMAGE_PATH_CHARS for c in body)
+
+
 def _image_path_problem(value: str) -> str:
-    if not _IMAGE_PATH.match(value):
+    if not _is_image_path(value):
         return "has characters urunc rejects (allowed: letters, digits, . _ / -)"
     if value in (".", "/") or value.startswith("..") or value.startswith("-"):
         return "is not a file path"

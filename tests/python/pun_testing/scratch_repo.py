@@ -63,7 +63,7 @@ def _config(root: Path, plugin_path: Path, wheels: Optional[Path]) -> str:
         "GLOBAL": {
             "pants_version": repo["GLOBAL"]["pants_version"],
             "pythonpath": [str(plugin_path)],
-            "plugins": repo["GLOBAL"]["plugins"],
+            "plugins": repo["GLOBAL"].get("plugins", []),  # none since the pure-Python parser
             "backend_packages": ["pants.backend.shell", "pun_rules"],
             # The same filters: needs-network, and needs-debian-files (examples/linux-hello's
             # Debian files are never copied into a scratch repo).

@@ -7,7 +7,6 @@ SHELL), `dockerfile2llb/convert_expose.go` (`parsePort`) and moby/sys `signal.Pa
 
 from __future__ import annotations
 
-import re
 
 from pun.diagnostics import Diagnostic, error, warning
 from pun.imagespec import (
@@ -34,7 +33,8 @@ _SIGNALS = frozenset(
     "STKFLT STOP SYS TERM TRAP TSTP TTIN TTOU UNUSED URG USR1 USR2 VTALRM WINCH XCPU XFSZ "
     "RTMIN RTMAX".split()
 )
-_RT_SIGNAL = re.compile(r"RTM(IN\+([1-9]|1[0-5])|AX-([1-9]|1[0-4]))")
+# Compiled by `re` on first use (re caches it): `pun --LLB` imports no regex machinery.
+_RT_SIGNAL = r"RTM(IN\+([1-9]|1[0-5])|AX-([1-9]|1[0-4]))"
 
 
 class ConfigReader:
@@ -172,7 +172,11 @@ def _is_signal(text: str) -> bool:
         return int(text) != 0
     name = text.upper()
     name = name[3:] if name.startswith("SIG") else name
-    return name in _SIGNALS or bool(_RT_SIGNAL.fullmatch(name))
+    if name in _SIGNALS:
+        return True
+    import re
+
+    return bool(re.fullmatch(_RT_SIGNAL, name))
 
 
 def _json_string(word: str) -> str:

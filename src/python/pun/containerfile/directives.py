@@ -1,16 +1,14 @@
-"""Parser directives (`# escape=`, `# syntax=`) at the top of a Containerfile."""
+"""Parser directives (`# escape=`, `# syntax=`) at the top of a Containerfile, as the plan
+keeps them. BuildKit reads them while splitting lines, and so does pun (splitter.py);
+`read_directives` is that reading alone, for text that is not split (a bunnyfile)."""
 
 from __future__ import annotations
 
-import re
 from pun.records import Record
 
 TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
 if TYPE_CHECKING:
-    from typing import Dict, Optional
-
-_DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
-_KNOWN = ("escape", "syntax", "check")
+    from typing import Optional
 
 
 class Directives(Record):
@@ -25,21 +23,10 @@ class DirectiveError(ValueError):
 
 
 def read_directives(text: str) -> Directives:
-    """BuildKit reads directives only from the leading comment lines, up to the first line that
-    is not one (a blank line, another comment or an instruction ends them)."""
-    found: Dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        match = _DIRECTIVE.match(line)
-        if not match:
-            break
-        key = match.group(1).lower()
-        if key not in _KNOWN:
-            break
-        if key in found:
-            raise DirectiveError(f"only one {key} parser directive can be used", number)
-        found[key] = match.group(2)
-        if key == "escape" and found[key] not in ("\\", "`"):
-            raise DirectiveError(
-                f"invalid escape token {found[key]!r} does not match [\\`]", number
-            )
-    return Directives(escape=found.get("escape", "\\"), syntax=found.get("syntax"))
+    from pun.containerfile.splitter import SplitError, leading_directives
+
+    try:
+        escape, found = leading_directives(text)
+    except SplitError as exc:
+        raise DirectiveError(str(exc), exc.line) from None
+    return Directives(escape=escape, syntax=dict(found).get("syntax"))

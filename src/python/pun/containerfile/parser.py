@@ -1,16 +1,15 @@
 """Containerfile text -> PackPlan, with Dockerfile word rules (quotes, escapes, ARG/ENV).
 
-Lines are split into instructions by BuildKit's own parser (PyPI `dockerfile` wraps
-`frontend/dockerfile/parser`), so continuation lines, comments, heredoc markers and JSON forms
-are read exactly as `docker build` reads them. What BuildKit does after parsing (expansion,
-meaning of flags) is ours, in this module and `words.py`.
+Lines are split into instructions by `splitter.py`, BuildKit's `frontend/dockerfile/parser`
+rules in Python (held to that parser by tests), so continuation lines, comments, parser
+directives, heredocs and JSON forms are read as `docker build` reads them. What BuildKit does
+after parsing (expansion, meaning of flags) is ours, in this module and `words.py`.
 """
 
 from __future__ import annotations
 
-import re
-
-from pun.containerfile.directives import DirectiveError, Directives, read_directives
+from pun.containerfile.directives import Directives
+from pun.containerfile.splitter import Instruction, Split, SplitError, split_instructions
 from pun.containerfile.config import ConfigReader
 from pun.containerfile.plan import (
     BaseImage,
@@ -30,7 +29,7 @@ from pun.records import Record
 
 TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
 if TYPE_CHECKING:
-    from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
+    from typing import Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
     from pun.reference import ImageReference
 
@@ -58,8 +57,6 @@ KNOWN_INSTRUCTIONS = frozenset(
 )
 _COPY_FLAGS_SUPPORTED = frozenset({"chmod", "chown"})
 _COPY_FLAGS_IGNORED = frozenset({"link"})  # only changes how BuildKit caches; same files
-_GO_PARSE_LINE = re.compile(r"line (\d+)")
-_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
 class ParseOptions(Record):
@@ -75,71 +72,79 @@ def parse_containerfile(text: str, options: ParseOptions = ParseOptions()) -> Pa
     """Read a Containerfile; raise PunError (naming file and line) for anything we cannot pack."""
     if text.startswith("\ufeff"):
         text = text[1:]
-    try:
-        directives = read_directives(text)
-    except DirectiveError as exc:
-        raise error(
-            str(exc), options.path, exc.line, "fix or remove the parser directive"
-        ) from None
-    commands = _split_instructions(text, options.path)
+    split, commands = _split_instructions(text, options.path)
+    found = dict(split.directives)
+    directives = Directives(escape=split.escape, syntax=found.get("syntax"))
     return _PlanBuilder(options, directives).build(commands)
 
 
-def _split_instructions(text: str, path: str) -> Sequence["_Command"]:
-    import dockerfile  # the compiled BuildKit parser; imported here to keep `pun` start-up lean
-
-    # It takes the text as a C string of UTF-8: a NUL would end the file there, unnoticed, and
-    # a lone surrogate (no UTF-8 exists for it) aborts the process. Refuse both first.
-    bad = _NOT_TEXT.search(text)
-    if bad:
+def _split_instructions(text: str, path: str) -> Tuple[Split, Sequence["_Command"]]:
+    # The splitter reads BuildKit's rules on str; text that is not Unicode scalar values (a
+    # lone surrogate has no UTF-8) or holds NUL (BuildKit's own reader, and the `dockerfile`
+    # package it is tested against, stop there) is refused first.
+    bad = _not_text(text)
+    if bad is not None:
         raise error(
-            f"character U+{ord(bad.group()):04X} cannot be in a Containerfile",
+            f"character U+{ord(text[bad]):04X} cannot be in a Containerfile",
             path,
-            text.count("\n", 0, bad.start()) + 1,
+            text.count("\n", 0, bad) + 1,
             "remove it (a Containerfile is UTF-8 text without NUL characters)",
         )
     try:
-        parsed = dockerfile.parse_string(text)
-    except dockerfile.GoParseError as exc:
-        message = str(exc)
-        if message == "file with no instructions":
+        split = split_instructions(text)
+    except SplitError as exc:
+        if str(exc) == "file with no instructions":
             raise error(
                 "the Containerfile has no instructions and so no FROM",
                 path,
                 1,
                 "start it with `FROM scratch` (or FROM <image>), then COPY and LABEL",
             ) from None
-        found = _GO_PARSE_LINE.search(message)
+        directive = "parser directive" in str(exc) or "escape token" in str(exc)
         raise error(
-            f"cannot parse: {message}",
+            str(exc) if directive else f"cannot parse: {exc}",
             path,
-            int(found.group(1)) if found else None,
-            "check the syntax of that line",
+            exc.line or None,
+            "fix or remove the parser directive" if directive else "check the syntax of that line",
         ) from None
-    return [_command(c, path) for c in parsed]
+    return split, [_command(c, path) for c in split.instructions]
 
 
-def _command(parsed: Any, path: str) -> "_Command":
-    """One parsed instruction, checked: the wrapper hands back odd nodes for some input (a last
-    line that is a lone `\\` gives one without a keyword); they end in one error, not a crash."""
-    line = parsed.start_line if isinstance(parsed.start_line, int) else None
-    if not isinstance(parsed.cmd, str) or not parsed.cmd.strip():
+def _not_text(text: str) -> Optional[int]:
+    """Index of the first NUL or surrogate, or None (no regex: the common file is ASCII)."""
+    if text.isascii():
+        index = text.find("\x00")
+        return index if index >= 0 else None
+    for index, char in enumerate(text):
+        if char == "\x00" or "\ud800" <= char <= "\udfff":
+            return index
+    return None
+
+
+def _command(parsed: Instruction, path: str) -> "_Command":
+    """One instruction, checked: a last line that is a lone `\\` gives one without a
+    keyword; it ends in one error."""
+    if not parsed.cmd.strip():
         raise error(
             "no instruction here (`docker build` stops here too: unknown instruction)",
             path,
-            line,
+            parsed.start_line,
             "remove the `\\` that ends the line before, or write the instruction it continues",
         )
-    texts = (*parsed.flags, *parsed.value)
-    if not all(isinstance(t, str) for t in texts):
-        raise error(f"cannot read this {parsed.cmd} instruction", path, line, "check its syntax")
+    if any("\x00" in word for word in (*parsed.flags, *parsed.value)):
+        raise error(
+            f"a NUL character (JSON \\u0000) in this {parsed.cmd} instruction",
+            path,
+            parsed.start_line,
+            "remove the \\u0000 escape: no path, label or value can hold a NUL",
+        )
     return _Command(
         keyword=parsed.cmd.upper(),
         written=parsed.cmd,
-        flags=tuple(parsed.flags),
-        values=tuple(parsed.value),
-        is_json=bool(parsed.json),
-        line=line or 1,
+        flags=parsed.flags,
+        values=parsed.value,
+        is_json=parsed.json,
+        line=parsed.start_line,
         has_heredoc=bool(parsed.heredocs),
     )
 
@@ -567,7 +572,7 @@ class _PlanBuilder:
         return self._reference(name, "COPY --from", line)
 
     def _chmod(self, text: str, line: int) -> int:
-        if not re.fullmatch(r"[0-7]{1,4}", text):
+        if not (0 < len(text) <= 4 and all(c in "01234567" for c in text)):
             raise error(
                 f"invalid --chmod value {text!r}",
                 self.path,

@@ -6,11 +6,11 @@ non-Windows case, so that a LABEL or COPY path means here what it means to `dock
 
 from __future__ import annotations
 
-import re
 from pun.records import Record
 
 TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
 if TYPE_CHECKING:
+    import re
     from typing import List, Mapping, Set
 
 _SPECIAL = frozenset("'\"$")
@@ -204,6 +204,7 @@ class _Lexer:
 def _shell_pattern(pattern: str, greedy: bool, anchored: bool) -> "re.Pattern[str]":
     """A `${v#pattern}` pattern as a regex: `*` any string (shortest unless greedy), `?` one
     character, `\\` escapes `*`, `?` and itself (and is dropped before `}` and `/`)."""
+    import re  # only for `${v#...}`-style words: `pun --LLB` usually needs no regex
     out = ["^"] if anchored else []
     i = 0
     while i < len(pattern):

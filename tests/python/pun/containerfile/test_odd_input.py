@@ -19,6 +19,8 @@ from pun.diagnostics import PunError
         ("FROM scratch\nLABEL a=b\x00\nCOPY a /a\n", 2),
         # No UTF-8 exists for a lone surrogate; the parser would abort the process.
         ("FROM scratch\nLABEL a=\udcff\n", 2),
+        # A JSON escape can still make a NUL, which no path or value can hold.
+        ('FROM scratch\nCOPY ["a\\u0000", "/b"]\n', 2),
     ],
 )
 def test_one_error_at_the_line(text: str, line: int) -> None:
