@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 
 from pun.containerfile.splitter import Split, SplitError, leading_directives, split_instructions
 from pun_testing.shared import DATA
+from pun_testing.tools import unavailable
 
 REPO = DATA.parents[1]  # the checkout, or Pants' sandbox (examples: BUILD dependency)
 Parsed = Any  # a list of instruction tuples, or ("error", message)
@@ -159,7 +160,8 @@ def splitter_like_v032(text: str) -> Parsed:
 def go_oracle() -> Iterator[GoOracle]:
     path = os.environ.get("PUN_BUILDKIT_PARSER_ORACLE")
     if not path:
-        pytest.skip("PUN_BUILDKIT_PARSER_ORACLE is not set (build-support/build-parser-oracle)")
+        unavailable("PUN_BUILDKIT_PARSER_ORACLE is not set (build-support/build-parser-oracle)")
+    assert path is not None
     oracle = GoOracle(path)
     yield oracle
     oracle.process.kill()
