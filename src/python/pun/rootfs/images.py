@@ -35,10 +35,10 @@ class ImageFiles:
         found = self._roots.get(reference)
         if found is not None:
             return found
-        from pun.solve.baselayers import scan_layers
-        from pun.solve.cache import BlobCache, default_cache_dir
-        from pun.solve.progress import Progress
-        from pun.solve.pull import pull
+        from pun.oci.baselayers import scan_layers
+        from pun.oci.cache import BlobCache, default_cache_dir
+        from pun.progress import Progress
+        from pun.oci.pull import pull
         from pun.solve.rootfs import write_rootfs
 
         progress = Progress(self.progress)

@@ -22,9 +22,9 @@ class UnpackedImage:
 def unpack(archive: str, scratch: str) -> UnpackedImage:
     """Read `archive` (an OCI layout tar: pun's oci or docker output, skopeo's oci-archive) and
     write its root filesystem under `scratch`."""
-    from pun.solve.baselayers import scan_layers
-    from pun.solve.layout import read_archive
-    from pun.solve.progress import Progress
+    from pun.oci.baselayers import scan_layers
+    from pun.oci.layout import read_archive
+    from pun.progress import Progress
     from pun.solve.rootfs import write_rootfs
 
     blobs = os.path.join(scratch, "blobs")

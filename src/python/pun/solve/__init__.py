@@ -28,7 +28,7 @@ from pun.solve.options import (
     BuildResult,
     SourceLine,
 )
-from pun.solve.output_spec import OutputSpec, parse_output_spec
+from pun.oci.output_spec import OutputSpec, parse_output_spec
 
 __all__ = [
     "BUILDCTL",

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Set, Tuple
 from pun.diagnostics import PunError, error
 from pun.llb.pb import ops_pb2
 from pun.solve.context import ContextDir, SourceFiles, resolve_wildcards
-from pun.solve.fstree import ROOT, Inline, Kind, LocalFile, Node, Tree, clean, split_components
+from pun.oci.fstree import ROOT, Inline, Kind, LocalFile, Node, Tree, clean, split_components
 from pun.solve.graph import NO_INPUT, FileStep, LocalSource
 from pun.solve.unpack import archive_entries, is_archive
 

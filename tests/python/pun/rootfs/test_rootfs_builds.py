@@ -16,7 +16,7 @@ from typing import Any, Dict
 
 import pytest
 
-from pun.cli import main as pun
+from pun.cli.main import main as pun
 from pun_testing.buildkit import BuildKit, buildkit  # noqa: F401  (the fixture)
 from pun_testing.images import archive_json
 from pun_testing.registry import Registry, registry  # noqa: F401  (the fixture)

@@ -2,7 +2,7 @@
 
 Determinism: entries in component-wise byte order, numeric owners only (no user/group names),
 mtimes clamped to SOURCE_DATE_EPOCH, gzip header with mtime 0 and no file name. The same
-entries always give the same bytes (for a given deflate library, see pun.solve.deflate), so
+entries always give the same bytes (for a given deflate library, see pun.oci.deflate), so
 the same diffID and digest.
 
 Each byte is read once: the tar is hashed as it is written (the diffID) on the caller's thread,
@@ -11,7 +11,6 @@ and gzipped and hashed again (the blob digest) on a second one.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import os
@@ -22,12 +21,9 @@ import threading
 from dataclasses import dataclass
 from typing import BinaryIO, Callable, ContextManager, Iterator, Optional, Sequence, Tuple, cast
 
-from pun.diagnostics import error
-from pun.solve.context import open_local
-from pun.solve.deflate import GzipMember
-from pun.solve.fstree import ArchiveMember, Inline, Kind, LocalFile, Node
-from pun.solve.progress import Progress
-from pun.solve.unpack import open_member
+from pun.oci.deflate import GzipMember
+from pun.oci.fstree import Kind, Node
+from pun.progress import Progress
 
 COPY_BUFFER = 1024 * 1024
 # Chunks queued between the tar writer and the gzip thread (each about COPY_BUFFER bytes).
@@ -168,23 +164,6 @@ def _tar_info(path: str, node: Node, epoch: int) -> tarfile.TarInfo:
     else:
         raise ValueError(f"cannot write {node.kind} nodes into a new layer")
     return info
-
-
-@contextlib.contextmanager
-def open_new_content(node: Node) -> Iterator[BinaryIO]:
-    """The bytes of a file a new layer adds: from the build context (checked against the size
-    it had when scanned, never through a symlink) or given inline."""
-    content = node.content
-    if isinstance(content, LocalFile):
-        with open_local(content, node.size) as handle:
-            yield handle  # type: ignore[misc]
-    elif isinstance(content, Inline):
-        yield io.BytesIO(content.data)
-    elif isinstance(content, ArchiveMember):
-        with open_member(content, node.size) as handle:
-            yield handle
-    else:
-        raise error(f"internal error: a new layer would copy {content!r} from a base layer")
 
 
 def write_tar(

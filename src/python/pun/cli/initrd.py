@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Optional, Sequence, Tuple
 
-from pun.cli_options import run_command, source_date_epoch
+from pun.cli.options import run_command, source_date_epoch
 from pun.diagnostics import error
 
 EXIT_OK = 0

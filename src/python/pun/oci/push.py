@@ -10,10 +10,10 @@ from typing import Dict, List, Sequence, Tuple
 
 from pun.diagnostics import error
 from pun.reference import ImageReference, InvalidReference, normalize
-from pun.solve.image import BuiltImage
-from pun.solve.layers import Blob
-from pun.solve.progress import Progress
-from pun.solve.registry.client import RegistryClient
+from pun.oci.image import BuiltImage
+from pun.oci.layers import Blob
+from pun.progress import Progress
+from pun.oci.registry.client import RegistryClient
 
 
 def parse_names(names: Sequence[str], what: str = "--output name=") -> List[ImageReference]:

@@ -15,7 +15,7 @@ import argparse
 import os
 from typing import Optional, Sequence
 
-from pun.cli_options import (
+from pun.cli.options import (
     add_generate_arguments,
     generate_options,
     read_containerfile,

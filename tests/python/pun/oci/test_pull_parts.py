@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from pun.diagnostics import PunError
 from pun.platform import Platform, base_image_platform
-from pun.solve.cache import BlobCache
-from pun.solve.pull import select_platform
-from pun.solve.registry.credentials import Credentials, lookup
+from pun.oci.cache import BlobCache
+from pun.oci.pull import select_platform
+from pun.oci.registry.credentials import Credentials, lookup
 from pun_testing.building import environment
 
 INDEX = {

@@ -16,8 +16,8 @@ from typing import Any, Dict, List
 
 from pun.diagnostics import PunError, error
 from pun.platform import Platform
-from pun.solve.image import DOCKER_MANIFEST, OCI_MANIFEST, BuiltImage
-from pun.solve.layers import COPY_BUFFER, Blob
+from pun.oci.image import DOCKER_MANIFEST, OCI_MANIFEST, BuiltImage
+from pun.oci.layers import COPY_BUFFER, Blob
 
 _MANIFEST_TYPES = (OCI_MANIFEST, DOCKER_MANIFEST)
 _JSON_LIMIT = 4 * 1024 * 1024  # index, manifest and config are small; refuse anything else

@@ -12,7 +12,7 @@ import tarfile
 from typing import Iterator, List, Optional, Sequence, Set, Tuple
 
 from pun.diagnostics import error
-from pun.solve.fstree import ROOT, Kind, LayerMember, Node, Tree, ancestors, clean, directory
+from pun.oci.fstree import ROOT, Kind, LayerMember, Node, Tree, ancestors, clean, directory
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_WHITEOUT = ".wh..wh..opq"

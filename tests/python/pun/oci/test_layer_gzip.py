@@ -18,9 +18,10 @@ from typing import BinaryIO, Iterator, List, Tuple
 
 import pytest
 
-from pun.solve.deflate import ISAL_LEVELS, GzipMember, engine
-from pun.solve.fstree import Inline, Kind, Node
-from pun.solve.layers import Compression, open_new_content, write_layer
+from pun.oci.deflate import ISAL_LEVELS, GzipMember, engine
+from pun.oci.fstree import Inline, Kind, Node
+from pun.oci.layers import Compression, write_layer
+from pun.solve.content import open_new_content
 
 PAYLOAD = (b"unikernel " * 50_000) + os.urandom(3 * 1024 * 1024) + bytes(1_500_000)
 

@@ -17,10 +17,10 @@ from typing import BinaryIO, Dict, Mapping, Optional, Sequence
 
 from pun.diagnostics import error
 from pun.reference import InvalidReference, normalize
-from pun.solve.cache import BlobCache
-from pun.solve.image import BaseImage
-from pun.solve.layers import Blob
-from pun.solve.layout import read_archive
+from pun.oci.cache import BlobCache
+from pun.oci.image import BaseImage
+from pun.oci.layers import Blob
+from pun.oci.layout import read_archive
 
 
 def parse_image_archives(values: Sequence[str]) -> Dict[str, str]:

@@ -3,7 +3,7 @@
     pun push redis.oci.tar 127.0.0.1:5000/unikernels/redis:1.0 127.0.0.1:5000/unikernels/redis:x
 
 For each repository: every blob the registry lacks, then the manifest by digest, then each tag
-(pun.solve.push). stdout gets one `REPOSITORY@DIGEST` line per repository pushed to;
+(pun.oci.push). stdout gets one `REPOSITORY@DIGEST` line per repository pushed to;
 diagnostics and progress go to stderr. Exit status: 0 pushed, 1 failed, 2 usage error.
 """
 
@@ -15,7 +15,7 @@ import sys
 import tempfile
 from typing import List, Optional, Sequence
 
-from pun.cli_options import run_command
+from pun.cli.options import run_command
 
 EXIT_OK = 0
 
@@ -59,9 +59,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 def push_archive(
     archive: str, names: Sequence[str], insecure: bool = False, progress: str = "auto"
 ) -> List[str]:
-    from pun.solve.layout import read_archive
-    from pun.solve.progress import Progress
-    from pun.solve.push import parse_names, push
+    from pun.oci.layout import read_archive
+    from pun.progress import Progress
+    from pun.oci.push import parse_names, push
 
     parse_names(names, what="cannot push to ")  # before reading a possibly large archive
     with tempfile.TemporaryDirectory(prefix="pun-push-") as scratch:

@@ -13,15 +13,14 @@ import tempfile
 from typing import Iterator, Tuple
 
 from pun.diagnostics import error
-from pun.solve.archives import docker_entries, layout_entries, write_archive
-from pun.solve.atomic import atomic_file
-from pun.solve.cache import BlobCache
-from pun.solve.image import BuiltImage
-from pun.solve.layers import Compression
-from pun.solve.options import BuildOptions
-from pun.solve.output_spec import OutputSpec
-from pun.solve.progress import Progress
-from pun.solve.push import parse_names, push
+from pun.oci.archives import docker_entries, layout_entries, write_archive
+from pun.atomic import atomic_file
+from pun.oci.cache import BlobCache
+from pun.oci.image import BuiltImage
+from pun.oci.layers import Compression
+from pun.oci.output_spec import OutputSpec
+from pun.progress import Progress
+from pun.oci.push import parse_names, push
 
 
 @contextlib.contextmanager
@@ -66,7 +65,7 @@ def compression(output: OutputSpec) -> Compression:
 def deliver(
     image: BuiltImage,
     output: OutputSpec,
-    options: BuildOptions,
+    epoch: int,
     workdir: str,
     progress: Progress,
 ) -> Tuple[str, ...]:
@@ -80,5 +79,5 @@ def deliver(
         )
     entries = (layout_entries if output.type == "oci" else docker_entries)(image, output.names)
     with atomic_file(output.dest) as sink:
-        write_archive(entries, sink, options.source_date_epoch, progress)
+        write_archive(entries, sink, epoch, progress)
     return ()

@@ -8,7 +8,7 @@ import tarfile
 from pathlib import Path
 from typing import List, Tuple
 
-from pun.solve.baselayers import scan_layers
+from pun.oci.baselayers import scan_layers
 
 
 def layer(path: Path, entries: List[Tuple[str, bytes]]) -> str:

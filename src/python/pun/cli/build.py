@@ -13,7 +13,7 @@ import sys
 from typing import Dict, Optional, Sequence, Tuple
 
 from pun.buildplan import PlannedImage
-from pun.cli_options import (
+from pun.cli.options import (
     add_generate_arguments,
     generate_options,
     read_containerfile,
@@ -143,7 +143,7 @@ def _build_and_report(args: argparse.Namespace) -> int:
             sys.stdout.write(text)
             sys.stdout.flush()
         else:
-            from pun.solve.atomic import atomic_file
+            from pun.atomic import atomic_file
 
             with atomic_file(args.metadata_file) as handle:
                 handle.write(text.encode("utf-8"))
@@ -207,7 +207,7 @@ def _build(args: argparse.Namespace) -> BuildResult:
 
 
 def _image_archives(values: Sequence[str]) -> Tuple[Tuple[str, str], ...]:
-    from pun.solve.archive_images import parse_image_archives
+    from pun.oci.archive_images import parse_image_archives
 
     return tuple(sorted(parse_image_archives(values).items()))
 

@@ -16,7 +16,7 @@ from pun.gojson import go_json_dumps
 from pun.imagespec import ImageSpec
 from pun.platform import Platform
 from pun.reference import normalize
-from pun.solve.layers import Blob, Layer, layer_media_type
+from pun.oci.layers import Blob, Layer, layer_media_type
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"

@@ -2,7 +2,7 @@
 
 The buildctl builder keeps only these from BuildKit: the layer blobs above the base image's,
 with their diff_ids and the `created_by` BuildKit recorded for each. The config, manifest and
-index around them are pun's own (solve/image.py), because BuildKit's are not the image pun
+index around them are pun's own (pun/oci/image.py), because BuildKit's are not the image pun
 describes: in raw-LLB mode it writes a config with only Env and WorkingDir, and buildctl lower-cases
 every `--output` attribute key, so `annotation-manifest.<key>` loses the case urunc looks up
 (BuildKit v0.32.2 `cmd/buildctl/build/output.go`, `strings.ToLower(key)`).
@@ -17,8 +17,8 @@ import json
 from typing import Any, Dict, List, Optional
 
 from pun.diagnostics import error
-from pun.solve.image import BaseImage, BuiltImage, convert_layer
-from pun.solve.layers import Layer
+from pun.oci.image import BaseImage, BuiltImage, convert_layer
+from pun.oci.layers import Layer
 
 
 def built_layers(archive: BuiltImage, base: Optional[BaseImage], oci: bool) -> List[Layer]:

@@ -9,11 +9,11 @@ from typing import Any, Dict, List, Mapping, Optional
 from pun.diagnostics import error
 from pun.platform import Platform
 from pun.reference import InvalidReference, normalize
-from pun.solve.cache import BlobCache
-from pun.solve.image import DOCKER_MANIFEST_LIST, OCI_INDEX, BaseImage
-from pun.solve.layers import Blob
-from pun.solve.progress import Progress
-from pun.solve.registry.client import Manifest, RegistryClient
+from pun.oci.cache import BlobCache
+from pun.oci.image import DOCKER_MANIFEST_LIST, OCI_INDEX, BaseImage
+from pun.oci.layers import Blob
+from pun.progress import Progress
+from pun.oci.registry.client import Manifest, RegistryClient
 
 _INDEX_TYPES = (OCI_INDEX, DOCKER_MANIFEST_LIST)
 
@@ -27,7 +27,7 @@ def pull(
     archives: Mapping[str, str] = {},
 ) -> BaseImage:
     """`archives` ({normalized reference: OCI archive}) answer before any registry does."""
-    from pun.solve.archive_images import find_archive, load_archive_image
+    from pun.oci.archive_images import find_archive, load_archive_image
 
     archive = find_archive(reference, archives)
     if archive is not None:

@@ -19,7 +19,7 @@ from pun_testing.rootfs import writable_copy
 from pun_testing.shared import CASES
 from pun_testing.tools import require, run
 
-from pun.cli import main
+from pun.cli.main import main
 
 __all__ = ["registry"]  # pytest fixture, used by name below
 

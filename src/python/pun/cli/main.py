@@ -10,7 +10,7 @@ import os
 import sys
 
 from pun import __version__
-from pun.cli_options import generate_options, read_containerfile
+from pun.cli.options import generate_options, read_containerfile
 
 TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ def _columns() -> int:
 def _parser() -> argparse.ArgumentParser:
     import argparse
 
-    from pun.cli_options import add_generate_arguments
+    from pun.cli.options import add_generate_arguments
 
     class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
         """Takes the width from $COLUMNS: argparse's default asks shutil for the terminal
@@ -148,23 +148,23 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "build":
-        from pun.solve.command import main as build_main
+        from pun.cli.build import main as build_main
 
         return build_main(argv[1:])
     if argv and argv[0] == "push":
-        from pun.solve.push_command import main as push_main
+        from pun.cli.push import main as push_main
 
         return push_main(argv[1:])
     if argv and argv[0] == "initrd":
-        from pun.initrd.command import main as initrd_main
+        from pun.cli.initrd import main as initrd_main
 
         return initrd_main(argv[1:])
     if argv and argv[0] == "rootfs":
-        from pun.rootfs.command import main as rootfs_main
+        from pun.cli.rootfs import main as rootfs_main
 
         return rootfs_main(argv[1:])
     if argv and argv[0] == "run":
-        from pun.run.command import main as run_main
+        from pun.cli.run import main as run_main
 
         return run_main(argv[1:])
     fast = _scan_llb_args(argv)

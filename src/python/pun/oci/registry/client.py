@@ -18,8 +18,8 @@ from urllib.parse import urljoin
 import requests
 
 from pun.diagnostics import PunError, error
-from pun.solve.progress import Progress
-from pun.solve.registry.credentials import Credentials, lookup
+from pun.progress import Progress
+from pun.oci.registry.credentials import Credentials, lookup
 
 MANIFEST_ACCEPT = (
     "application/vnd.oci.image.index.v1+json",

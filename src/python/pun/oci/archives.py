@@ -12,9 +12,9 @@ import os
 import tarfile
 from typing import BinaryIO, Dict, Sequence, Tuple, Union
 
-from pun.solve.image import BuiltImage, canonical_json, index_json
-from pun.solve.layers import COPY_BUFFER
-from pun.solve.progress import Progress
+from pun.oci.image import BuiltImage, canonical_json, index_json
+from pun.oci.layers import COPY_BUFFER
+from pun.progress import Progress
 
 OCI_LAYOUT = b'{"imageLayoutVersion":"1.0.0"}'
 

@@ -28,7 +28,7 @@ from pun_testing.shared import CASES, buildroot
 from pun_testing.tools import require, run
 
 from pun.diagnostics import PunError
-from pun.solve.registry.client import RegistryClient
+from pun.oci.registry.client import RegistryClient
 
 __all__ = ["registry", "auth_registry"]  # pytest fixtures, used by name below
 

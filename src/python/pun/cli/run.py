@@ -17,7 +17,7 @@ import tempfile
 from typing import TYPE_CHECKING, Callable, List, Optional, Sequence
 
 from pun import urunc
-from pun.cli_options import run_command
+from pun.cli.options import run_command
 from pun.diagnostics import error, warning, write_diagnostics
 
 if TYPE_CHECKING:

@@ -8,8 +8,8 @@ from typing import Any, Dict
 
 from pun.imagespec import ImageSpec, SetEntrypoint
 from pun.platform import Platform
-from pun.solve.image import BaseImage, image_config
-from pun.solve.layers import Blob, Layer
+from pun.oci.image import BaseImage, image_config
+from pun.oci.layers import Blob, Layer
 
 BASE_CONFIG: Dict[str, Any] = {
     "architecture": "amd64",
