@@ -13,7 +13,6 @@ from pun.reference import ImageReference, InvalidReference, normalize
 from pun.oci.image import BuiltImage
 from pun.oci.layers import Blob
 from pun.progress import Progress
-from pun.oci.registry.client import RegistryClient
 
 
 def parse_names(names: Sequence[str], what: str = "--output name=") -> List[ImageReference]:
@@ -41,6 +40,10 @@ def push(
 
     `config_path` holds the image config's bytes (what `image.config_digest` names).
     """
+    # The registry client (and `requests`) only when pushing: the image writer is also loaded
+    # where `requests` is not installed (the Pants plugin's process, the frozen frontend).
+    from pun.oci.registry.client import RegistryClient
+
     pushed = []
     by_repository: Dict[Tuple[str, str], List[ImageReference]] = {}
     for ref in parse_names(names):
