@@ -10,10 +10,12 @@ import argparse
 import json
 import os
 import sys
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 from pun.buildplan import PlannedImage
 from pun.cli.options import (
+    add_insecure_registry_argument,
+    add_progress_argument,
     add_generate_arguments,
     generate_options,
     read_containerfile,
@@ -21,6 +23,7 @@ from pun.cli.options import (
     source_date_epoch,
 )
 from pun.diagnostics import error, write_diagnostics
+from pun.keyvalue import parse_pairs
 from pun.solve.options import (
     BUILDCTL,
     BUILDERS,
@@ -98,22 +101,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="timestamp for created and for clamping mtimes (default: $SOURCE_DATE_EPOCH, else 0)",
     )
-    parser.add_argument(
-        "--progress",
-        choices=("auto", "plain", "quiet"),
-        default="auto",
-        help="progress on stderr: auto (only on a TTY), plain, quiet",
-    )
+    add_progress_argument(parser)
     parser.add_argument(
         "--cache-dir",
         metavar="DIR",
         help="blob cache for base images (default: $XDG_CACHE_HOME/pun)",
     )
-    parser.add_argument(
-        "--insecure-registry",
-        action="store_true",
-        help="pull the base image over plain HTTP (loopback registries always are)",
-    )
+    add_insecure_registry_argument(parser, "pull the base image")
     parser.add_argument(
         "--image-archive",
         action="append",
@@ -179,7 +173,7 @@ def _build(args: argparse.Namespace) -> BuildResult:
         image_archives=_image_archives(args.image_archive),
         sources=tuple(SourceLine(d, planned.path, line) for d, line in planned.source_map),
     )
-    image = planned.image.with_annotations(_annotations(args.annotations))
+    image = planned.image.with_annotations(parse_pairs(args.annotations, "--annotation"))
     if planned.rootfs is None:
         return build(definition, args.context, image, output, builder, options)
     import dataclasses
@@ -259,13 +253,3 @@ def _read(path: str, flag: str) -> bytes:
         raise error(
             f"{flag} {path}: {exc.strerror}", hint=f"check the path given to {flag}"
         ) from None
-
-
-def _annotations(pairs: Sequence[str]) -> Dict[str, str]:
-    values: Dict[str, str] = {}
-    for pair in pairs:
-        key, has_value, value = pair.partition("=")
-        if not key or not has_value:
-            raise error(f"invalid --annotation {pair!r}", hint="use --annotation KEY=VALUE")
-        values[key] = value
-    return values

@@ -7,11 +7,12 @@ import os
 import sys
 
 from pun.diagnostics import PunError, error, write_diagnostics
+from pun.keyvalue import parse_pairs
 
 TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
 if TYPE_CHECKING:
     import argparse
-    from typing import Any, Callable, Dict, List, Optional, Tuple
+    from typing import Any, Callable, Optional, Tuple
 
     from pun.api import GenerateOptions
     from pun.platform import Platform
@@ -78,7 +79,7 @@ def generate_options(args: Any, path: str) -> "GenerateOptions":
 
     return GenerateOptions(
         path=path,
-        build_args=build_args(args.build_args),
+        build_args=parse_pairs(args.build_args, "--build-arg", os.environ),
         target_platform=platform(args.platform, "--platform"),
         base_platform=platform(args.base_platform, "--base-platform")
         if args.base_platform
@@ -133,20 +134,6 @@ def read_containerfile(path: str) -> str:
         ) from None
 
 
-def build_args(pairs: List[str]) -> Dict[str, str]:
-    values: Dict[str, str] = {}
-    for pair in pairs:
-        key, has_value, value = pair.partition("=")
-        if not key:
-            raise error(f"invalid --build-arg {pair!r}", hint="use --build-arg KEY=VALUE")
-        # Like docker: `--build-arg KEY` takes the value from the environment.
-        if has_value:
-            values[key] = value
-        elif key in os.environ:
-            values[key] = os.environ[key]
-    return values
-
-
 def platform(text: Optional[str], flag: str) -> "Platform":
     from pun.platform import DEFAULT_TARGET, InvalidPlatform, parse_platform
 
@@ -171,3 +158,23 @@ def source_date_epoch(flag: "Optional[int]") -> int:
             hint="unset it or set it to e.g. $(git log -1 --format=%ct)",
         )
     return int(text)
+
+
+def add_progress_argument(parser: argparse.ArgumentParser) -> None:
+    from pun.progress import MODES
+
+    parser.add_argument(
+        "--progress",
+        choices=MODES,
+        default="auto",
+        help="progress on stderr: auto (only on a TTY), plain, quiet",
+    )
+
+
+def add_insecure_registry_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    """`--insecure-registry`; `what` says what goes over HTTP ("pull the base image")."""
+    parser.add_argument(
+        "--insecure-registry",
+        action="store_true",
+        help=f"{what} over plain HTTP (loopback registries always are)",
+    )

@@ -15,7 +15,7 @@ import sys
 import tempfile
 from typing import List, Optional, Sequence
 
-from pun.cli.options import run_command
+from pun.cli.options import add_insecure_registry_argument, add_progress_argument, run_command
 
 EXIT_OK = 0
 
@@ -31,17 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "names", nargs="+", metavar="NAME", help="REGISTRY/REPOSITORY[:TAG] to push to"
     )
-    parser.add_argument(
-        "--insecure-registry",
-        action="store_true",
-        help="push over plain HTTP (loopback registries always are)",
-    )
-    parser.add_argument(
-        "--progress",
-        choices=("auto", "plain", "quiet"),
-        default="auto",
-        help="progress on stderr: auto (only on a TTY), plain, quiet",
-    )
+    add_insecure_registry_argument(parser, "push")
+    add_progress_argument(parser)
     return parser
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Callable, List, Optional, Sequence
 from pun import urunc
 from pun.cli.options import run_command
 from pun.diagnostics import error, warning, write_diagnostics
+from pun.keyvalue import parse_pairs
 
 if TYPE_CHECKING:
     from pun.run.monitors import MonitorArgs
@@ -77,9 +78,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    for pair in args.env:
-        if "=" not in pair or pair.startswith("="):
-            raise error(f"invalid --env {pair!r}", hint="use --env KEY=VALUE")
+    parse_pairs(args.env, "--env")  # checked here; the guest gets them in the order given
     if args.memory < 1 or args.cpus < 1:
         raise error("--memory and --cpus must be positive", hint="e.g. --memory 256 --cpus 1")
     scratch = tempfile.mkdtemp(prefix="pun-run-")

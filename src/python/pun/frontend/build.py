@@ -21,7 +21,7 @@ from pun.frontend.caps import PROTO_REFARRAY, RESOLVE_IMAGE, WARNINGS, Capabilit
 from pun.frontend.environment import FrontendEnvironment
 from pun.frontend.imageconfig import (
     CONFIG_KEY,
-    image_config,
+    exporter_config,
     manifest_annotations,
     parse_base_config,
 )
@@ -102,7 +102,7 @@ def run_build(
     for note in request.notes:
         reporter.report(note)
     platform = target_platform(request, environment, pong)
-    source = read_containerfile(bridge, request, pong.caps)
+    source = fetch_containerfile(bridge, request, pong.caps)
     log(f"read {source.filename} from the local {source.local_name!r}")
     options = GenerateOptions(
         path=source.filename,
@@ -132,7 +132,7 @@ def run_build(
     base = base_config(bridge, generated.image, pong.caps, log, generated.plan)
     spec = generated.image.with_labels(request.labels)
     metadata: Dict[str, bytes] = {
-        CONFIG_KEY: image_config(spec, base),
+        CONFIG_KEY: exporter_config(spec, base),
         **manifest_annotations(spec.manifest_annotations),
     }
     return FrontendResult(ref=ref, metadata=metadata)
@@ -169,7 +169,7 @@ def target_platform(
     return DEFAULT_TARGET
 
 
-def read_containerfile(
+def fetch_containerfile(
     bridge: Bridge, request: BuildRequest, caps: Capabilities
 ) -> ContainerfileSource:
     """Read `filename` from the `dockerfile` local, falling back to `context` (as pun did)."""

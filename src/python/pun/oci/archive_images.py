@@ -18,7 +18,7 @@ from typing import BinaryIO, Dict, Mapping, Optional, Sequence
 from pun.diagnostics import error
 from pun.reference import InvalidReference, normalize
 from pun.oci.cache import BlobCache
-from pun.oci.image import BaseImage
+from pun.oci.image import PulledImage
 from pun.oci.layers import Blob
 from pun.oci.layout import read_archive
 
@@ -54,7 +54,7 @@ def find_archive(reference: str, archives: Mapping[str, str]) -> Optional[str]:
     return archives.get(key)
 
 
-def load_archive_image(reference: str, archive: str, cache: BlobCache) -> BaseImage:
+def load_archive_image(reference: str, archive: str, cache: BlobCache) -> PulledImage:
     """The image in `archive` as a pulled base: its layer blobs in the cache."""
     os.makedirs(cache.root, exist_ok=True)
     scratch = tempfile.mkdtemp(dir=cache.root, prefix="archive-")
@@ -75,7 +75,7 @@ def load_archive_image(reference: str, archive: str, cache: BlobCache) -> BaseIm
             layers.append(Blob(blob.digest, blob.size, blob.media_type, path))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return BaseImage(str(normalize(reference)), image.manifest_digest, image.config, tuple(layers))
+    return PulledImage(str(normalize(reference)), image.manifest_digest, image.config, tuple(layers))
 
 
 def _copy(path: str, sink: BinaryIO) -> None:

@@ -17,11 +17,11 @@ import json
 from typing import Any, Dict, List, Optional
 
 from pun.diagnostics import error
-from pun.oci.image import BaseImage, BuiltImage, convert_layer
+from pun.oci.image import PulledImage, BuiltImage, convert_layer
 from pun.oci.layers import Layer
 
 
-def built_layers(archive: BuiltImage, base: Optional[BaseImage], oci: bool) -> List[Layer]:
+def built_layers(archive: BuiltImage, base: Optional[PulledImage], oci: bool) -> List[Layer]:
     """BuildKit's layers above the base (bottom first), under `oci` or Docker media types."""
     config = _json(archive.config)
     diff_ids = list((config.get("rootfs") or {}).get("diff_ids") or [])

@@ -27,7 +27,7 @@ DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
 REF_NAME_ANNOTATION = "org.opencontainers.image.ref.name"
 CONTAINERD_NAME_ANNOTATION = "io.containerd.image.name"
 @dataclass(frozen=True)
-class BaseImage:
+class PulledImage:
     """A pulled base image: its config and its layer blobs (bottom first) in the local cache."""
 
     reference: str
@@ -73,8 +73,8 @@ def platform_json(platform: Platform) -> Dict[str, str]:
     return out
 
 
-def image_config(
-    base: Optional[BaseImage], layers: Sequence[Layer], spec: ImageSpec, epoch: int
+def config_with_layers(
+    base: Optional[PulledImage], layers: Sequence[Layer], spec: ImageSpec, epoch: int
 ) -> bytes:
     """The image config: the spec's rule over the base's config, then one history entry and
     diff id per layer this build adds."""
@@ -101,9 +101,9 @@ def convert_layer(blob: Blob, oci: bool) -> Blob:
 
 
 def assemble(
-    base: Optional[BaseImage], layers: Sequence[Layer], spec: ImageSpec, epoch: int, oci: bool
+    base: Optional[PulledImage], layers: Sequence[Layer], spec: ImageSpec, epoch: int, oci: bool
 ) -> BuiltImage:
-    config = image_config(base, layers, spec, epoch)
+    config = config_with_layers(base, layers, spec, epoch)
     annotations = spec.manifest_annotations
     platform = spec.platform
     base_blobs = tuple(convert_layer(b, oci) for b in (base.layers if base else ()))

@@ -19,7 +19,7 @@ import tarfile
 import tempfile
 import threading
 from dataclasses import dataclass
-from typing import BinaryIO, Callable, ContextManager, Iterator, Optional, Sequence, Tuple, cast
+from typing import BinaryIO, Callable, ContextManager, Optional, Sequence, Tuple, cast
 
 from pun.oci.deflate import GzipMember
 from pun.oci.fstree import Kind, Node

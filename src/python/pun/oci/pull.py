@@ -10,7 +10,7 @@ from pun.diagnostics import error
 from pun.platform import Platform
 from pun.reference import InvalidReference, normalize
 from pun.oci.cache import BlobCache
-from pun.oci.image import DOCKER_MANIFEST_LIST, OCI_INDEX, BaseImage
+from pun.oci.image import DOCKER_MANIFEST_LIST, OCI_INDEX, PulledImage
 from pun.oci.layers import Blob
 from pun.progress import Progress
 from pun.oci.registry.client import Manifest, RegistryClient
@@ -25,7 +25,7 @@ def pull(
     progress: Progress,
     insecure: bool = False,
     archives: Mapping[str, str] = {},
-) -> BaseImage:
+) -> PulledImage:
     """`archives` ({normalized reference: OCI archive}) answer before any registry does."""
     from pun.oci.archive_images import find_archive, load_archive_image
 
@@ -55,7 +55,7 @@ def pull(
         layers.append(Blob(layer["digest"], int(layer["size"]), layer.get("mediaType", ""), path))
     with open(config_path, "rb") as handle:
         config = handle.read()
-    return BaseImage(str(ref), manifest.digest, config, tuple(layers))
+    return PulledImage(str(ref), manifest.digest, config, tuple(layers))
 
 
 def _cached_manifest(cache: BlobCache, digest: str) -> Optional[Manifest]:

@@ -30,12 +30,12 @@ from pun.oci.buildkit_layers import built_layers
 from pun.oci.cache import BlobCache, default_cache_dir
 from pun.oci.deliver import check_image_output, oci_media_types, work_directory
 from pun.solve.graph import ImageSource, base_source
-from pun.oci.image import BaseImage
+from pun.oci.image import PulledImage
 from pun.oci.layout import read_archive
 from pun.solve.options import BUILDCTL, BuildOptions, BuildResult
 from pun.oci.output_spec import OutputSpec
 from pun.oci.writer import write_image
-from pun.progress import Progress
+from pun.progress import MODES, Progress
 from pun.oci.pull import pull
 
 DEFAULT_ADDR = "unix:///run/buildkit/buildkitd.sock"
@@ -70,7 +70,7 @@ def buildctl_argv(options: BuildOptions, context_dir: str, spec: OutputSpec) -> 
     argv = [options.buildctl]
     if options.buildkit_addr:
         argv += ["--addr", options.buildkit_addr]
-    progress = {"auto": "auto", "plain": "plain", "quiet": "quiet"}.get(options.progress, "auto")
+    progress = options.progress if options.progress in MODES else "auto"  # buildctl's names too
     argv += [
         "build",
         "--progress",
@@ -147,7 +147,7 @@ def _pull_base(
     cache: BlobCache,
     progress: Progress,
     options: BuildOptions,
-) -> Optional[BaseImage]:
+) -> Optional[PulledImage]:
     """The base image (config and layers) by the embedded builder's rule, into pun's cache."""
     if source is None:
         return None

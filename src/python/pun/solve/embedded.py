@@ -30,7 +30,7 @@ from pun.oci.fstree import (
 )
 from pun.solve.graph import Chain, FileStep, decode_chain
 from pun.oci.deliver import check_image_output, work_directory
-from pun.oci.image import BaseImage
+from pun.oci.image import PulledImage
 from pun.oci.writer import NewLayer, write_image
 from pun.solve.content import open_new_content
 from pun.imagespec import ImageSpec
@@ -61,7 +61,7 @@ def solve_embedded(
     contexts = {CONTEXT_NAME: ContextDir.open(context_dir)}
     contexts.update((name, ContextDir.open(directory)) for name, directory in options.locals)
     cache = BlobCache(options.cache_dir or default_cache_dir())
-    base: Optional[BaseImage] = None
+    base: Optional[PulledImage] = None
     archives = dict(options.image_archives)
     if chain.base is not None:
         platform = chain.base.platform or spec.platform

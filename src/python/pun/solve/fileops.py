@@ -37,7 +37,9 @@ SmallFileReader = Callable[[Tree, str], Optional[bytes]]
 
 
 @dataclass(frozen=True)
-class Owner:
+class Ids:
+    """An owner resolved to numbers (pun.llb.state.Owner is the LLB's, which may hold names)."""
+
     uid: int
     gid: int
 
@@ -118,7 +120,7 @@ class StepRunner:
         self.written.add(path)
 
     def mkdir_all(
-        self, path: str, mode: int, owner: Optional[Owner], mtime: Optional[int], site: ActionSite
+        self, path: str, mode: int, owner: Optional[Ids], mtime: Optional[int], site: ActionSite
     ) -> None:
         """fsutil's MkdirAll on a resolved path: create missing directories, fail on a file."""
         current = ""
@@ -143,7 +145,7 @@ class StepRunner:
     # --- actions ---------------------------------------------------------------------------------
 
     def _mkfile(
-        self, action: "ops_pb2.FileActionMkFile", owner: Optional[Owner], site: ActionSite
+        self, action: "ops_pb2.FileActionMkFile", owner: Optional[Ids], site: ActionSite
     ) -> None:
         path = self.tree.resolve(clean(action.path))
         parent = self.tree.get(posixpath.dirname(path))
@@ -158,7 +160,7 @@ class StepRunner:
             if existing is not None and existing.kind is Kind.FILE
             else action.mode & 0o777
         )
-        base_owner = Owner(existing.uid, existing.gid) if existing is not None else Owner(0, 0)
+        base_owner = Ids(existing.uid, existing.gid) if existing is not None else Ids(0, 0)
         who = owner or base_owner
         mtime = self.timestamp(action.timestamp)
         data = bytes(action.data)
@@ -176,7 +178,7 @@ class StepRunner:
         )
 
     def _mkdir(
-        self, action: "ops_pb2.FileActionMkDir", owner: Optional[Owner], site: ActionSite
+        self, action: "ops_pb2.FileActionMkDir", owner: Optional[Ids], site: ActionSite
     ) -> None:
         path = self.tree.resolve(clean(action.path))
         mtime = self.timestamp(action.timestamp)
@@ -191,7 +193,7 @@ class StepRunner:
             )
         if self.tree.get(path) is not None:
             return  # os.Mkdir's EEXIST is not an error for BuildKit
-        who = owner or Owner(0, 0)
+        who = owner or Ids(0, 0)
         self.put(
             path,
             Node(
@@ -207,7 +209,7 @@ class StepRunner:
 
     def _owner(
         self, holder: object, action: "ops_pb2.FileAction", site: ActionSite
-    ) -> Optional[Owner]:
+    ) -> Optional[Ids]:
         if not holder.HasField("owner"):  # type: ignore[attr-defined]
             return None
         chown = holder.owner  # type: ignore[attr-defined]
@@ -216,7 +218,7 @@ class StepRunner:
             uid, gid = self._user(chown.user, "passwd", site)
         if chown.HasField("group"):
             gid = self._user(chown.group, "group", site)[0]
-        return Owner(uid, gid)
+        return Ids(uid, gid)
 
     def _user(self, user: "ops_pb2.UserOpt", database: str, site: ActionSite) -> Tuple[int, int]:
         which = user.WhichOneof("user")
@@ -260,7 +262,7 @@ class _Copy:
         runner: StepRunner,
         action: "ops_pb2.FileActionCopy",
         context: SourceFiles,
-        owner: Optional[Owner],
+        owner: Optional[Ids],
         site: ActionSite,
     ) -> None:
         self.r = runner

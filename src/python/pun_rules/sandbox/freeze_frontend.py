@@ -32,6 +32,7 @@ from typing import Any, Dict, List, Sequence, Tuple
 
 from pun.atomic import atomic_file
 from pun.diagnostics import PunError
+from pun.keyvalue import parse_pairs
 from pun.imagespec import ImageSpec, SetEntrypoint, SetLabel
 from pun.oci.deliver import deliver
 from pun.oci.fstree import Kind, Node, path_sort_key
@@ -286,7 +287,7 @@ def main(argv: Sequence[str]) -> int:
         if args.frozen:
             name_archive(args.frozen, args.name, args.output, epoch)
         elif args.metadata:
-            labels = dict(label.split("=", 1) for label in args.label)
+            labels = parse_pairs(args.label, "--label")
             freeze(args.output, args.metadata, labels, epoch, args.format == "oci")
         else:
             parser.error("give --metadata (freeze) or --from (name a frozen archive)")

@@ -8,7 +8,7 @@ from typing import Any, Dict
 
 from pun.imagespec import ImageSpec, SetEntrypoint
 from pun.platform import Platform
-from pun.oci.image import BaseImage, image_config
+from pun.oci.image import PulledImage, config_with_layers
 from pun.oci.layers import Blob, Layer
 
 BASE_CONFIG: Dict[str, Any] = {
@@ -32,8 +32,8 @@ LAYER = Layer(Blob("sha256:bbbb", 10, "application/vnd.oci.image.layer.v1.tar+gz
 
 
 def config_over_base(spec: ImageSpec) -> Dict[str, Any]:
-    base = BaseImage("example/base:1", "sha256:9999", json.dumps(BASE_CONFIG).encode(), ())
-    value: Dict[str, Any] = json.loads(image_config(base, [LAYER], spec, 0))
+    base = PulledImage("example/base:1", "sha256:9999", json.dumps(BASE_CONFIG).encode(), ())
+    value: Dict[str, Any] = json.loads(config_with_layers(base, [LAYER], spec, 0))
     return value
 
 
@@ -63,7 +63,7 @@ def test_entrypoint_goes_over_the_base_and_drops_its_cmd() -> None:
 
 def test_without_a_base_an_empty_image_as_docker_makes_it() -> None:
     spec = ImageSpec(Platform("linux", "arm64"), None, (SetEntrypoint(("/app",), False, 2),))
-    config = json.loads(image_config(None, [LAYER], spec, 0))
+    config = json.loads(config_with_layers(None, [LAYER], spec, 0))
     assert config["config"] == {
         "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
         "WorkingDir": "/",
