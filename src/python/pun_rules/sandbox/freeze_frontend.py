@@ -263,6 +263,8 @@ def freeze(output: str, metadata: str, labels: Dict[str, str], epoch: int, oci: 
             "containerimage.digest": image.manifest_digest,
             "containerimage.config.digest": image.config_digest,
             "layer_bytes": image.layers[0].size,
+            "platform": str(image.platform),
+            "annotations": json.loads(image.manifest).get("annotations", {}),
             "system_libraries": libraries,
             "smoke_test": smoke,
         }, indent=2, sort_keys=True).encode() + b"\n")
