@@ -4,6 +4,8 @@ environment and is dropped when it is unset there)."""
 
 from __future__ import annotations
 
+from typing import Dict, List, Optional
+
 import pytest
 
 from pun.diagnostics import PunError
@@ -24,7 +26,9 @@ def test_a_bare_key_takes_its_value_from_the_environment_or_is_left_out() -> Non
 
 
 @pytest.mark.parametrize("pairs, environ", [(["=v"], {}), (["K"], None)])
-def test_an_empty_key_or_a_bare_key_where_none_is_allowed_is_one_error(pairs, environ) -> None:
+def test_an_empty_key_or_a_bare_key_where_none_is_allowed_is_one_error(
+    pairs: List[str], environ: Optional[Dict[str, str]]
+) -> None:
     with pytest.raises(PunError) as raised:
         parse_pairs(pairs, "--annotation", environ)
     [diagnostic] = raised.value.diagnostics

@@ -30,8 +30,8 @@ from pun.frontend.options import CONTEXT_LOCAL, BuildRequest, read_request
 from pun.frontend.steps import show_as_steps
 from pun.llb.identity import new_id
 from pun.llb.daemon_digest import daemon_digests
-from pun.llb.marshal import MarshalOptions, digest_of, marshal
-from pun.llb.pb import ops_pb2
+from pun.llb.definition import Definition
+from pun.llb.marshal import MarshalOptions, marshal
 from pun.llb.state import local
 from pun.platform import DEFAULT_TARGET, Platform
 
@@ -242,15 +242,13 @@ def _first_file(bridge: Bridge, ref: str, names: List[str]) -> Optional[Tuple[st
 def _first_op_digest(definition: bytes) -> str:
     """The read op's vertex digest as the daemon names it (warnings point at it): current
     BuildKit marshals every op again before digesting it (pun.llb.daemon_digest)."""
-    ops = getattr(ops_pb2.Definition.FromString(definition), "def")
-    return daemon_digests(definition).get(digest_of(bytes(ops[0])), "") if ops else ""
+    digests = Definition.from_bytes(definition).digests
+    return daemon_digests(definition).get(digests[0], "") if digests else ""
 
 
 def check_llb_caps(definition: bytes, caps: Capabilities) -> None:
     """Fail clearly, before the daemon does, when the LLB needs something it lacks."""
-    parsed = ops_pb2.Definition.FromString(definition)
-    wanted = {cap for meta in parsed.metadata.values() for cap, on in meta.caps.items() if on}
-    missing = caps.missing_llb(wanted)
+    missing = caps.missing_llb(Definition.from_bytes(definition).caps())
     if missing:
         raise error(f"this BuildKit lacks LLB capabilities pun needs: {', '.join(sorted(missing))}",
                     hint="use a newer BuildKit (Docker Engine 20.10 or later)")

@@ -20,10 +20,17 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Set, Tuple
 
 from pun.diagnostics import PunError, error
-from pun.llb.pb import ops_pb2
+from pun.llb.definition import (
+    NO_INPUT,
+    FileAction,
+    FileActionCopy,
+    FileActionMkDir,
+    FileActionMkFile,
+    UserOpt,
+)
 from pun.solve.context import ContextDir, SourceFiles, resolve_wildcards
 from pun.oci.fstree import ROOT, Inline, Kind, LocalFile, Node, Tree, clean, split_components
-from pun.solve.graph import NO_INPUT, FileStep, LocalSource
+from pun.solve.graph import FileStep, LocalSource
 from pun.solve.unpack import archive_entries, is_archive
 
 if TYPE_CHECKING:
@@ -145,7 +152,7 @@ class StepRunner:
     # --- actions ---------------------------------------------------------------------------------
 
     def _mkfile(
-        self, action: "ops_pb2.FileActionMkFile", owner: Optional[Ids], site: ActionSite
+        self, action: FileActionMkFile, owner: Optional[Ids], site: ActionSite
     ) -> None:
         path = self.tree.resolve(clean(action.path))
         parent = self.tree.get(posixpath.dirname(path))
@@ -178,7 +185,7 @@ class StepRunner:
         )
 
     def _mkdir(
-        self, action: "ops_pb2.FileActionMkDir", owner: Optional[Ids], site: ActionSite
+        self, action: FileActionMkDir, owner: Optional[Ids], site: ActionSite
     ) -> None:
         path = self.tree.resolve(clean(action.path))
         mtime = self.timestamp(action.timestamp)
@@ -208,7 +215,7 @@ class StepRunner:
     # --- owners ----------------------------------------------------------------------------------
 
     def _owner(
-        self, holder: object, action: "ops_pb2.FileAction", site: ActionSite
+        self, holder: object, action: FileAction, site: ActionSite
     ) -> Optional[Ids]:
         if not holder.HasField("owner"):  # type: ignore[attr-defined]
             return None
@@ -220,7 +227,7 @@ class StepRunner:
             gid = self._user(chown.group, "group", site)[0]
         return Ids(uid, gid)
 
-    def _user(self, user: "ops_pb2.UserOpt", database: str, site: ActionSite) -> Tuple[int, int]:
+    def _user(self, user: UserOpt, database: str, site: ActionSite) -> Tuple[int, int]:
         which = user.WhichOneof("user")
         if which == "byID":
             return user.byID, user.byID
@@ -260,7 +267,7 @@ class _Copy:
     def __init__(
         self,
         runner: StepRunner,
-        action: "ops_pb2.FileActionCopy",
+        action: FileActionCopy,
         context: SourceFiles,
         owner: Optional[Ids],
         site: ActionSite,
