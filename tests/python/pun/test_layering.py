@@ -58,3 +58,18 @@ def test_the_cli_package_is_not_imported_below_it() -> None:
         if _matches(module, "pun.cli")
     ]
     assert bad == []
+
+
+def test_the_generated_llb_code_is_imported_only_by_pun_llb_and_the_frontend_bridge() -> None:
+    # Readers decode Definition bytes through pun.llb.definition (README, Architecture).
+    allowed = {"llb", "frontend/bridge.py"}
+    bad = [
+        f"{path.relative_to(SOURCE.parent)}:{line}"
+        for path in sorted(SOURCE.rglob("*.py"))
+        if "pb" not in path.relative_to(SOURCE).parts
+        and path.relative_to(SOURCE).parts[0] not in allowed
+        and str(path.relative_to(SOURCE)) not in allowed
+        for line, module in _imports(path)
+        if _matches(module, "pun.llb.pb")
+    ]
+    assert bad == []
