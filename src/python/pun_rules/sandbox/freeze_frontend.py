@@ -56,7 +56,9 @@ EXCLUDED_MODULES = (
     "_multiprocessing", "multiprocessing", "_posixshmem", "tkinter", "unittest", "pydoc",
     "doctest", "lib2to3", "sqlite3", "xml.dom", "xmlrpc", "email", "http.server",
     "_codecs_cn", "_codecs_hk", "_codecs_iso2022", "_codecs_jp", "_codecs_kr", "_codecs_tw",
-    "pun.solve", "pun.oci", "pun_rules",
+    # pun's builders, its image writer, their plumbing and the commands that use them.
+    "pun.solve", "pun.oci", "pun.atomic", "pun.progress", "pun.cli.build", "pun.cli.push",
+    "pun_rules",
 )
 
 ENTRY_SCRIPT = "import sys\n\nfrom pun.cli.main import main\n\nsys.exit(main())\n"
