@@ -411,7 +411,7 @@ ENV = {
 
 def test_cli_error_is_one_line_pair_and_no_traceback(tmp_path: Path) -> None:
     (tmp_path / "bunnyfile").write_text("version: v0.1\nplatforms:\n  framework: foo\n")
-    done = subprocess.run([sys.executable, "-m", "pun.cli", "--LLB", "-f", "bunnyfile"],
+    done = subprocess.run([sys.executable, "-m", "pun.cli.main", "--LLB", "-f", "bunnyfile"],
                           cwd=tmp_path, capture_output=True, text=True, check=False, env=ENV)
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.startswith("bunnyfile:3: error: platforms.monitor is required\n")

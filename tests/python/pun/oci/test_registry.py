@@ -260,7 +260,7 @@ def test_concurrent_builds_share_one_cache(tmp_path: Path, registry: Registry) -
             [
                 sys.executable,
                 "-m",
-                "pun.cli",
+                "pun.cli.main",
                 "build",
                 "--context",
                 str(context),
