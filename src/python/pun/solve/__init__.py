@@ -12,7 +12,7 @@
 the image spec it returns with it (config, labels, annotations, platform): every builder writes
 the image from that spec, so the paths agree on everything but the layers' bytes.
 Two builders run it: `embedded` (in-process, no daemon; a subset of LLB: graph.py decodes it,
-fileops.py, context.py and unpack.py replay it, rootfs.py writes type=local) and `buildctl`
+fileops.py, context.py and unpack.py replay it, tree_files.py writes type=local) and `buildctl`
 (a real BuildKit); both write the image with pun.oci.writer. Failures raise
 `pun.diagnostics.PunError` with user-facing diagnostics. This package imports neither the core
 (pun.api, pun.containerfile, pun.convert) nor the CLI.

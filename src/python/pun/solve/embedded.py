@@ -73,10 +73,10 @@ def solve_embedded(
     images = copy_images(chain, spec, cache, progress, options)
     diffs = _replay(chain, tree, contexts, layer_paths, options, images)
     if output.type == "local":
-        from pun.solve.rootfs import write_rootfs
+        from pun.solve.tree_files import write_tree
 
         with atomic_directory(output.dest) as directory:
-            write_rootfs(tree, directory, layer_paths, options.source_date_epoch, progress, warn)
+            write_tree(tree, directory, layer_paths, options.source_date_epoch, progress, warn)
         return BuildResult(EMBEDDED, output)
     with work_directory(cache) as workdir:
         written = write_image(

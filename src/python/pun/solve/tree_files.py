@@ -22,7 +22,7 @@ from pun.solve.unpack import open_member
 CHUNK = 1024 * 1024
 
 
-def write_rootfs(
+def write_tree(
     tree: Tree,
     dest: str,
     layer_paths: Sequence[str],
