@@ -75,7 +75,9 @@ def load_archive_image(reference: str, archive: str, cache: BlobCache) -> Pulled
             layers.append(Blob(blob.digest, blob.size, blob.media_type, path))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return PulledImage(str(normalize(reference)), image.manifest_digest, image.config, tuple(layers))
+    return PulledImage(
+        str(normalize(reference)), image.manifest_digest, image.config, tuple(layers)
+    )
 
 
 def _copy(path: str, sink: BinaryIO) -> None:
