@@ -80,7 +80,7 @@ def run(argv: Sequence[str], env: Dict[str, str], stdin: Optional[Path] = None,
 
 
 def engine() -> str:
-    from pun.solve.deflate import engine as deflate_engine, isal_version
+    from pun.oci.deflate import engine as deflate_engine, isal_version
 
     return f"{deflate_engine(6)} (isal {isal_version() or 'not installed'})"
 

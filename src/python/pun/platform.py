@@ -18,6 +18,9 @@ _ARCH_ALIASES = {
 }
 # Registries whose unikernel images are published per hypervisor, with the hypervisor as the OS.
 HYPERVISOR_AS_OS_DOMAINS = frozenset({"unikraft.org"})
+# Their OS when the Containerfile names no hypervisor: the original pun pulled qemu/amd64.
+# (urunc itself has no default: com.urunc.unikernel.hypervisor is required, see pun.urunc.)
+DEFAULT_HYPERVISOR = "qemu"
 
 
 class Platform(Record):
@@ -67,6 +70,8 @@ def base_image_platform(domain: str, target: Platform, hypervisor: Optional[str]
     """
     if domain in HYPERVISOR_AS_OS_DOMAINS:
         return Platform(
-            os=hypervisor or "qemu", architecture=target.architecture, variant=target.variant
+            os=hypervisor or DEFAULT_HYPERVISOR,
+            architecture=target.architecture,
+            variant=target.variant,
         )
     return target

@@ -16,7 +16,7 @@ from pun.records import Record
 
 TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
 if TYPE_CHECKING:
-    from typing import Callable, Dict, FrozenSet, List, Mapping, Optional, Tuple
+    from typing import Callable, FrozenSet, List, Mapping, Optional, Tuple
 
 PREFIX = "com.urunc.unikernel."
 UNIKERNEL_TYPE = PREFIX + "unikernelType"
@@ -67,7 +67,6 @@ GUEST_MONITOR_PAIRS: Mapping[str, FrozenSet[str]] = {
 }
 UNIKERNEL_TYPES: FrozenSet[str] = frozenset().union(*GUEST_MONITOR_PAIRS.values())
 HYPERVISORS: FrozenSet[str] = frozenset(GUEST_MONITOR_PAIRS)
-DEFAULT_HYPERVISOR = "qemu"
 
 # `^[A-Za-z0-9._/-]+$` (checked on every image: without `re`, which `pun --LLB` avoids).
 _IMAGE_PATH_CHARS = frozenset(
@@ -241,7 +240,3 @@ def _is_copied(target: str, copy_destinations: Tuple[str, ...]) -> bool:
         elif wanted == dest or wanted.startswith(dest.rstrip("/") + "/"):
             return True
     return False
-
-
-def labels_by_key(labels: Mapping[str, LabelSite]) -> Dict[str, str]:
-    return {key: site.value for key, site in labels.items()}

@@ -11,7 +11,7 @@ from typing import List, Optional
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pun.cli import _parser, _scan_llb_args
+from pun.cli.main import _parser, _scan_llb_args
 
 WORDS = [
     "--LLB", "-LLB", "--dump", "--strict", "-f", "--file", "-file", "--file=Containerfile",

@@ -7,7 +7,7 @@ from typing import List, Tuple
 
 import pytest
 
-from pun.cli import main
+from pun.cli.main import main
 from pun.diagnostics import Diagnostic, Severity
 
 # COPY with a flag pun refuses: an error at line 2 that `pun --LLB` and `pun build` both reach.

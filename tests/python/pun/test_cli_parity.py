@@ -11,7 +11,7 @@ from typing import List, Tuple
 import pytest
 
 from pun_testing.shared import CASES, FIXTURE_UNIQUE_ID, PARITY_CASES
-from pun.cli import main
+from pun.cli.main import main
 
 
 def run(capfdbinary: pytest.CaptureFixture[bytes], argv: List[str]) -> Tuple[int, bytes, str]:
@@ -224,7 +224,7 @@ def test_build_args_reach_from_copy_and_label(
 def test_subcommands_report_errors_and_interrupts_without_a_traceback(
     capfdbinary: pytest.CaptureFixture[bytes],
 ) -> None:
-    from pun.cli_options import run_command
+    from pun.cli.options import run_command
     from pun.diagnostics import error
 
     def fails() -> int:

@@ -20,7 +20,7 @@ import pytest
 from pun_testing.mutate import mutants
 from pun_testing.shared import CASES, VECTORS, buildroot
 
-import pun.cli  # run as a subprocess below; importing it also brings it into Pants' sandbox
+import pun.cli.main  # run as a subprocess below; importing it also brings it into Pants' sandbox
 from pun.api import GenerateOptions, generate
 from pun.diagnostics import PunError, Severity
 from pun.llb.pb import ops_pb2
@@ -104,7 +104,7 @@ def run_cli(path: Path) -> Tuple[int, bytes, str]:
         "PYTHONPATH": os.pathsep.join([str(buildroot() / "src" / "python"), *sys.path]),
     }
     done = subprocess.run(
-        [sys.executable, "-m", pun.cli.__name__, "--LLB", "-f", str(path)],
+        [sys.executable, "-m", pun.cli.main.__name__, "--LLB", "-f", str(path)],
         capture_output=True,
         env=env,
         timeout=60,

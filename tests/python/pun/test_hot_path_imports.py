@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import pun.cli  # the child imports pun from where this process does (Pants ships it)
+import pun.cli.main  # the child imports pun from where this process does (Pants ships it)
 from pun_testing.shared import CASES
 # The Go runtime (the old parser package), the regex machinery (with enum, functools and
 # collections), and the modules the hot path imports under TYPE_CHECKING only or lazily.
@@ -19,7 +19,7 @@ HEAVY = ("dockerfile", "re", "enum", "functools", "collections", "typing", "argp
 PROBE = """
 import sys
 sys.argv = ["pun", "--LLB", "-f", sys.argv[1]]
-from pun.cli import main
+from pun.cli.main import main
 try:
     main()
 except SystemExit:

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from pun.api import GenerateOptions, generate
 from pun.diagnostics import PunError
-from pun.llb.dump import parse_definition
+from pun.llb.pb import ops_pb2
 
 KEYWORDS = [
     "FROM",
@@ -68,7 +68,7 @@ def test_any_text_gives_llb_or_one_clean_error(lines: list) -> None:
         assert exc.diagnostics and all(d.message for d in exc.diagnostics)
         assert all(d.path == "Containerfile" for d in exc.diagnostics)
         return
-    definition = parse_definition(generated.definition)
+    definition = ops_pb2.Definition.FromString(generated.definition)
     assert len(getattr(definition, "def")) >= 2
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pun_testing.tools import unavailable
 
-from pun.solve.fstree import Kind
+from pun.oci.fstree import Kind
 from pun_rules.sandbox.freeze_frontend import FreezeError, layer_entries, shared_libraries
 
 

@@ -114,6 +114,11 @@ def test_package_freezes_pun_into_a_self_contained_image(
     assert (inspected["Os"], inspected["Architecture"]) == (
         "linux", ARCH.get(platform.machine(), platform.machine())
     )
+    # The same NAME.image.json shape as a unikernel_image's (pun_rules.image_info).
+    assert (description["version"], description["kind"]) == (1, "pun_frontend_image")
+    assert description["platform"] == f"{inspected['Os']}/{inspected['Architecture']}"
+    assert description["labels"] == inspected["Labels"]
+    assert description["annotations"] == skopeo(archive, "--raw").get("annotations", {})
     assert len(inspected["Layers"]) == 1
     # The index names the image as BuildKit's exporter does (containerd's import reads it).
     (entry,) = archive_json(tmp_path / "tools/frontend.oci.tar", "index.json")["manifests"]
@@ -142,7 +147,7 @@ def test_package_freezes_pun_into_a_self_contained_image(
     assert {p.name for p in rootfs.iterdir()} <= {"usr", "lib", "lib64", "tmp"}
     assert stat.S_IMODE((rootfs / "tmp").stat().st_mode) == 0o1777  # the gRPC relay's socket
     # The freeze ran the same check itself, chrooted when it could (as root).
-    assert description["smoke_test"] == {
+    assert description["details"]["smoke_test"] == {
         "version": f"pun version {pun.__version__}", "chroot": os.geteuid() == 0
     }
     if os.geteuid() != 0:

@@ -96,6 +96,7 @@ def test_package_writes_an_oci_archive_and_its_description(
     assert description["names"] == ["uk/img:latest"] and description["tags"] == ["latest"]
     assert description["platform"] == "linux/amd64"
     assert description["address"] == "uk:img"
+    assert (description["version"], description["kind"]) == (1, "unikernel_image")
 
     bundle = tmp_path / "bundle"
     run([require("skopeo"), "copy", archive, f"oci:{tmp_path}/layout:latest"])

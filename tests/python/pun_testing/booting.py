@@ -29,7 +29,7 @@ def pun_run(
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     environment.update(env or {})
     return subprocess.run(
-        [sys.executable, "-m", "pun.cli", "run", *argv],
+        [sys.executable, "-m", "pun.cli.main", "run", *argv],
         capture_output=True,
         env=environment,
         timeout=timeout,

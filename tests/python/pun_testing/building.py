@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional
 
-from pun.cli import main
+from pun.cli.main import main
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from typing import Any, Dict, List, Mapping, NoReturn, Optional, Sequence, Tuple
 
 import grpc
 
-import pun.cli
+import pun.cli.main
 from pun.frontend.pb import caps_pb2, gateway_pb2, gateway_pb2_grpc, worker_pb2
 from pun.llb.pb import ops_pb2
 
@@ -176,7 +176,7 @@ def pun_command() -> List[str]:
     if frozen:
         return [frozen]
     # Imported above so that the frontend's modules are in the (Pants) test sandbox.
-    script = f"import sys; from {pun.cli.__name__} import main; sys.exit(main())"
+    script = f"import sys; from {pun.cli.main.__name__} import main; sys.exit(main())"
     return [sys.executable, "-c", script]
 
 

@@ -21,7 +21,7 @@ from pun.frontend.caps import PROTO_REFARRAY, RESOLVE_IMAGE, WARNINGS, Capabilit
 from pun.frontend.environment import FrontendEnvironment
 from pun.frontend.imageconfig import (
     CONFIG_KEY,
-    image_config,
+    exporter_config,
     manifest_annotations,
     parse_base_config,
 )
@@ -30,8 +30,8 @@ from pun.frontend.options import CONTEXT_LOCAL, BuildRequest, read_request
 from pun.frontend.steps import show_as_steps
 from pun.llb.identity import new_id
 from pun.llb.daemon_digest import daemon_digests
-from pun.llb.marshal import MarshalOptions, digest_of, marshal
-from pun.llb.pb import ops_pb2
+from pun.llb.definition import Definition
+from pun.llb.marshal import MarshalOptions, marshal
 from pun.llb.state import local
 from pun.platform import DEFAULT_TARGET, Platform
 
@@ -102,7 +102,7 @@ def run_build(
     for note in request.notes:
         reporter.report(note)
     platform = target_platform(request, environment, pong)
-    source = read_containerfile(bridge, request, pong.caps)
+    source = fetch_containerfile(bridge, request, pong.caps)
     log(f"read {source.filename} from the local {source.local_name!r}")
     options = GenerateOptions(
         path=source.filename,
@@ -132,7 +132,7 @@ def run_build(
     base = base_config(bridge, generated.image, pong.caps, log, generated.plan)
     spec = generated.image.with_labels(request.labels)
     metadata: Dict[str, bytes] = {
-        CONFIG_KEY: image_config(spec, base),
+        CONFIG_KEY: exporter_config(spec, base),
         **manifest_annotations(spec.manifest_annotations),
     }
     return FrontendResult(ref=ref, metadata=metadata)
@@ -169,7 +169,7 @@ def target_platform(
     return DEFAULT_TARGET
 
 
-def read_containerfile(
+def fetch_containerfile(
     bridge: Bridge, request: BuildRequest, caps: Capabilities
 ) -> ContainerfileSource:
     """Read `filename` from the `dockerfile` local, falling back to `context` (as pun did)."""
@@ -242,15 +242,13 @@ def _first_file(bridge: Bridge, ref: str, names: List[str]) -> Optional[Tuple[st
 def _first_op_digest(definition: bytes) -> str:
     """The read op's vertex digest as the daemon names it (warnings point at it): current
     BuildKit marshals every op again before digesting it (pun.llb.daemon_digest)."""
-    ops = getattr(ops_pb2.Definition.FromString(definition), "def")
-    return daemon_digests(definition).get(digest_of(bytes(ops[0])), "") if ops else ""
+    digests = Definition.from_bytes(definition).digests
+    return daemon_digests(definition).get(digests[0], "") if digests else ""
 
 
 def check_llb_caps(definition: bytes, caps: Capabilities) -> None:
     """Fail clearly, before the daemon does, when the LLB needs something it lacks."""
-    parsed = ops_pb2.Definition.FromString(definition)
-    wanted = {cap for meta in parsed.metadata.values() for cap, on in meta.caps.items() if on}
-    missing = caps.missing_llb(wanted)
+    missing = caps.missing_llb(Definition.from_bytes(definition).caps())
     if missing:
         raise error(f"this BuildKit lacks LLB capabilities pun needs: {', '.join(sorted(missing))}",
                     hint="use a newer BuildKit (Docker Engine 20.10 or later)")

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import FrozenSet, Iterable
 
 # Gateway (frontend API) capabilities, as BuildKit names them.
-RETURN = "return"
 PROTO_REFARRAY = "proto.refarray"  # results carry Ref messages, not bare ids
 RESOLVE_IMAGE = "resolveimage"
 READ_FILE = "readfile"

@@ -26,7 +26,7 @@ def parse_base_config(data: bytes, reference: str) -> Dict[str, Any]:
     return parsed
 
 
-def image_config(spec: ImageSpec, base: Optional[Mapping[str, Any]]) -> bytes:
+def exporter_config(spec: ImageSpec, base: Optional[Mapping[str, Any]]) -> bytes:
     return go_json_dumps(spec.config_for(base)).encode("utf-8")
 
 

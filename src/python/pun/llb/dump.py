@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 from typing import Any, Dict, Iterator, List
 
+from pun.llb.definition import Definition
 from pun.llb.pb import ops_pb2
-
-
-def parse_definition(data: bytes) -> "ops_pb2.Definition":
-    definition = ops_pb2.Definition()
-    definition.ParseFromString(data)
-    return definition
 
 
 def dump_lines(data: bytes) -> Iterator[str]:
     """JSON lines with buildctl's field names and order (Go encoding/json of pb structs)."""
-    definition = parse_definition(data)
-    for op_bytes in getattr(definition, "def"):
-        op = ops_pb2.Op()
-        op.ParseFromString(op_bytes)
-        digest = "sha256:" + hashlib.sha256(op_bytes).hexdigest()
+    definition = Definition.from_bytes(data)
+    for digest, op in definition.ops.items():
         record: Dict[str, Any] = {"Op": _op(op), "Digest": digest}
         if digest in definition.metadata:
             record["OpMetadata"] = _metadata(definition.metadata[digest])

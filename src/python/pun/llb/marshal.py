@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 # Field numbers of BuildKit's solver/pb (see src/protos/pun/llb/pb/ops.proto).
 _OP_INPUTS, _OP_SOURCE, _OP_FILE, _OP_PLATFORM, _OP_CONSTRAINTS = 1, 3, 4, 10, 11
-_NO_INPUT = -1
+NO_INPUT = -1  # an action input that is no input (scratch), as in solver/pb
 _NO_TIMESTAMP = -1
 LOCAL_UNIQUE = "local.unique"
 CUSTOM_NAME = "llb.customname"
@@ -194,8 +194,8 @@ def _marshal_file(vertex: FileVertex, digest: DigestLookup) -> MarshalledOp:
     # First pass: collect inputs in BuildKit's order, remembering each action's indices.
     placed: List[Tuple[int, int]] = []  # (base index, secondary index); -1 = none
     for action in vertex.actions:
-        base = add_input(vertex.base) if vertex.base is not None else _NO_INPUT
-        secondary = _NO_INPUT
+        base = add_input(vertex.base) if vertex.base is not None else NO_INPUT
+        secondary = NO_INPUT
         if isinstance(action, Copy) and action.source.vertex is not None:
             secondary = add_input(action.source.vertex)
         placed.append((base, secondary))

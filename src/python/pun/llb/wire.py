@@ -72,11 +72,6 @@ class Message:
     def message_if(self, number: int, value: "Optional[Message]") -> "Message":
         return self if value is None else self.message(number, value)
 
-    def repeated_strings(self, number: int, values: Iterable[str]) -> "Message":
-        for value in values:
-            self.raw(number, value.encode("utf-8"), keep_empty=True)
-        return self
-
     def string_map(self, number: int, entries: Iterable[Tuple[str, str]]) -> "Message":
         for key, value in sorted(entries, key=lambda kv: kv[0].encode("utf-8")):
             entry = Message()

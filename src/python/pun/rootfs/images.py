@@ -35,11 +35,11 @@ class ImageFiles:
         found = self._roots.get(reference)
         if found is not None:
             return found
-        from pun.solve.baselayers import scan_layers
-        from pun.solve.cache import BlobCache, default_cache_dir
-        from pun.solve.progress import Progress
-        from pun.solve.pull import pull
-        from pun.solve.rootfs import write_rootfs
+        from pun.oci.baselayers import scan_layers
+        from pun.oci.cache import BlobCache, default_cache_dir
+        from pun.progress import Progress
+        from pun.oci.pull import pull
+        from pun.solve.tree_files import write_tree
 
         progress = Progress(self.progress)
         cache = BlobCache(self.cache_dir or default_cache_dir())
@@ -47,6 +47,6 @@ class ImageFiles:
         layers = [blob.path for blob in image.layers]
         root = os.path.join(self.work_dir, f"image-{len(self._roots)}")
         os.mkdir(root)
-        write_rootfs(scan_layers(layers), root, layers, 0, progress, lambda _: None)
+        write_tree(scan_layers(layers), root, layers, 0, progress, lambda _: None)
         self._roots[reference] = root
         return root

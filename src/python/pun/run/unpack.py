@@ -22,10 +22,10 @@ class UnpackedImage:
 def unpack(archive: str, scratch: str) -> UnpackedImage:
     """Read `archive` (an OCI layout tar: pun's oci or docker output, skopeo's oci-archive) and
     write its root filesystem under `scratch`."""
-    from pun.solve.baselayers import scan_layers
-    from pun.solve.layout import read_archive
-    from pun.solve.progress import Progress
-    from pun.solve.rootfs import write_rootfs
+    from pun.oci.baselayers import scan_layers
+    from pun.oci.layout import read_archive
+    from pun.progress import Progress
+    from pun.solve.tree_files import write_tree
 
     blobs = os.path.join(scratch, "blobs")
     rootfs = os.path.join(scratch, "rootfs")
@@ -35,7 +35,7 @@ def unpack(archive: str, scratch: str) -> UnpackedImage:
     manifest = _object(image.manifest, archive, "the manifest")
     config = _object(image.config, archive, "the image config")
     layer_paths = [blob.path for blob in image.layers]
-    write_rootfs(scan_layers(layer_paths), rootfs, layer_paths, 0, Progress("quiet"), _ignore)
+    write_tree(scan_layers(layer_paths), rootfs, layer_paths, 0, Progress("quiet"), _ignore)
     annotations = {str(k): str(v) for k, v in (manifest.get("annotations") or {}).items()}
     return UnpackedImage(rootfs, annotations, ImageConfig.parse(config))
 

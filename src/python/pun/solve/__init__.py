@@ -11,8 +11,11 @@
 `definition` is what `pun.api.generate()` returns (the same bytes `pun --LLB` prints), `image`
 the image spec it returns with it (config, labels, annotations, platform): every builder writes
 the image from that spec, so the paths agree on everything but the layers' bytes.
-Two builders run it: `embedded` (in-process, no daemon; a subset of LLB) and `buildctl`
-(a real BuildKit). Failures raise `pun.diagnostics.PunError` with user-facing diagnostics.
+Two builders run it: `embedded` (in-process, no daemon; a subset of LLB: graph.py decodes it,
+fileops.py, context.py and unpack.py replay it, tree_files.py writes type=local) and `buildctl`
+(a real BuildKit); both write the image with pun.oci.writer. Failures raise
+`pun.diagnostics.PunError` with user-facing diagnostics. This package imports neither the core
+(pun.api, pun.containerfile, pun.convert) nor the CLI.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from pun.solve.options import (
     BuildResult,
     SourceLine,
 )
-from pun.solve.output_spec import OutputSpec, parse_output_spec
+from pun.oci.output_spec import OutputSpec, parse_output_spec
 
 __all__ = [
     "BUILDCTL",

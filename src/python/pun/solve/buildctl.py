@@ -5,9 +5,9 @@
 
 For image outputs SPEC is `type=oci,dest=<scratch>,rewrite-timestamp=true,oci-mediatypes=true`
 (plus the requested compression): BuildKit only makes the layers. pun takes the ones above the
-base out of that archive untouched (solve/buildkit_layers.py), puts them over the base image's
+base out of that archive untouched (pun/oci/buildkit_layers.py), puts them over the base image's
 own layers and writes the config, manifest and index with the embedded builder's code
-(`assemble`, then `deliver` writes the oci/docker archive or pushes). So both builders
+(pun.oci.writer.write_image, which also writes the oci/docker archive or pushes). So both builders
 give the same config, the same manifest annotations (exact-case keys) and the same index for
 every output type. `type=local` is BuildKit's own exporter, written to a temporary directory
 first: a failed build leaves nothing behind.
@@ -25,22 +25,18 @@ from typing import IO, Deque, List, Optional
 
 from pun.diagnostics import PunError, error
 from pun.imagespec import ImageSpec
-from pun.solve.atomic import atomic_directory
-from pun.solve.buildkit_layers import built_layers
-from pun.solve.cache import BlobCache, default_cache_dir
-from pun.solve.deliver import (
-    check_image_output,
-    deliver,
-    oci_media_types,
-    work_directory,
-)
+from pun.atomic import atomic_directory
+from pun.oci.buildkit_layers import built_layers
+from pun.oci.cache import BlobCache, default_cache_dir
+from pun.oci.deliver import check_image_output, oci_media_types, work_directory
 from pun.solve.graph import ImageSource, base_source
-from pun.solve.image import BaseImage, assemble
-from pun.solve.layout import read_archive
+from pun.oci.image import PulledImage
+from pun.oci.layout import read_archive
 from pun.solve.options import BUILDCTL, BuildOptions, BuildResult
-from pun.solve.output_spec import OutputSpec
-from pun.solve.progress import Progress
-from pun.solve.pull import pull
+from pun.oci.output_spec import OutputSpec
+from pun.oci.writer import write_image
+from pun.progress import MODES, Progress
+from pun.oci.pull import pull
 
 DEFAULT_ADDR = "unix:///run/buildkit/buildkitd.sock"
 _TAIL_LINES = 20
@@ -74,7 +70,7 @@ def buildctl_argv(options: BuildOptions, context_dir: str, spec: OutputSpec) -> 
     argv = [options.buildctl]
     if options.buildkit_addr:
         argv += ["--addr", options.buildkit_addr]
-    progress = {"auto": "auto", "plain": "plain", "quiet": "quiet"}.get(options.progress, "auto")
+    progress = options.progress if options.progress in MODES else "auto"  # buildctl's names too
     argv += [
         "build",
         "--progress",
@@ -130,10 +126,19 @@ def solve_buildctl(
              definition, address)
         os.mkdir(os.path.join(workdir, "blobs"))
         made = read_archive(archive, os.path.join(workdir, "blobs"))
-        layers = built_layers(made, base, oci)
-        image = assemble(base, layers, spec, options.source_date_epoch, oci)
-        pushed = deliver(image, output, options, workdir, progress)
-    return BuildResult(BUILDCTL, output, image.manifest_digest, image.config_digest, pushed)
+        written = write_image(
+            spec,
+            output,
+            workdir,
+            base=base,
+            layers=built_layers(made, base, oci),
+            epoch=options.source_date_epoch,
+            progress=progress,
+        )
+    image = written.image
+    return BuildResult(
+        BUILDCTL, output, image.manifest_digest, image.config_digest, written.pushed
+    )
 
 
 def _pull_base(
@@ -142,7 +147,7 @@ def _pull_base(
     cache: BlobCache,
     progress: Progress,
     options: BuildOptions,
-) -> Optional[BaseImage]:
+) -> Optional[PulledImage]:
     """The base image (config and layers) by the embedded builder's rule, into pun's cache."""
     if source is None:
         return None

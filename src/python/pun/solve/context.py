@@ -17,7 +17,7 @@ from typing import BinaryIO, Iterator, List, Optional, Protocol, Sequence, Tuple
 from pun.diagnostics import error
 from pun.dockerignore import BadIgnorePattern, ContextFilter, PatternMatcher, host_lister
 from pun.gopath import BadPattern, compile_pattern, has_wildcards
-from pun.solve.fstree import ROOT, Kind, LocalFile, Node, resolve_in_root, split_components
+from pun.oci.fstree import ROOT, Kind, LocalFile, Node, resolve_in_root, split_components
 
 _TYPE_NAMES = {
     stat.S_IFIFO: "a fifo",

@@ -12,13 +12,13 @@ import sys
 import time
 from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
-from pun.solve.atomic import atomic_directory
-from pun.solve.baselayers import read_member, scan_layers
-from pun.solve.cache import BlobCache, default_cache_dir
+from pun.atomic import atomic_directory
+from pun.oci.baselayers import read_member, scan_layers
+from pun.oci.cache import BlobCache, default_cache_dir
 from pun.solve.context import ContextDir, open_local
 from pun.solve.fileops import ActionSite, StepRunner
 from pun.solve.imagefiles import ImageFiles
-from pun.solve.fstree import (
+from pun.oci.fstree import (
     Inline,
     Kind,
     LayerMember,
@@ -29,20 +29,15 @@ from pun.solve.fstree import (
     path_sort_key,
 )
 from pun.solve.graph import Chain, FileStep, decode_chain
-from pun.solve.deliver import (
-    check_image_output,
-    compression,
-    deliver,
-    oci_media_types,
-    work_directory,
-)
-from pun.solve.image import BaseImage, BuiltImage, assemble
-from pun.solve.layers import Layer, open_new_content, write_layer
+from pun.oci.deliver import check_image_output, work_directory
+from pun.oci.image import PulledImage
+from pun.oci.writer import NewLayer, write_image
+from pun.solve.content import open_new_content
 from pun.imagespec import ImageSpec
 from pun.solve.options import EMBEDDED, BuildOptions, BuildResult
-from pun.solve.output_spec import OutputSpec
-from pun.solve.progress import Progress
-from pun.solve.pull import pull
+from pun.oci.output_spec import OutputSpec
+from pun.progress import Progress
+from pun.oci.pull import pull
 
 CONTEXT_NAME = "context"
 Warn = Callable[[str], None]
@@ -66,7 +61,7 @@ def solve_embedded(
     contexts = {CONTEXT_NAME: ContextDir.open(context_dir)}
     contexts.update((name, ContextDir.open(directory)) for name, directory in options.locals)
     cache = BlobCache(options.cache_dir or default_cache_dir())
-    base: Optional[BaseImage] = None
+    base: Optional[PulledImage] = None
     archives = dict(options.image_archives)
     if chain.base is not None:
         platform = chain.base.platform or spec.platform
@@ -78,15 +73,26 @@ def solve_embedded(
     images = copy_images(chain, spec, cache, progress, options)
     diffs = _replay(chain, tree, contexts, layer_paths, options, images)
     if output.type == "local":
-        from pun.solve.rootfs import write_rootfs
+        from pun.solve.tree_files import write_tree
 
         with atomic_directory(output.dest) as directory:
-            write_rootfs(tree, directory, layer_paths, options.source_date_epoch, progress, warn)
+            write_tree(tree, directory, layer_paths, options.source_date_epoch, progress, warn)
         return BuildResult(EMBEDDED, output)
     with work_directory(cache) as workdir:
-        image = _image(base, diffs, tree, spec, output, options, workdir, progress)
-        pushed = deliver(image, output, options, workdir, progress)
-    return BuildResult(EMBEDDED, output, image.manifest_digest, image.config_digest, pushed)
+        written = write_image(
+            spec,
+            output,
+            workdir,
+            base=base,
+            layers=_new_layers(diffs, tree, options.squash),
+            open_content=open_new_content,
+            epoch=options.source_date_epoch,
+            progress=progress,
+        )
+    image = written.image
+    return BuildResult(
+        EMBEDDED, output, image.manifest_digest, image.config_digest, written.pushed
+    )
 
 
 # One recorded step: its description and the nodes it left, in layer order.
@@ -180,38 +186,9 @@ def _small_file_reader(layer_paths: Sequence[str]) -> Callable[[Tree, str], Opti
     return read
 
 
-def _image(
-    base: Optional[BaseImage],
-    diffs: List[StepDiff],
-    tree: Tree,
-    spec: ImageSpec,
-    output: OutputSpec,
-    options: BuildOptions,
-    workdir: str,
-    progress: Progress,
-) -> BuiltImage:
-    oci = oci_media_types(output)
-    layer_compression = compression(output)
-    if options.squash and diffs:
+def _new_layers(diffs: List[StepDiff], tree: Tree, squash: bool) -> List[NewLayer]:
+    """One layer per FileOp, or one for all of them with --squash."""
+    if squash and diffs:
         written = {path for _, entries in diffs for path, _ in entries}
         diffs = [("; ".join(d for d, _ in diffs), _layer_entries(tree, written))]
-    layers: List[Layer] = []
-    for created_by, entries in diffs:
-        if not entries:
-            continue
-        size = sum(node.size for _, node in entries if node.kind is Kind.FILE)
-        progress.start(f"writing layer {len(layers) + 1} ({created_by[:60]})", size)
-        layers.append(
-            write_layer(
-                entries,
-                workdir,
-                open_new_content,
-                options.source_date_epoch,
-                layer_compression,
-                oci,
-                created_by,
-                progress,
-            )
-        )
-        progress.finish()
-    return assemble(base, layers, spec, options.source_date_epoch, oci)
+    return [NewLayer(created_by, entries) for created_by, entries in diffs]

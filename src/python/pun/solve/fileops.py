@@ -20,10 +20,17 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Set, Tuple
 
 from pun.diagnostics import PunError, error
-from pun.llb.pb import ops_pb2
+from pun.llb.definition import (
+    NO_INPUT,
+    FileAction,
+    FileActionCopy,
+    FileActionMkDir,
+    FileActionMkFile,
+    UserOpt,
+)
 from pun.solve.context import ContextDir, SourceFiles, resolve_wildcards
-from pun.solve.fstree import ROOT, Inline, Kind, LocalFile, Node, Tree, clean, split_components
-from pun.solve.graph import NO_INPUT, FileStep, LocalSource
+from pun.oci.fstree import ROOT, Inline, Kind, LocalFile, Node, Tree, clean, split_components
+from pun.solve.graph import FileStep, LocalSource
 from pun.solve.unpack import archive_entries, is_archive
 
 if TYPE_CHECKING:
@@ -37,7 +44,9 @@ SmallFileReader = Callable[[Tree, str], Optional[bytes]]
 
 
 @dataclass(frozen=True)
-class Owner:
+class Ids:
+    """An owner resolved to numbers (pun.llb.state.Owner is the LLB's, which may hold names)."""
+
     uid: int
     gid: int
 
@@ -118,7 +127,7 @@ class StepRunner:
         self.written.add(path)
 
     def mkdir_all(
-        self, path: str, mode: int, owner: Optional[Owner], mtime: Optional[int], site: ActionSite
+        self, path: str, mode: int, owner: Optional[Ids], mtime: Optional[int], site: ActionSite
     ) -> None:
         """fsutil's MkdirAll on a resolved path: create missing directories, fail on a file."""
         current = ""
@@ -143,7 +152,7 @@ class StepRunner:
     # --- actions ---------------------------------------------------------------------------------
 
     def _mkfile(
-        self, action: "ops_pb2.FileActionMkFile", owner: Optional[Owner], site: ActionSite
+        self, action: FileActionMkFile, owner: Optional[Ids], site: ActionSite
     ) -> None:
         path = self.tree.resolve(clean(action.path))
         parent = self.tree.get(posixpath.dirname(path))
@@ -158,7 +167,7 @@ class StepRunner:
             if existing is not None and existing.kind is Kind.FILE
             else action.mode & 0o777
         )
-        base_owner = Owner(existing.uid, existing.gid) if existing is not None else Owner(0, 0)
+        base_owner = Ids(existing.uid, existing.gid) if existing is not None else Ids(0, 0)
         who = owner or base_owner
         mtime = self.timestamp(action.timestamp)
         data = bytes(action.data)
@@ -176,7 +185,7 @@ class StepRunner:
         )
 
     def _mkdir(
-        self, action: "ops_pb2.FileActionMkDir", owner: Optional[Owner], site: ActionSite
+        self, action: FileActionMkDir, owner: Optional[Ids], site: ActionSite
     ) -> None:
         path = self.tree.resolve(clean(action.path))
         mtime = self.timestamp(action.timestamp)
@@ -191,7 +200,7 @@ class StepRunner:
             )
         if self.tree.get(path) is not None:
             return  # os.Mkdir's EEXIST is not an error for BuildKit
-        who = owner or Owner(0, 0)
+        who = owner or Ids(0, 0)
         self.put(
             path,
             Node(
@@ -206,8 +215,8 @@ class StepRunner:
     # --- owners ----------------------------------------------------------------------------------
 
     def _owner(
-        self, holder: object, action: "ops_pb2.FileAction", site: ActionSite
-    ) -> Optional[Owner]:
+        self, holder: object, action: FileAction, site: ActionSite
+    ) -> Optional[Ids]:
         if not holder.HasField("owner"):  # type: ignore[attr-defined]
             return None
         chown = holder.owner  # type: ignore[attr-defined]
@@ -216,9 +225,9 @@ class StepRunner:
             uid, gid = self._user(chown.user, "passwd", site)
         if chown.HasField("group"):
             gid = self._user(chown.group, "group", site)[0]
-        return Owner(uid, gid)
+        return Ids(uid, gid)
 
-    def _user(self, user: "ops_pb2.UserOpt", database: str, site: ActionSite) -> Tuple[int, int]:
+    def _user(self, user: UserOpt, database: str, site: ActionSite) -> Tuple[int, int]:
         which = user.WhichOneof("user")
         if which == "byID":
             return user.byID, user.byID
@@ -258,9 +267,9 @@ class _Copy:
     def __init__(
         self,
         runner: StepRunner,
-        action: "ops_pb2.FileActionCopy",
+        action: FileActionCopy,
         context: SourceFiles,
-        owner: Optional[Owner],
+        owner: Optional[Ids],
         site: ActionSite,
     ) -> None:
         self.r = runner

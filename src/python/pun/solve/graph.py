@@ -7,18 +7,21 @@ any work starts, with the op digest and a pointer to the buildctl builder.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple, Union
 
 from pun.diagnostics import PunError, error
-from pun.llb.pb import ops_pb2
+from pun.llb.definition import (
+    IMAGE_SCHEME,
+    LOCAL_SCHEME,
+    NO_INPUT,
+    Definition,
+    FileAction,
+    FileActionCopy,
+    Op,
+)
 from pun.platform import Platform
-
-IMAGE_SCHEME = "docker-image://"
-LOCAL_SCHEME = "local://"
-NO_INPUT = -1
 
 # Source attrs that do not change what the source yields (identity or cache hints only).
 # `local.followpaths` only narrows the transfer to the paths the copies read and the targets of
@@ -52,7 +55,7 @@ class FileStep:
     context, or another image for `COPY --from`)."""
 
     digest: str
-    actions: Tuple["ops_pb2.FileAction", ...]
+    actions: Tuple[FileAction, ...]
     copy_sources: Tuple[Optional[Union[LocalSource, "ImageSource"]], ...]
     description: str
 
@@ -77,67 +80,38 @@ class Chain:
 Vertex = Union[ImageSource, LocalSource, FileStep]
 
 
-def op_digest(op_bytes: bytes) -> str:
-    return "sha256:" + hashlib.sha256(op_bytes).hexdigest()
-
-
 def unsupported(digest: str, what: str) -> PunError:
     return error(f"op {digest}: {what} is outside what the embedded builder runs", hint=_HINT)
 
 
-def decode_chain(definition: bytes) -> Chain:
+def decode_chain(definition: Union[bytes, Definition]) -> Chain:
     """Decode and validate; raise PunError naming the first op outside the subset."""
-    parsed = ops_pb2.Definition()
-    try:
-        parsed.ParseFromString(definition)
-    except Exception as exc:  # protobuf raises DecodeError or others depending on the backend
-        raise error(
-            f"the LLB definition does not parse: {exc}",
-            hint="pass the bytes `pun --LLB` writes, unmodified",
-        ) from None
-    ops: Dict[str, "ops_pb2.Op"] = {}
-    order: List[str] = []
-    for op_bytes in getattr(parsed, "def"):
-        op = ops_pb2.Op()
-        op.ParseFromString(op_bytes)
-        digest = op_digest(op_bytes)
-        ops[digest] = op
-        order.append(digest)
-    if not order:
+    decoded = _decoded(definition)
+    terminal = decoded.terminal()
+    if terminal is None:
         return Chain(base=None, steps=())
-    terminal = ops[order[-1]]
     if terminal.WhichOneof("op") is not None or len(terminal.inputs) != 1:
         raise error(
             "the LLB definition has no terminal op (an op with one input and no body)",
             hint="pass a complete Definition as `pun --LLB` writes it",
         )
-    return _Decoder(ops, parsed).chain(terminal.inputs[0].digest)
+    return _Decoder(decoded).chain(terminal.inputs[0].digest)
 
 
-def base_source(definition: bytes) -> Optional[ImageSource]:
+def base_source(definition: Union[bytes, Definition]) -> Optional[ImageSource]:
     """The base image of a Definition (None: scratch), also for LLB outside the embedded
     subset (the buildctl builder runs any), as long as it names at most one image."""
+    decoded = _decoded(definition)
     try:
-        return decode_chain(definition).base
-    except PunError as exc:
-        refused = exc
-    parsed = ops_pb2.Definition()
-    try:
-        parsed.ParseFromString(definition)
-    except Exception:  # protobuf raises DecodeError or others depending on the backend
-        raise refused from None
+        return decode_chain(decoded).base
+    except PunError:
+        pass
     images = {}
-    for op_bytes in getattr(parsed, "def"):
-        op = ops_pb2.Op()
-        op.ParseFromString(op_bytes)
+    for digest, op in decoded.ops.items():
         identifier = op.source.identifier if op.WhichOneof("op") == "source" else ""
         if identifier.startswith(IMAGE_SCHEME):
-            p = op.platform
-            platform = None
-            if op.HasField("platform"):
-                platform = Platform(p.OS, p.Architecture, p.Variant)
             reference = identifier[len(IMAGE_SCHEME) :]
-            images[reference] = ImageSource(op_digest(op_bytes), reference, platform)
+            images[reference] = ImageSource(digest, reference, _platform(op))
     if len(images) > 1:
         raise error(
             f"the LLB names {len(images)} images ({', '.join(sorted(images))}); pun writes "
@@ -147,13 +121,23 @@ def base_source(definition: bytes) -> Optional[ImageSource]:
     return next(iter(images.values()), None)
 
 
+def _decoded(definition: Union[bytes, Definition]) -> Definition:
+    return definition if isinstance(definition, Definition) else Definition.from_bytes(definition)
+
+
+def _platform(op: Op) -> Optional[Platform]:
+    if not op.HasField("platform"):
+        return None
+    p = op.platform
+    return Platform(os=p.OS, architecture=p.Architecture, variant=p.Variant)
+
+
 class _Decoder:
-    def __init__(self, ops: Dict[str, "ops_pb2.Op"], definition: "ops_pb2.Definition") -> None:
-        self._ops = ops
+    def __init__(self, definition: Definition) -> None:
         self._definition = definition
 
-    def _op(self, digest: str) -> "ops_pb2.Op":
-        op = self._ops.get(digest)
+    def _op(self, digest: str) -> Op:
+        op = self._definition.ops.get(digest)
         if op is None:
             raise error(
                 f"op input {digest} is not in the definition",
@@ -192,18 +176,14 @@ class _Decoder:
             raise unsupported(digest, "an op with no body (a second terminal?)")
         raise unsupported(digest, f"a `{kind}` op")
 
-    def _source(self, digest: str, op: "ops_pb2.Op") -> Union[ImageSource, LocalSource]:
+    def _source(self, digest: str, op: Op) -> Union[ImageSource, LocalSource]:
         identifier = op.source.identifier
         attrs = dict(op.source.attrs)
         if identifier.startswith(IMAGE_SCHEME):
             extra = sorted(set(attrs) - _IGNORED_IMAGE_ATTRS)
             if extra:
                 raise unsupported(digest, f"image source attributes {extra}")
-            platform = None
-            if op.HasField("platform"):
-                p = op.platform
-                platform = Platform(os=p.OS, architecture=p.Architecture, variant=p.Variant)
-            return ImageSource(digest, identifier[len(IMAGE_SCHEME) :], platform)
+            return ImageSource(digest, identifier[len(IMAGE_SCHEME) :], _platform(op))
         if identifier.startswith(LOCAL_SCHEME):
             extra = sorted(set(attrs) - _IGNORED_LOCAL_ATTRS - {_EXCLUDE_PATTERNS})
             if extra:
@@ -215,7 +195,7 @@ class _Decoder:
         scheme = identifier.split("://", 1)[0] if "://" in identifier else identifier
         raise unsupported(digest, f"a `{scheme}` source")
 
-    def _file(self, digest: str, op: "ops_pb2.Op") -> FileStep:
+    def _file(self, digest: str, op: Op) -> FileStep:
         inputs = [i.digest for i in op.inputs]
         actions = tuple(op.file.actions)
         if not actions:
@@ -233,9 +213,7 @@ class _Decoder:
                 if action.secondaryInput != NO_INPUT:
                     raise unsupported(digest, f"file action #{index} with a secondary input")
                 sources.append(None)
-        meta = self._definition.metadata.get(digest)
-        description = meta.description.get("llb.customname", "") if meta is not None else ""
-        return FileStep(digest, actions, tuple(sources), description)
+        return FileStep(digest, actions, tuple(sources), self._definition.custom_name(digest))
 
     def _check_primary(self, digest: str, index: int, primary: int, n_inputs: int) -> None:
         # The first action reads the op's base (an input or scratch), later ones the previous
@@ -250,7 +228,7 @@ class _Decoder:
         )
 
     def _copy_source(
-        self, digest: str, index: int, action: "ops_pb2.FileAction", inputs: List[str]
+        self, digest: str, index: int, action: FileAction, inputs: List[str]
     ) -> Union[LocalSource, ImageSource]:
         secondary = action.secondaryInput
         if not 0 <= secondary < len(inputs):
@@ -261,7 +239,7 @@ class _Decoder:
         return source
 
     def _primary_input(self, digest: str) -> Optional[str]:
-        op = self._ops[digest]
+        op = self._definition.ops[digest]
         first = op.file.actions[0].input
         if first == NO_INPUT:
             return None
@@ -278,6 +256,6 @@ def _string_list(text: str) -> Optional[Tuple[str, ...]]:
     return tuple(value)
 
 
-def _check_copy(digest: str, index: int, copy: "ops_pb2.FileActionCopy") -> None:
+def _check_copy(digest: str, index: int, copy: FileActionCopy) -> None:
     if copy.include_patterns or copy.exclude_patterns:
         raise unsupported(digest, f"copy action #{index} with include/exclude patterns")

@@ -2,7 +2,7 @@
 
 fileops' copy rules take their sources from an object with ContextDir's reading methods
 (`resolve`, `lstat`, `node`, `walk`); this is that object for an image: its layers' tar
-headers (pun.solve.baselayers, whiteouts applied), with the owners, modes and times the
+headers (pun.oci.baselayers, whiteouts applied), with the owners, modes and times the
 image holds (BuildKit copies those from an image, while a context arrives as 0:0). File bytes
 stay in the cached layer blobs and are streamed from there (`ArchiveMember`) when the new
 layer or a local output is written.
@@ -15,9 +15,9 @@ import stat
 from typing import Iterator, Optional, Sequence, Tuple
 
 from pun.diagnostics import error
-from pun.solve.baselayers import scan_layers
-from pun.solve.fstree import ArchiveMember, Kind, LayerMember, Node, Tree, path_sort_key
-from pun.solve.fstree import resolve_in_root
+from pun.oci.baselayers import scan_layers
+from pun.oci.fstree import ArchiveMember, Kind, LayerMember, Node, Tree, path_sort_key
+from pun.oci.fstree import resolve_in_root
 
 _KIND_BITS = {
     Kind.DIR: stat.S_IFDIR,

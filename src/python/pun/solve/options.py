@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple
 
-from pun.solve.output_spec import OutputSpec
+from pun.oci.output_spec import OutputSpec
 
 EMBEDDED = "embedded"
 BUILDCTL = "buildctl"

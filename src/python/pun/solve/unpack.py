@@ -16,7 +16,7 @@ import tarfile
 from typing import BinaryIO, Dict, Iterator, List, Tuple
 
 from pun.diagnostics import error
-from pun.solve.fstree import ArchiveMember, Kind, Node, clean
+from pun.oci.fstree import ArchiveMember, Kind, Node, clean
 
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _READ_ERRORS = (tarfile.TarError, OSError, EOFError, ValueError)

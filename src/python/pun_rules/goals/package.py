@@ -28,6 +28,7 @@ from pants.util.logging import LogLevel
 
 from pun_rules.errors import UnikernelImageError
 from pun_rules.field_sets import UnikernelImageFieldSet, metadata_path
+from pun_rules.image_info import ImageInfo
 from pun_rules.registries import Registry
 from pun_rules.target_types import DOCKER
 from pun_rules.util_rules.build_process import METADATA_FILE, UnikernelBuildProcess
@@ -71,52 +72,46 @@ async def package_unikernel_image(field_set: UnikernelImageFieldSet) -> BuiltPac
     )
     built = json.loads(metadata[0].content)
     image_json = metadata_path(request.archive)
-    description = image_description(request, built)
-    text = json.dumps(description, indent=2, sort_keys=True) + "\n"
-    described = await Get(Digest, CreateDigest([FileContent(image_json, text.encode())]))
+    info = image_info(request, built)
+    described = await Get(Digest, CreateDigest([FileContent(image_json, info.to_bytes())]))
     digest = await Get(Digest, MergeDigests([archive, described]))
-    artifact = built_image(
-        "unikernel image", request.address, request.archive, description, request.names
-    )
+    artifact = built_image("unikernel image", request.address, info, request.names)
     return BuiltPackage(digest, (artifact, BuiltPackageArtifact(relpath=image_json)))
 
 
 def built_image(
-    kind: str, address: Address, archive: str, description: Mapping[str, Any],
-    names: Tuple[ImageName, ...],
+    kind: str, address: Address, info: ImageInfo, names: Tuple[ImageName, ...]
 ) -> BuiltUnikernelImage:
     """The archive's artifact: what `package` logs and what `publish` pushes."""
     return BuiltUnikernelImage(
-        relpath=archive,
+        relpath=info.archive,
         extra_log_lines=(
-            f"Built {kind} {address}: {description['digest']}",
+            f"Built {kind} {address}: {info.digest}",
             *(f"    {name.name}" for name in names),
         ),
-        image_digest=str(description["digest"]),
+        image_digest=info.digest,
         names=tuple(n.name for n in names),
         pushes=pushes(names),
     )
 
 
-def image_description(
-    request: UnikernelBuildRequest, built: Mapping[str, Any]
-) -> Dict[str, Any]:
-    """`NAME.image.json`: what the archive holds, for people and scripts."""
+def image_info(request: UnikernelBuildRequest, built: Mapping[str, Any]) -> ImageInfo:
+    """`NAME.image.json` of a unikernel_image, from the request and `pun build`'s metadata."""
     image = request.image.with_annotations(request.annotations)
     oci = request.output != DOCKER
-    return {
-        "address": str(request.address),
-        "archive": request.archive,
-        "digest": built.get("containerimage.digest"),
-        "config_digest": built.get("containerimage.config.digest"),
-        "names": [n.name for n in request.names],
-        "tags": sorted({n.name.rsplit(":", 1)[1] for n in request.names}),
-        "labels": request.image.labels(),
-        "annotations": image.manifest_annotations if oci else {},
-        "platform": str(request.containerfile.platform),
-        "output": request.output,
-        "pants_hash": request.pants_hash,
-    }
+    return ImageInfo(
+        kind="unikernel_image",
+        address=str(request.address),
+        archive=request.archive,
+        digest=str(built.get("containerimage.digest") or ""),
+        config_digest=str(built.get("containerimage.config.digest") or ""),
+        names=tuple(n.name for n in request.names),
+        labels=request.image.labels(),
+        annotations=image.manifest_annotations if oci else {},
+        platform=str(request.containerfile.platform),
+        output=request.output,
+        pants_hash=request.pants_hash,
+    )
 
 
 def names_a_registry(name: str) -> bool:

@@ -26,6 +26,7 @@ import pun
 from pun_rules.errors import UnikernelImageError
 from pun_rules.field_sets import PunFrontendImageFieldSet, metadata_path
 from pun_rules.goals.package import built_image
+from pun_rules.image_info import ImageInfo
 from pun_rules.sandbox.freeze_frontend import ENTRYPOINT
 from pun_rules.subsystems.frontend_freezer import FrontendFreezerPex
 from pun_rules.subsystems.pun import PunSubsystem
@@ -136,26 +137,29 @@ async def package_pun_frontend_image(
         raise _failed(address, "naming the frontend image", named)
     archive_digest = named.output_digest
     built = json.loads(metadata[0].content)
-    description: Dict[str, Any] = {
-        "address": str(address),
-        "archive": archive,
-        "digest": built["containerimage.digest"],
-        "config_digest": built["containerimage.config.digest"],
-        "layer_bytes": built["layer_bytes"],
-        "names": [n.name for n in names],
-        "tags": sorted({n.name.rsplit(":", 1)[1] for n in names}),
-        "labels": labels,
-        "output": output,
-        "entrypoint": [ENTRYPOINT],
-        "system_libraries": built["system_libraries"],
-        "smoke_test": built["smoke_test"],
-        "pants_hash": pants_hash,
-    }
+    info = ImageInfo(
+        kind=ALIAS,
+        address=str(address),
+        archive=archive,
+        digest=built["containerimage.digest"],
+        config_digest=built["containerimage.config.digest"],
+        names=tuple(n.name for n in names),
+        labels=labels,
+        annotations=built["annotations"],
+        platform=built["platform"],
+        output=output,
+        pants_hash=pants_hash,
+        details={
+            "entrypoint": [ENTRYPOINT],
+            "layer_bytes": built["layer_bytes"],
+            "system_libraries": built["system_libraries"],
+            "smoke_test": built["smoke_test"],
+        },
+    )
     image_json = metadata_path(archive)
-    text = json.dumps(description, indent=2, sort_keys=True) + "\n"
-    described = await Get(Digest, CreateDigest([FileContent(image_json, text.encode())]))
+    described = await Get(Digest, CreateDigest([FileContent(image_json, info.to_bytes())]))
     digest = await Get(Digest, MergeDigests([archive_digest, described]))
-    artifact = built_image("pun frontend image", address, archive, description, names)
+    artifact = built_image("pun frontend image", address, info, names)
     return BuiltPackage(digest, (artifact, BuiltPackageArtifact(relpath=image_json)))
 
 

@@ -3,7 +3,7 @@ base image, Entrypoint = the frozen executable.
 
 This is the main of the PEX the `pun_frontend_image` target runs in Pants' sandbox; that PEX
 holds PyInstaller, pun and pun's runtime packages, and the image is written by pun's own image
-writer (`pun.solve`, as `pun build` writes images).
+writer (`pun.oci.writer.write_image`, as `pun build` writes images).
 
 1. PyInstaller, one-dir mode (a one-file bundle unpacks ~30 MB to /tmp at every start, which
    costs about a second per build), with the modules a frontend never uses left out;
@@ -30,17 +30,20 @@ import sys
 import tempfile
 from typing import Any, Dict, List, Sequence, Tuple
 
+from pun.atomic import atomic_file
 from pun.diagnostics import PunError
+from pun.keyvalue import parse_pairs
 from pun.imagespec import ImageSpec, SetEntrypoint, SetLabel
+from pun.oci.deliver import deliver
+from pun.oci.fstree import Kind, Node, path_sort_key
+from pun.oci.image import BuiltImage
+from pun.oci.layout import read_archive
+from pun.oci.output_spec import OutputSpec
+from pun.oci.writer import NewLayer, write_image
 from pun.platform import parse_platform
-from pun.solve.archives import docker_entries, layout_entries, write_archive
-from pun.solve.atomic import atomic_file
+from pun.progress import Progress
+from pun.solve.content import open_new_content
 from pun.solve.context import ContextDir
-from pun.solve.fstree import Kind, Node, path_sort_key
-from pun.solve.image import BuiltImage, assemble
-from pun.solve.layout import read_archive
-from pun.solve.layers import Compression, open_new_content, write_layer
-from pun.solve.progress import Progress
 
 # Where the bundle lives in the image, and its executable: the image's Entrypoint.
 BUNDLE_DIR = "usr/lib/pun"
@@ -53,10 +56,12 @@ EXCLUDED_MODULES = (
     "_multiprocessing", "multiprocessing", "_posixshmem", "tkinter", "unittest", "pydoc",
     "doctest", "lib2to3", "sqlite3", "xml.dom", "xmlrpc", "email", "http.server",
     "_codecs_cn", "_codecs_hk", "_codecs_iso2022", "_codecs_jp", "_codecs_kr", "_codecs_tw",
-    "pun.solve", "pun_rules",
+    # pun's builders, its image writer, their plumbing and the commands that use them.
+    "pun.solve", "pun.oci", "pun.atomic", "pun.progress", "pun.cli.build", "pun.cli.push",
+    "pun_rules",
 )
 
-ENTRY_SCRIPT = "import sys\n\nfrom pun.cli import main\n\nsys.exit(main())\n"
+ENTRY_SCRIPT = "import sys\n\nfrom pun.cli.main import main\n\nsys.exit(main())\n"
 
 
 class FreezeError(Exception):
@@ -67,7 +72,7 @@ class FreezeError(Exception):
 
 
 def run_pyinstaller(work: str) -> str:
-    """Freeze `pun.cli:main`; returns the one-dir bundle's directory."""
+    """Freeze `pun.cli.main:main`; returns the one-dir bundle's directory."""
     entry = os.path.join(work, "pun_entry.py")
     with open(entry, "w") as handle:
         handle.write(ENTRY_SCRIPT)
@@ -208,26 +213,29 @@ def layer_entries(rootfs: str, epoch: int) -> List[Tuple[str, Node]]:
     return sorted(entries, key=lambda entry: path_sort_key(entry[0]))
 
 
+def archive_output(output: str, oci: bool, names: Sequence[str] = ()) -> OutputSpec:
+    """An OCI layout tar naming the image (or `docker load`'s tarball, which is one too, with
+    Docker media types); layers gzipped at level 9."""
+    attrs = [("dest", output), ("compression-level", "9")]
+    if names:
+        attrs.append(("name", ",".join(names)))
+    return OutputSpec("oci" if oci else "docker", tuple(attrs))
+
+
 def build_image(
-    rootfs: str, work: str, labels: Dict[str, str], epoch: int, oci: bool
+    rootfs: str, work: str, output: str, labels: Dict[str, str], epoch: int, oci: bool
 ) -> BuiltImage:
+    """The frozen pun as an unnamed image archive, written by pun's image writer."""
     entries = layer_entries(rootfs, epoch)
-    layer = write_layer(entries, work, open_new_content, epoch, Compression("gzip", 9), oci,
-                        "pun_frontend_image: pun frozen by PyInstaller")
     host = parse_platform("linux/" + platform.machine())
     steps = (SetEntrypoint((ENTRYPOINT,), False, 0),) + tuple(
         SetLabel(key, value, 0) for key, value in sorted(labels.items())
     )
-    return assemble(None, [layer], ImageSpec(host, None, steps), epoch, oci)
-
-
-def write_named(image: BuiltImage, names: Sequence[str], output: str, epoch: int) -> None:
-    """The archive: an OCI layout naming the image (plus `docker load`'s manifest.json when the
-    image has Docker media types), replaced atomically."""
-    entries = (layout_entries if image.oci else docker_entries)(image, names)
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-    with atomic_file(output) as sink:
-        write_archive(entries, sink, epoch, Progress("quiet"))
+    layer = NewLayer("pun_frontend_image: pun frozen by PyInstaller", entries)
+    written = write_image(ImageSpec(host, None, steps), archive_output(output, oci), work,
+                          layers=[layer], open_content=open_new_content, epoch=epoch)
+    return written.image
 
 
 def name_archive(frozen: str, names: Sequence[str], output: str, epoch: int) -> None:
@@ -235,7 +243,10 @@ def name_archive(frozen: str, names: Sequence[str], output: str, epoch: int) -> 
     Kept apart from freezing so that new tags or registries cost a copy, not a freeze."""
     scratch = tempfile.mkdtemp(prefix="name-", dir=".")
     try:
-        write_named(read_archive(frozen, scratch), names, output, epoch)
+        image = read_archive(frozen, scratch)
+        os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+        deliver(image, archive_output(output, image.oci, names), epoch, scratch,
+                Progress("quiet"))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -246,8 +257,7 @@ def freeze(output: str, metadata: str, labels: Dict[str, str], epoch: int, oci: 
         rootfs = os.path.join(work, "rootfs")
         libraries = build_rootfs(run_pyinstaller(work), rootfs)
         smoke = smoke_test(rootfs)
-        image = build_image(rootfs, work, labels, epoch, oci)
-        write_named(image, (), output, epoch)
+        image = build_image(rootfs, work, output, labels, epoch, oci)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     with atomic_file(metadata) as sink:
@@ -255,6 +265,8 @@ def freeze(output: str, metadata: str, labels: Dict[str, str], epoch: int, oci: 
             "containerimage.digest": image.manifest_digest,
             "containerimage.config.digest": image.config_digest,
             "layer_bytes": image.layers[0].size,
+            "platform": str(image.platform),
+            "annotations": json.loads(image.manifest).get("annotations", {}),
             "system_libraries": libraries,
             "smoke_test": smoke,
         }, indent=2, sort_keys=True).encode() + b"\n")
@@ -279,7 +291,7 @@ def main(argv: Sequence[str]) -> int:
         if args.frozen:
             name_archive(args.frozen, args.name, args.output, epoch)
         elif args.metadata:
-            labels = dict(label.split("=", 1) for label in args.label)
+            labels = parse_pairs(args.label, "--label")
             freeze(args.output, args.metadata, labels, epoch, args.format == "oci")
         else:
             parser.error("give --metadata (freeze) or --from (name a frozen archive)")

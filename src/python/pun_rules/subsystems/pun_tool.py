@@ -37,7 +37,7 @@ class PunTool(PythonToolBase):
     default_extra_requirements = ["protobuf>=6.31.1,<7", "requests>=2.28,<3", "isal>=1.7,<2",
                                   "PyYAML>=6,<7"]
     default_requirements = [default_version, *default_extra_requirements]
-    default_main = EntryPoint("pun.cli", "main")
+    default_main = EntryPoint("pun.cli.main", "main")
 
     register_interpreter_constraints = True
     default_interpreter_constraints = ["CPython>=3.9,<3.14"]

@@ -62,15 +62,13 @@ def build_argv(
         f"--context={CONTEXT_DIR}",
         f"--output={output_spec(request.output, request.archive, (n.name for n in request.names))}",
         f"--metadata-file={METADATA_FILE}",
-        *(f"--annotation={k}={v}" for k, v in sorted(request.annotations.items())),
+        *request.build_options,  # the target's PunBuildOptionFields
         f"--source-date-epoch={pun_options.source_date_epoch}",
         f"--cache-dir={CACHE_DIR}",
         "--progress=plain",
         f"--builder={pun_options.builder.value}",
     ]
     argv.extend(image.argv() for image in request.upstream.images)
-    if request.squash:
-        argv.append("--squash")
     if buildctl is not None:
         argv.append(f"--buildctl={buildctl}")
         if buildkit_address:

@@ -9,12 +9,13 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Tuple
+from typing import Any, Iterable, List, Mapping, Tuple
 
 from pants.engine.addresses import Address
 from pants.engine.fs import CreateDigest, Digest, FileContent
 from pants.engine.internals.native_engine import EMPTY_DIGEST
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
+from pants.engine.target import Target, WrappedTarget, WrappedTargetRequest
 from pants.util.frozendict import FrozenDict
 
 import pun
@@ -25,6 +26,7 @@ from pun.imagespec import ImageSpec
 from pun_rules.errors import UnikernelImageError
 from pun_rules.field_sets import UnikernelImageFieldSet
 from pun_rules.subsystems.pun import Builder, PunSubsystem
+from pun_rules.target_types import PunBuildOptionField
 from pun_rules.util_rules.containerfile import ContainerfileInfo, ContainerfileRequest
 from pun_rules.util_rules.context import BuildContext, BuildContextRequest, check_copy_sources
 from pun_rules.util_rules.image_refs import ImageName, image_names, interpolation_context
@@ -55,6 +57,8 @@ class UnikernelBuildRequest:
     strict: bool
     # FROM / COPY --from images built from other unikernel_images, given as archives.
     upstream: UpstreamImages = UpstreamImages((), EMPTY_DIGEST)
+    # The `pun build` flags of the target's PunBuildOptionFields, in alias order.
+    build_options: Tuple[str, ...] = ()
 
 
 # Where the planned build's files sit in the build process's sandbox.
@@ -91,11 +95,16 @@ async def prepare_build(
     field_set: UnikernelImageFieldSet, pun_options: PunSubsystem
 ) -> UnikernelBuildRequest:
     address = field_set.address
-    info, context, upstream = await MultiGet(
+    info, context, upstream, wrapped = await MultiGet(
         Get(ContainerfileInfo, ContainerfileRequest(address)),
         Get(BuildContext, BuildContextRequest(address)),
         Get(UpstreamImages, UpstreamImagesRequest(address)),
+        Get(
+            WrappedTarget,
+            WrappedTargetRequest(address, description_of_origin="<unikernel_image build>"),
+        ),
     )
+    options = build_option_fields(wrapped.target)
     check_copy_sources(info, context)
     strict = bool(field_set.strict.value)
     squash = bool(field_set.squash.value)
@@ -126,9 +135,8 @@ async def prepare_build(
         logger.warning(f"unikernel_image {address}: {warning.render()}")
     annotations = FrozenDict(field_set.annotations.value or {})
     settings = {
-        "annotations": dict(annotations),
+        **{f.hash_key: f.hash_value() for f in options},
         "output": field_set.output.value,
-        "squash": squash,
         "strict": strict,
         "source_date_epoch": pun_options.source_date_epoch,
         "builder": pun_options.builder.value,
@@ -175,7 +183,14 @@ async def prepare_build(
         squash=squash,
         strict=strict,
         upstream=upstream,
+        build_options=tuple(flag for f in options for flag in f.pun_build_flags()),
     )
+
+
+def build_option_fields(target: Target) -> List[PunBuildOptionField]:
+    """The target's fields that are `pun build` options, in alias order."""
+    fields = [f for f in target.field_values.values() if isinstance(f, PunBuildOptionField)]
+    return sorted(fields, key=lambda f: f.alias)
 
 
 def rules() -> Iterable[Any]:

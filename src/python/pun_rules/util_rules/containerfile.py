@@ -20,6 +20,7 @@ from pants.util.frozendict import FrozenDict
 from pun.api import GenerateOptions, read_plan
 from pun.containerfile.plan import PackPlan
 from pun.diagnostics import PunError
+from pun.keyvalue import bare_keys, parse_pairs
 from pun.platform import DEFAULT_TARGET, Platform, parse_platform
 from pun_rules.errors import UnikernelImageError
 from pun_rules.subsystems.pun import PunSubsystem
@@ -52,14 +53,11 @@ async def resolve_build_args(request: BuildArgsRequest, pun: PunSubsystem) -> Bu
     )
     entries = (*pun.build_args, *(wrapped.target[UnikernelImageBuildArgsField].value or ()))
     # `KEY` alone copies KEY from Pants' environment; a later entry overrides an earlier one.
-    env = await Get(EnvironmentVars, EnvironmentVarsRequest([e for e in entries if "=" not in e]))
-    values = {}
-    for entry in entries:
-        key, has_value, value = entry.partition("=")
-        if has_value:
-            values[key] = value
-        elif key in env:
-            values[key] = env[key]
+    env = await Get(EnvironmentVars, EnvironmentVarsRequest(bare_keys(entries)))
+    try:
+        values = parse_pairs(entries, "build_args", env)
+    except PunError as exc:
+        raise UnikernelImageError.from_pun(request.address, exc) from None
     return BuildArgs(FrozenDict(values))
 
 
@@ -99,7 +97,7 @@ class ContainerfileInfo:
 
 
 @rule(desc="Read a Containerfile")
-async def read_containerfile(request: ContainerfileRequest) -> ContainerfileInfo:
+async def containerfile_info(request: ContainerfileRequest) -> ContainerfileInfo:
     wrapped = await Get(
         WrappedTarget,
         WrappedTargetRequest(request.address, description_of_origin="<pun containerfile>"),

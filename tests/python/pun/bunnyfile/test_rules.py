@@ -15,7 +15,7 @@ from typing import Dict, Optional
 
 import pytest
 
-import pun.cli  # noqa: F401  (the subprocesses below run it: this puts it in Pants' sandbox)
+import pun.cli.main  # noqa: F401  (the subprocesses below run it: this puts it in Pants' sandbox)
 from pun.api import GenerateOptions, generate, read_plan
 from pun.containerfile.plan import PackPlan
 from pun.diagnostics import PunError
@@ -411,7 +411,7 @@ ENV = {
 
 def test_cli_error_is_one_line_pair_and_no_traceback(tmp_path: Path) -> None:
     (tmp_path / "bunnyfile").write_text("version: v0.1\nplatforms:\n  framework: foo\n")
-    done = subprocess.run([sys.executable, "-m", "pun.cli", "--LLB", "-f", "bunnyfile"],
+    done = subprocess.run([sys.executable, "-m", "pun.cli.main", "--LLB", "-f", "bunnyfile"],
                           cwd=tmp_path, capture_output=True, text=True, check=False, env=ENV)
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.startswith("bunnyfile:3: error: platforms.monitor is required\n")
@@ -421,7 +421,7 @@ def test_cli_error_is_one_line_pair_and_no_traceback(tmp_path: Path) -> None:
 def test_containerfiles_do_not_import_yaml(tmp_path: Path) -> None:
     (tmp_path / "Containerfile").write_text("FROM scratch\nLABEL a=b\n")
     code = (
-        "import sys\nfrom pun.cli import main\n"
+        "import sys\nfrom pun.cli.main import main\n"
         "try:\n    main(['--LLB', '-f', 'Containerfile'])\nexcept SystemExit:\n    pass\n"
         "assert 'yaml' not in sys.modules, 'yaml imported'\n"
         "assert 'pun.bunnyfile' not in sys.modules\n"

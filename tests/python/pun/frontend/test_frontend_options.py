@@ -9,7 +9,7 @@ import pytest
 from pun.diagnostics import PunError
 from pun.frontend.detect import started_by_buildkit
 from pun.frontend.environment import read_environment
-from pun.frontend.imageconfig import image_config, manifest_annotations, parse_base_config
+from pun.frontend.imageconfig import exporter_config, manifest_annotations, parse_base_config
 from pun.frontend.options import BuildRequest, read_request
 from pun.imagespec import ImageSpec
 from pun.platform import Platform
@@ -91,7 +91,7 @@ EMPTY_IMAGE_ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin
 
 def test_scratch_config_is_docker_s_empty_image_with_the_labels() -> None:
     spec = ImageSpec.from_labels({"b": "2", "a": "1"}, Platform("linux", "arm", "v7"))
-    config = json.loads(image_config(spec, None))
+    config = json.loads(exporter_config(spec, None))
     assert config == {
         "architecture": "arm", "os": "linux", "variant": "v7",
         "config": {"Env": EMPTY_IMAGE_ENV, "WorkingDir": "/", "Labels": {"a": "1", "b": "2"}},
@@ -101,7 +101,7 @@ def test_scratch_config_is_docker_s_empty_image_with_the_labels() -> None:
 
 def test_config_is_go_json() -> None:
     # Go's encoder: sorted keys, compact, HTML characters escaped.
-    data = image_config(ImageSpec.from_labels({"k": "<a&b>"}, ARM64), None)
+    data = exporter_config(ImageSpec.from_labels({"k": "<a&b>"}, ARM64), None)
     assert data.startswith(b'{"architecture":"arm64","config":{"Env":["PATH=/usr/local/sbin:')
     assert b'"Labels":{"k":"\\u003ca\\u0026b\\u003e"}' in data
 
@@ -113,7 +113,7 @@ def test_base_config_is_inherited_but_the_platform_is_the_build_s() -> None:
         "rootfs": {"type": "layers", "diff_ids": ["sha256:1"]},
         "history": [{"created_by": "x"}], "docker_version": "1",
     }).encode(), "img")
-    config = json.loads(image_config(ImageSpec.from_labels({"a": "mine"}, ARM64), base))
+    config = json.loads(exporter_config(ImageSpec.from_labels({"a": "mine"}, ARM64), base))
     assert config == {
         "architecture": "arm64", "os": "linux",
         # PATH is always set (dockerfile2llb: "make sure that PATH is always set").

@@ -13,7 +13,7 @@ from typing import Dict
 
 import pytest
 
-import pun.cli
+import pun.cli.main
 from pun.frontend.stdio import StdioFds, StdioRelay
 from pun_testing.shared import CASES
 
@@ -107,7 +107,7 @@ def test_relay_copies_both_ways_and_accepts_one_connection() -> None:
 
 
 def test_pun_without_llb_outside_buildkit_is_a_usage_error() -> None:
-    done = subprocess.run([sys.executable, "-c", "import sys; from pun.cli import main; "
+    done = subprocess.run([sys.executable, "-c", "import sys; from pun.cli.main import main; "
                            "sys.exit(main([]))"], env=child_env(), capture_output=True,
                           stdin=subprocess.DEVNULL, timeout=60)
     assert done.returncode == 2
@@ -119,7 +119,7 @@ def test_llb_mode_never_imports_the_frontend_or_grpc(tmp_path: Path) -> None:
     containerfile = CASES / "rumprun-redis" / "Containerfile"
     code = (
         "import sys\n"
-        f"from {pun.cli.__name__} import main\n"
+        f"from {pun.cli.main.__name__} import main\n"
         f"code = main(['--LLB', '-f', {str(containerfile)!r}])\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] == 'grpc'"
         " or m.startswith('pun.frontend'))\n"

@@ -14,7 +14,7 @@ from typing import List, Tuple
 import pytest
 from pun_testing.tools import require
 
-from pun.cli import main
+from pun.cli.main import main
 
 
 def pun_initrd(argv: List[str], capfd: pytest.CaptureFixture[str]) -> Tuple[int, str]:

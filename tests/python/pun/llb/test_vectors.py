@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 
 from pun.api import GenerateOptions, generate
-from pun.llb.dump import parse_definition
 from pun.llb.marshal import MarshalOptions, marshal
 from pun.llb.pb import ops_pb2
 from pun.llb.state import local
@@ -37,7 +36,7 @@ def test_t2_with_the_originals_forced_platform() -> None:
 def test_t2_by_default_asks_for_linux() -> None:
     definition = generate((VECTORS / "T2.Containerfile").read_text()).definition
     image_op = ops_pb2.Op()
-    image_op.ParseFromString(getattr(parse_definition(definition), "def")[0])
+    image_op.ParseFromString(getattr(ops_pb2.Definition.FromString(definition), "def")[0])
     assert (image_op.platform.OS, image_op.platform.Architecture) == ("linux", "amd64")
 
 
@@ -45,7 +44,7 @@ def test_frontend_read_definition() -> None:
     expected = (VECTORS / "frontend-read16.llb").read_bytes()
     assert hashlib.sha256(expected).hexdigest() == READ16_SHA256
     source_op = ops_pb2.Op()
-    source_op.ParseFromString(getattr(parse_definition(expected), "def")[0])
+    source_op.ParseFromString(getattr(ops_pb2.Definition.FromString(expected), "def")[0])
     unique = source_op.source.attrs["local.unique"]
     state = local(
         "context", include_patterns=("Containerfile",), custom_name="Internal:Read-Containerfile"

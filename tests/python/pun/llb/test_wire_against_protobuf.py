@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from pun.api import GenerateOptions, generate
-from pun.llb.dump import parse_definition
 from pun.llb.pb import ops_pb2
 from pun.llb.wire import varint
 from pun_testing.shared import CASES, PARITY_CASES
@@ -26,7 +25,7 @@ def texts() -> list:
 @pytest.mark.parametrize("text", texts())
 def test_every_op_reserializes_identically(text: str) -> None:
     definition = generate(text, GenerateOptions(local_unique_id="u")).definition
-    parsed = parse_definition(definition)
+    parsed = ops_pb2.Definition.FromString(definition)
     ops = getattr(parsed, "def")
     assert len(ops) >= 2
     for op_bytes in ops:

@@ -16,7 +16,7 @@ from typing import Any, Dict
 
 import pytest
 
-from pun.cli import main as pun
+from pun.cli.main import main as pun
 from pun_testing.buildkit import BuildKit, buildkit  # noqa: F401  (the fixture)
 from pun_testing.images import archive_json
 from pun_testing.registry import Registry, registry  # noqa: F401  (the fixture)
@@ -175,7 +175,7 @@ def test_pun_llb_and_pun_rootfs_feed_plain_buildctl(
     assert pun(["rootfs", "--context", str(root), "-f", str(root / "Containerfile"),
                 "-o", str(made)]) == 0
     definition = subprocess.run(
-        [sys.executable, "-m", "pun.cli", "--LLB", "-f", "Containerfile"],
+        [sys.executable, "-m", "pun.cli.main", "--LLB", "-f", "Containerfile"],
         cwd=root, capture_output=True, check=True,
         # Absolute: Pants' sandbox puts relative entries on sys.path, and cwd changes here.
         env={**os.environ, "PYTHONPATH": os.pathsep.join(os.path.abspath(p) for p in sys.path)},

@@ -146,7 +146,7 @@ def test_llb_mode_imports_neither_run_nor_initrd(tmp_path: Path) -> None:
     (tmp_path / "Containerfile").write_text(HVT_IMAGE.format(hypervisor="hvt"))
     code = (
         "import sys, io\n"
-        "from pun.cli import main\n"
+        "from pun.cli.main import main\n"
         "sys.stdout = io.TextIOWrapper(io.BytesIO())\n"
         f"assert main(['--LLB', '-f', {str(tmp_path / 'Containerfile')!r}]) == 0\n"
         "loaded = [m for m in sys.modules if m.startswith(('pun.run', 'pun.initrd'))]\n"

@@ -11,7 +11,7 @@ import sys
 import tarfile
 from pathlib import Path
 
-from pun.solve.progress import Progress
+from pun.progress import Progress
 from pun_testing.building import pun_build
 from pun_testing.rootfs import writable_copy
 from pun_testing.shared import CASES, buildroot
@@ -127,7 +127,7 @@ def test_local_output_refuses_a_non_empty_directory(tmp_path: Path) -> None:
 def test_llb_mode_does_not_import_the_builder(tmp_path: Path) -> None:
     code = (
         "import sys, io\n"
-        "from pun.cli import main\n"
+        "from pun.cli.main import main\n"
         "sys.stdout = io.TextIOWrapper(io.BytesIO())\n"
         f"assert main(['--LLB', '-f', {str(CASES / 'rumprun-redis' / 'Containerfile')!r}]) == 0\n"
         "loaded = [m for m in sys.modules if m.startswith('pun.solve') or m == 'requests']\n"

@@ -14,7 +14,7 @@ from typing import Dict, Mapping, NamedTuple, Optional
 
 import pytest
 from pun.api import GenerateOptions, generate
-from pun.cli_options import context_excludes
+from pun.cli.options import context_excludes
 from pun_testing.building import pun_build
 from pun_testing.trees import (
     buildkit_dockerfile,

@@ -136,7 +136,10 @@ def peak_rss_kib(argv: "list[str]", cache: Path) -> "tuple[int, int, str]":
     env.pop("BUILDKIT_HOST", None)
     with open(cache.parent / "stderr.txt", "wb") as err:
         process = subprocess.Popen(
-            [sys.executable, "-m", "pun.cli", *argv], env=env, stdout=subprocess.DEVNULL, stderr=err
+            [sys.executable, "-m", "pun.cli.main", *argv],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
         )
         _, status, usage = os.wait4(process.pid, 0)
     return (

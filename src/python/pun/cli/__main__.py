@@ -1,0 +1,7 @@
+"""`python -m pun.cli ...` is `pun ...`."""
+
+import sys
+
+from pun.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,255 @@
+"""`pun build`: Containerfile -> LLB (the core's generate()) -> an image, via either builder.
+
+stdout carries data only (the metadata JSON with `--metadata-file -`, or the archive with
+`dest=-`); diagnostics and progress go to stderr. Exit status: 0 success, 1 failure, 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Optional, Sequence, Tuple
+
+from pun.buildplan import PlannedImage
+from pun.cli.options import (
+    add_insecure_registry_argument,
+    add_progress_argument,
+    add_generate_arguments,
+    generate_options,
+    read_containerfile,
+    run_command,
+    source_date_epoch,
+)
+from pun.diagnostics import error, write_diagnostics
+from pun.keyvalue import parse_pairs
+from pun.solve.options import (
+    BUILDCTL,
+    BUILDERS,
+    EMBEDDED,
+    BuildOptions,
+    BuildResult,
+    SourceLine,
+)
+
+EXIT_OK = 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pun build",
+        description="Build a unikernel image from a Containerfile (FROM/COPY/LABEL).",
+        epilog="outputs: type=oci,dest=FILE | type=docker,dest=FILE[,name=REF] | "
+        "type=local,dest=DIR | type=image,name=REF,push=true",
+        allow_abbrev=False,
+    )
+    parser.add_argument(
+        "-f", "--file", metavar="FILE", help="the Containerfile (default: CONTEXT/Containerfile)"
+    )
+    parser.add_argument(
+        "--definition",
+        metavar="FILE",
+        help="build this LLB definition (with --image-spec) instead of reading a Containerfile",
+    )
+    parser.add_argument(
+        "--image-spec",
+        metavar="FILE",
+        help="the image spec planned with --definition (pun.buildplan)",
+    )
+    parser.add_argument(
+        "--context",
+        default=".",
+        metavar="DIR",
+        help="the build context: the directory COPY reads from (default: .)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="SPEC",
+        help="where the result goes, in buildctl's --output syntax",
+    )
+    parser.add_argument(
+        "--builder",
+        choices=BUILDERS,
+        help="embedded (in-process, default) or buildctl (default when "
+        "BUILDKIT_HOST or --buildkit-addr is set)",
+    )
+    parser.add_argument("--buildkit-addr", metavar="ADDR", help="BuildKit address for buildctl")
+    parser.add_argument(
+        "--buildctl",
+        default=os.environ.get("BUILDCTL", "buildctl"),
+        metavar="PATH",
+        help="the buildctl program (default: $BUILDCTL or buildctl)",
+    )
+    add_generate_arguments(parser)
+    parser.add_argument(
+        "--annotation",
+        dest="annotations",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an extra manifest annotation, merged over the LABELs (repeatable)",
+    )
+    parser.add_argument(
+        "--squash", action="store_true", help="put all changes into one layer (embedded builder)"
+    )
+    parser.add_argument(
+        "--source-date-epoch",
+        type=int,
+        metavar="SECONDS",
+        help="timestamp for created and for clamping mtimes (default: $SOURCE_DATE_EPOCH, else 0)",
+    )
+    add_progress_argument(parser)
+    parser.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="blob cache for base images (default: $XDG_CACHE_HOME/pun)",
+    )
+    add_insecure_registry_argument(parser, "pull the base image")
+    parser.add_argument(
+        "--image-archive",
+        action="append",
+        default=[],
+        metavar="REF=FILE",
+        help="take image REF (a FROM or COPY --from image) from the OCI archive FILE instead "
+        "of its registry (repeatable; embedded builder)",
+    )
+    parser.add_argument(
+        "--metadata-file",
+        metavar="FILE",
+        help="write the result (digests, names) as JSON; '-' for stdout",
+    )
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    return run_command("pun build", lambda: _build_and_report(args), "no output was written")
+
+
+def _build_and_report(args: argparse.Namespace) -> int:
+    result = _build(args)
+    if args.metadata_file:
+        text = json.dumps(result.metadata(), indent=2, sort_keys=True) + "\n"
+        if args.metadata_file == "-":
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            from pun.atomic import atomic_file
+
+            with atomic_file(args.metadata_file) as handle:
+                handle.write(text.encode("utf-8"))
+    return EXIT_OK
+
+
+def _build(args: argparse.Namespace) -> BuildResult:
+    from pun.solve import build, parse_output_spec
+
+    output = parse_output_spec(args.output)
+    if args.metadata_file == "-" and output.get("dest") == "-":
+        raise error(
+            "--metadata-file - and dest=- would both write to stdout",
+            hint="write the metadata to a file, or the archive to a file",
+        )
+    builder = args.builder or (
+        BUILDCTL if args.buildkit_addr or os.environ.get("BUILDKIT_HOST") else EMBEDDED
+    )
+    definition, planned = _plan(args)
+    if args.squash and builder == BUILDCTL:
+        raise error(
+            "--squash works with the embedded builder only",
+            hint="drop --squash or use --builder embedded",
+        )
+    options = BuildOptions(
+        source_date_epoch=source_date_epoch(args.source_date_epoch),
+        squash=args.squash,
+        cache_dir=args.cache_dir,
+        progress=args.progress,
+        buildkit_addr=args.buildkit_addr or os.environ.get("BUILDKIT_HOST") or None,
+        buildctl=args.buildctl,
+        insecure_registry=args.insecure_registry,
+        image_archives=_image_archives(args.image_archive),
+        sources=tuple(SourceLine(d, planned.path, line) for d, line in planned.source_map),
+    )
+    image = planned.image.with_annotations(parse_pairs(args.annotations, "--annotation"))
+    if planned.rootfs is None:
+        return build(definition, args.context, image, output, builder, options)
+    import dataclasses
+    import tempfile
+
+    from pun.convert import ROOTFS_LOCAL_NAME
+    from pun.rootfs.make import make_artifact
+
+    # The rootfs artifact is made here, from the context, and reaches either builder as the
+    # local source the LLB copies it from (pun.convert.ROOTFS_LOCAL_NAME).
+    with tempfile.TemporaryDirectory(prefix="pun-rootfs-") as made:
+        make_artifact(
+            planned.rootfs,
+            args.context,
+            made,
+            options.source_date_epoch,
+            planned.context_excludes,
+            planned.path,
+            image.platform,
+            options.cache_dir,
+            options.insecure_registry,
+        )
+        options = dataclasses.replace(options, locals=((ROOTFS_LOCAL_NAME, made),))
+        return build(definition, args.context, image, output, builder, options)
+
+
+def _image_archives(values: Sequence[str]) -> Tuple[Tuple[str, str], ...]:
+    from pun.oci.archive_images import parse_image_archives
+
+    return tuple(sorted(parse_image_archives(values).items()))
+
+
+# Flags that shape the LLB: a planned build (--definition) must not be given them.
+_PLANNING_FLAGS = ("file", "build_args", "platform", "base_platform", "local_unique_id", "strict")
+
+
+def _plan(args: argparse.Namespace) -> Tuple[bytes, PlannedImage]:
+    """The Definition and image spec: read from --definition/--image-spec, or generated."""
+    if args.definition or args.image_spec:
+        if not (args.definition and args.image_spec):
+            raise error(
+                "--definition and --image-spec go together",
+                hint="pass both files of the planned build, or neither and a Containerfile",
+            )
+        given = [f"--{n.replace('_', '-')}" for n in _PLANNING_FLAGS if getattr(args, n, None)]
+        if given:
+            raise error(
+                f"{', '.join(given)} shape the LLB, which --definition already fixes",
+                hint="drop them, or build from the Containerfile instead of --definition",
+            )
+        from pun.buildplan import read_spec_file
+
+        return _read(args.definition, "--definition"), read_spec_file(
+            _read(args.image_spec, "--image-spec"), args.image_spec
+        )
+    from pun.api import generate
+
+    # Named as the user wrote it, or as `pun --LLB` does: `Containerfile`, not `./Containerfile`.
+    path = args.file or os.path.normpath(os.path.join(args.context, "Containerfile"))
+    options = generate_options(args, path)
+    generated = generate(read_containerfile(path), options)
+    write_diagnostics(generated.warnings)
+    return generated.definition, PlannedImage(
+        generated.image,
+        path,
+        generated.source_map,
+        generated.plan.rootfs,
+        tuple(options.context_excludes),
+    )
+
+
+def _read(path: str, flag: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise error(
+            f"{flag} {path}: {exc.strerror}", hint=f"check the path given to {flag}"
+        ) from None
