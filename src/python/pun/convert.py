@@ -20,7 +20,8 @@ import posixpath
 
 from pun.containerfile.plan import CopyInstruction, PackPlan, WorkdirInstruction
 from pun.diagnostics import error
-from pun.llb.state import Copy, Mkdir, Mkfile, Owner, State, go_clean, image, local, scratch
+from pun.gopath import clean as go_clean
+from pun.llb.state import Copy, Mkdir, Mkfile, Owner, State, image, local, scratch
 from pun.platform import DEFAULT_TARGET, Platform, base_image_platform
 from pun.reference import InvalidReference, normalize
 from pun.urunc import HYPERVISOR

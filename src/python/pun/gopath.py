@@ -1,4 +1,8 @@
-"""Go's `path.Match`: the wildcard rules BuildKit applies to COPY sources.
+"""Go's `path` package as BuildKit uses it: `Clean` (and the absolute / trailing-slash forms
+built on it) and `Match`, the wildcard rules BuildKit applies to COPY sources.
+
+On the `pun --LLB` hot path (pun.llb.state cleans every path), so it imports neither typing nor
+dataclasses at run time (see pun.records).
 
 BuildKit resolves a COPY wildcard with fsutil (`copy/copy.go`, `resolveWildcards`), which walks
 the directory above the first wildcard part and keeps each relative path that Go's
@@ -20,8 +24,13 @@ surrogate escapes, as `os.fsencode` gives them).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple, Union
+import posixpath
+
+from pun.records import Record
+
+TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
+if TYPE_CHECKING:
+    from typing import List, Optional, Sequence, Tuple, Union
 
 _REPLACEMENT = 0xFFFD
 _SLASH = ord("/")
@@ -35,8 +44,7 @@ class BadPattern(ValueError):
         self.pattern = pattern
 
 
-@dataclass(frozen=True)
-class _Class:
+class _Class(Record):
     negated: bool
     ranges: Tuple[Tuple[int, int], ...]  # code points, inclusive
 
@@ -45,10 +53,26 @@ class _Class:
 
 
 _ANY = None  # `?`
-# One single-character operator: a literal byte, a class, or `?`.
-_Token = Union[int, _Class, None]
-# A run of single-character operators, and whether a `*` comes before it.
-_Chunk = Tuple[bool, Tuple[_Token, ...]]
+if TYPE_CHECKING:
+    # One single-character operator: a literal byte, a class, or `?`.
+    _Token = Union[int, _Class, None]
+    # A run of single-character operators, and whether a `*` comes before it.
+    _Chunk = Tuple[bool, Tuple[_Token, ...]]
+
+
+def clean(p: str) -> str:
+    """Go's `path.Clean` (posixpath.normpath keeps a leading `//` and maps `` to `.`)."""
+    if p == "":
+        return "."
+    cleaned = posixpath.normpath(p)
+    if cleaned.startswith("//"):
+        cleaned = "/" + cleaned.lstrip("/")
+    return cleaned
+
+
+def clean_absolute(p: str) -> str:
+    """Go's `path.Join("/", p)`: absolute and clean; `..` never climbs above `/`."""
+    return clean("/" + p)
 
 
 def _encode(text: str) -> bytes:
@@ -197,8 +221,7 @@ def _match_chunks(chunks: Sequence[_Chunk], name: bytes) -> bool:
     return i == len(name)
 
 
-@dataclass(frozen=True)
-class Pattern:
+class Pattern(Record):
     """A parsed pattern, to match many names (a walk over a build context) without re-parsing."""
 
     text: str

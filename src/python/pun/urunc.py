@@ -12,6 +12,7 @@ import binascii
 
 from pun.diagnostics import Diagnostic, Severity
 from pun.gojson import go_json_string_map
+from pun.gopath import clean
 from pun.records import Record
 
 TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
@@ -215,17 +216,9 @@ def _image_path_problem(value: str) -> str:
         return "has characters urunc rejects (allowed: letters, digits, . _ / -)"
     if value in (".", "/") or value.startswith("..") or value.startswith("-"):
         return "is not a file path"
-    if _clean(value) != value:
+    if clean(value) != value:
         return "is not a clean path"
     return ""
-
-
-def _clean(value: str) -> str:
-    import posixpath
-
-    cleaned = posixpath.normpath(value)
-    # normpath keeps a leading "//"; Go's path.Clean does not.
-    return "/" + cleaned.lstrip("/") if cleaned.startswith("//") else cleaned
 
 
 def _is_copied(target: str, copy_destinations: Tuple[str, ...]) -> bool:

@@ -8,6 +8,7 @@ location entry. Op digests are sha256 of the exact op bytes.
 from __future__ import annotations
 
 
+from pun.gopath import clean_absolute
 from pun.llb.state import (
     LOCAL_EXCLUDE_PATTERNS,
     LOCAL_FOLLOW_PATHS,
@@ -20,7 +21,6 @@ from pun.llb.state import (
     SourceVertex,
     State,
     clean_source_path,
-    go_clean,
     normalize_dest,
 )
 from pun.llb.wire import Message
@@ -256,7 +256,7 @@ def _copy(action: Copy, base: int) -> Message:
 def _mkfile(action: Mkfile, base: int) -> Message:
     return (
         Message()
-        .string(1, _absolute(action.path))
+        .string(1, clean_absolute(action.path))
         .int64(2, action.mode & 0o777)
         .raw(3, action.data)
         .message_if(4, _owner(action.owner, base))
@@ -267,17 +267,12 @@ def _mkfile(action: Mkfile, base: int) -> Message:
 def _mkdir(action: Mkdir, base: int) -> Message:
     return (
         Message()
-        .string(1, _absolute(action.path))
+        .string(1, clean_absolute(action.path))
         .int64(2, action.mode & 0o777)
         .flag(3, action.make_parents)
         .message_if(4, _owner(action.owner, base))
         .int64(5, _NO_TIMESTAMP)
     )
-
-
-def _absolute(path: str) -> str:
-    cleaned = go_clean(path)
-    return cleaned if cleaned.startswith("/") else go_clean("/" + cleaned)
 
 
 def _owner(owner: Optional[Owner], base: int) -> Optional[Message]:

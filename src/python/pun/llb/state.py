@@ -6,8 +6,7 @@ actions). Nothing is serialized here; `pun.llb.marshal` turns a State into Defin
 
 from __future__ import annotations
 
-import posixpath
-
+from pun.gopath import clean, clean_absolute
 from pun.platform import Platform
 from pun.records import Record
 
@@ -145,14 +144,12 @@ def local(
 
 def clean_source_path(src: str) -> str:
     """A copy source as BuildKit writes it: `path.Join("/", path.Clean(src))`."""
-    return go_clean(posixpath.join("/", go_clean(src)))
+    return clean_absolute(clean(src))
 
 
 def normalize_dest(dest: str) -> str:
     """A destination as BuildKit writes it: cleaned and absolute, keeping a trailing `/` or `/.`."""
-    cleaned = go_clean(dest)
-    if not cleaned.startswith("/"):
-        cleaned = go_clean(posixpath.join("/", cleaned))
+    cleaned = clean_absolute(dest)
     if dest.endswith("/") and not cleaned.endswith("/"):
         cleaned += "/"
     elif dest.endswith("/."):
@@ -162,11 +159,3 @@ def normalize_dest(dest: str) -> str:
     return cleaned
 
 
-def go_clean(p: str) -> str:
-    """Go's path.Clean (posixpath.normpath keeps a leading '//' and maps '' to '.')."""
-    if p == "":
-        return "."
-    cleaned = posixpath.normpath(p)
-    if cleaned.startswith("//"):
-        cleaned = "/" + cleaned.lstrip("/")
-    return cleaned

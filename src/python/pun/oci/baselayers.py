@@ -12,7 +12,8 @@ import tarfile
 from typing import Iterator, List, Optional, Sequence, Set, Tuple
 
 from pun.diagnostics import error
-from pun.oci.fstree import ROOT, Kind, LayerMember, Node, Tree, ancestors, clean, directory
+from pun.gopath import clean_absolute
+from pun.oci.fstree import ROOT, Kind, LayerMember, Node, Tree, ancestors, directory
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_WHITEOUT = ".wh..wh..opq"
@@ -20,7 +21,7 @@ SMALL_FILE_LIMIT = 4 * 1024 * 1024
 
 
 def member_path(name: str) -> str:
-    return clean(name)
+    return clean_absolute(name)
 
 
 def open_layer(path: str) -> tarfile.TarFile:

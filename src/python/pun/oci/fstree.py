@@ -9,7 +9,6 @@ replaces them.
 from __future__ import annotations
 
 import enum
-import posixpath
 from dataclasses import dataclass
 from typing import Callable, Dict, Iterator, List, Optional, Tuple, Union
 
@@ -76,12 +75,6 @@ class Node:
 
 def directory(mode: int = 0o755, uid: int = 0, gid: int = 0, mtime: int = 0) -> Node:
     return Node(Kind.DIR, mode, uid, gid, mtime)
-
-
-def clean(path: str) -> str:
-    """An absolute, clean path (Go's path.Join("/", p))."""
-    cleaned = posixpath.normpath(posixpath.join(ROOT, path))
-    return ROOT + cleaned.lstrip("/")
 
 
 def split_components(path: str) -> List[str]:

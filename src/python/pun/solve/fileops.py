@@ -29,7 +29,8 @@ from pun.llb.definition import (
     UserOpt,
 )
 from pun.solve.context import ContextDir, SourceFiles, resolve_wildcards
-from pun.oci.fstree import ROOT, Inline, Kind, LocalFile, Node, Tree, clean, split_components
+from pun.gopath import clean_absolute
+from pun.oci.fstree import ROOT, Inline, Kind, LocalFile, Node, Tree, split_components
 from pun.solve.graph import FileStep, LocalSource
 from pun.solve.unpack import archive_entries, is_archive
 
@@ -154,7 +155,7 @@ class StepRunner:
     def _mkfile(
         self, action: FileActionMkFile, owner: Optional[Ids], site: ActionSite
     ) -> None:
-        path = self.tree.resolve(clean(action.path))
+        path = self.tree.resolve(clean_absolute(action.path))
         parent = self.tree.get(posixpath.dirname(path))
         if parent is None or not parent.is_dir:
             raise site.fail(f"cannot create {action.path}: its directory does not exist")
@@ -187,7 +188,7 @@ class StepRunner:
     def _mkdir(
         self, action: FileActionMkDir, owner: Optional[Ids], site: ActionSite
     ) -> None:
-        path = self.tree.resolve(clean(action.path))
+        path = self.tree.resolve(clean_absolute(action.path))
         mtime = self.timestamp(action.timestamp)
         if action.makeParents:
             self.mkdir_all(path, action.mode & 0o777, owner, mtime, site)
@@ -284,7 +285,7 @@ class _Copy:
         tree = self.r.tree
         dest = _clean_keep_slash(self.a.dest)
         if not self.a.createDestPath:
-            parent = tree.get(posixpath.dirname(tree.resolve(clean(self.a.dest))))
+            parent = tree.get(posixpath.dirname(tree.resolve(clean_absolute(self.a.dest))))
             if parent is None:
                 raise self.site.fail(
                     f"the directory of COPY destination {self.a.dest} does not exist"
@@ -306,9 +307,9 @@ class _Copy:
         for source in sources:
             # fsutil's Copy (once per source) creates the destination's directory part first.
             self.r.mkdir_all(
-                tree.resolve(clean(ensure)), self._dir_mode(), self.owner, self.mtime, self.site
+                tree.resolve(clean_absolute(ensure)), self._dir_mode(), self.owner, self.mtime, self.site
             )
-            self._copy_one(source, tree.resolve(clean(dest)))
+            self._copy_one(source, tree.resolve(clean_absolute(dest)))
 
     def _dir_mode(self) -> int:
         # fsutil creates these with Go's os.FileMode(mode), which has no setuid/setgid/sticky
@@ -317,7 +318,7 @@ class _Copy:
         return DEFAULT_DIR_MODE if self.mode is None else self.mode & 0o777
 
     def _copy_one(self, src: str, dest: str) -> None:
-        followed = self.context.resolve(clean(src), follow_last=self.a.followSymlink)
+        followed = self.context.resolve(clean_absolute(src), follow_last=self.a.followSymlink)
         st = self.context.lstat(followed)
         if st is None:
             raise self.site.fail(
@@ -330,14 +331,14 @@ class _Copy:
         if self.a.attemptUnpackDockerCompatibility and stat.S_ISREG(st.st_mode):
             archive = self.context.node(followed, st).content
             if isinstance(archive, LocalFile) and is_archive(archive.path):
-                self._unpack(archive.path, clean(self.a.dest))
+                self._unpack(archive.path, clean_absolute(self.a.dest))
                 return
         existing = self.r.tree.stat(dest)
         if (not self.a.dirCopyContents and src_is_dir and existing is not None) or (
             not src_is_dir and existing is not None and existing.is_dir
         ):
-            base = posixpath.basename(clean(src).rstrip("/"))
-            dest = clean(posixpath.join(dest, base)) if base else dest
+            base = posixpath.basename(clean_absolute(src).rstrip("/"))
+            dest = clean_absolute(posixpath.join(dest, base)) if base else dest
         parent_target = posixpath.dirname(dest)
         if self.a.dirCopyContents and src_is_dir and existing is None:
             parent_target = dest
@@ -356,12 +357,12 @@ class _Copy:
         dest = tree.resolve(dest)
         self.r.mkdir_all(dest, DEFAULT_DIR_MODE, self.owner, self.mtime, self.site)
         for relative, node in archive_entries(archive):
-            target = clean(dest + relative)
+            target = clean_absolute(dest + relative)
             parent = posixpath.dirname(target)
             # Parents the archive lacks are made by Untar as root, whatever the chown (only the
             # destination itself gets it), measured against BuildKit v0.32.
             self.r.mkdir_all(parent, DEFAULT_DIR_MODE, None, self.mtime, self.site)
-            target = clean(tree.resolve(parent) + "/" + posixpath.basename(target))
+            target = clean_absolute(tree.resolve(parent) + "/" + posixpath.basename(target))
             if self.owner is not None:
                 node = replace(node, uid=self.owner.uid, gid=self.owner.gid)
             current = tree.get(target)
@@ -423,7 +424,7 @@ def _where(context: SourceFiles) -> str:
 
 def _clean_keep_slash(path: str) -> str:
     """BuildKit's cleanPath: absolute and clean, keeping a trailing `/` or `/.`."""
-    cleaned = clean(path)
+    cleaned = clean_absolute(path)
     if path.endswith("/."):
         return (cleaned if cleaned == ROOT else cleaned + "/") + "."
     if path.endswith("/") and cleaned != ROOT:

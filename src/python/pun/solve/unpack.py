@@ -16,7 +16,8 @@ import tarfile
 from typing import BinaryIO, Dict, Iterator, List, Tuple
 
 from pun.diagnostics import error
-from pun.oci.fstree import ArchiveMember, Kind, Node, clean
+from pun.gopath import clean_absolute
+from pun.oci.fstree import ArchiveMember, Kind, Node
 
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _READ_ERRORS = (tarfile.TarError, OSError, EOFError, ValueError)
@@ -45,7 +46,7 @@ def archive_entries(path: str) -> List[Tuple[str, Node]]:
     try:
         with tarfile.open(path, mode="r|*") as tar:
             for member in tar:
-                relative = clean(member.name)  # rooted: no entry can climb out of the dest
+                relative = clean_absolute(member.name)  # rooted: no entry can climb out of the dest
                 if relative == "/":
                     continue
                 node = _node(path, member, files)
@@ -70,7 +71,7 @@ def _node(archive: str, member: tarfile.TarInfo, files: Dict[str, Node]) -> Node
         content = ArchiveMember(archive, member.name)
         return Node(Kind.FILE, mode, uid, gid, mtime, size=member.size, content=content)
     if member.islnk():  # a hard link: the same bytes as the file it names
-        target = files.get(clean(member.linkname))
+        target = files.get(clean_absolute(member.linkname))
         if target is None:
             raise error(
                 f"ADD cannot unpack {archive}: hard link {member.name} names "
