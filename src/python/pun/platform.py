@@ -6,7 +6,7 @@ from pun.records import Record
 
 TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Optional, Tuple
 
 _ARCH_ALIASES = {
     "x86_64": "amd64",
@@ -15,6 +15,8 @@ _ARCH_ALIASES = {
     "armhf": "arm",
     "armel": "arm",
     "i386": "386",
+    "i686": "386",
+    "armv7l": "arm",
 }
 # Registries whose unikernel images are published per hypervisor, with the hypervisor as the OS.
 HYPERVISOR_AS_OS_DOMAINS = frozenset({"unikraft.org"})
@@ -61,6 +63,18 @@ def parse_platform(text: str) -> Platform:
 DEFAULT_TARGET = Platform(os="linux", architecture="amd64")
 
 
+def build_platform() -> Platform:
+    """`BUILDPLATFORM` as docker defines it: the platform of the machine doing the build
+    (docker's "platform of the node performing the build"), always a linux one, as BuildKit's
+    workers are. Only a Containerfile that uses BUILD* depends on it."""
+    import os
+
+    try:
+        return parse_platform(f"linux/{os.uname().machine}")
+    except (InvalidPlatform, AttributeError):
+        return DEFAULT_TARGET
+
+
 def base_image_platform(domain: str, target: Platform, hypervisor: Optional[str]) -> Platform:
     """The platform to pull a base image for.
 
@@ -75,3 +89,24 @@ def base_image_platform(domain: str, target: Platform, hypervisor: Optional[str]
             variant=target.variant,
         )
     return target
+
+
+def parse_platforms(text: str) -> Tuple[Platform, ...]:
+    """`--platform linux/amd64,linux/arm64` (docker buildx's comma list), in the order given.
+
+    One image per platform goes into an index; naming a platform twice is an error, as two
+    manifests for one platform would leave a runtime nothing to choose by.
+    """
+    platforms = tuple(parse_platform(part) for part in text.split(","))
+    seen = set()
+    for platform in platforms:
+        if platform in seen:
+            raise InvalidPlatform(f"platform {platform} is given twice in {text!r}")
+        seen.add(platform)
+    return platforms
+
+
+def platform_key(platform: Platform) -> str:
+    """A file-name form of a platform: BuildKit's local exporter names each platform's
+    directory `linux_arm_v7` (exporter/local/export.go: the platform with `/` -> `_`)."""
+    return str(platform).replace("/", "_")

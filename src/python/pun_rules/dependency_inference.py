@@ -198,7 +198,7 @@ async def infer_unikernel_image_dependencies(
     )
     sources = [
         CopySource(text, normalize_source(text), line)
-        for _, text, line in info.plan.context_sources()
+        for _, text, line in info.context_sources()
     ]
     exact_owners = await MultiGet(
         Get(Owners, OwnersRequest((to_build_root(s.path, root),))) for s in sources if s.path

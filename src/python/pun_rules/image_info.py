@@ -29,6 +29,10 @@ class ImageInfo:
     output: str  # "oci" | "docker": the archive's format
     pants_hash: str  # the `{pants.hash}` of the target: changes exactly when the image would
     details: Mapping[str, Any] = field(default_factory=dict)  # per kind, see the README
+    # Per platform, in index order: {"platform", "digest", "config_digest", "labels",
+    # "annotations"}; one entry (the image itself) for a single-platform image. For several,
+    # `digest` is the image index's and `config_digest` is "".
+    platforms: Tuple[Mapping[str, Any], ...] = ()
 
     @property
     def tags(self) -> Tuple[str, ...]:
@@ -50,6 +54,7 @@ class ImageInfo:
             "output": self.output,
             "pants_hash": self.pants_hash,
             "details": dict(self.details),
+            "platforms": [dict(p) for p in self.platforms],
         }
 
     def to_bytes(self) -> bytes:
@@ -76,6 +81,7 @@ class ImageInfo:
                 output=str(value["output"]),
                 pants_hash=str(value["pants_hash"]),
                 details=dict(value.get("details") or {}),
+                platforms=tuple(dict(p) for p in value.get("platforms") or ()),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(f"not a NAME.image.json object: {exc}") from None

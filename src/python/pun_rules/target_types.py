@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import posixpath
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, Iterator, Optional
+from typing import Any, ClassVar, Iterable, Iterator, Optional, Tuple
 
 from pants.core.goals.package import OutputPathField
 from pants.engine.addresses import Address
@@ -23,7 +23,7 @@ from pants.engine.target import (
 )
 from pants.util.strutil import help_text
 
-from pun.platform import InvalidPlatform, parse_platform
+from pun.platform import InvalidPlatform, parse_platform, parse_platforms
 
 ALL_DEFAULT_REGISTRIES = "<all default registries>"
 OCI, DOCKER = "oci", "docker"
@@ -199,6 +199,35 @@ class UnikernelImagePlatformField(StringField):
         return value
 
 
+class UnikernelImagePlatformsField(StringSequenceField):
+    alias = "platforms"
+    help = help_text(
+        """
+        Several target platforms (`["linux/amd64", "linux/arm64"]`) instead of one `platform`:
+        the archive then holds one OCI image index with one image per platform, each planned
+        with that platform's `TARGETARCH`, `TARGETPLATFORM`, ... (so `COPY kernel-${TARGETARCH}`
+        picks each platform's file) and its own base image. `output="docker"` holds one platform.
+        """
+    )
+
+    @classmethod
+    def compute_value(
+        cls, raw_value: Optional[Iterable[str]], address: Address
+    ) -> Optional[Tuple[str, ...]]:
+        value = super().compute_value(raw_value, address)
+        if value is None:
+            return None
+        try:
+            parsed = parse_platforms(",".join(value)) if value else ()
+        except InvalidPlatform as exc:
+            raise InvalidFieldException(f"The `{cls.alias}` field of {address}: {exc}") from None
+        if not parsed:
+            raise InvalidFieldException(
+                f"The `{cls.alias}` field of {address} is empty: name at least one platform"
+            )
+        return tuple(str(p) for p in parsed)
+
+
 class UnikernelImageAnnotationsField(DictStringToStringField, PunBuildOptionField):
     alias = "annotations"
     hash_key = "annotations"
@@ -280,6 +309,7 @@ class UnikernelImageTarget(Target):
         UnikernelImageSkipPushField,
         UnikernelImageBuildArgsField,
         UnikernelImagePlatformField,
+        UnikernelImagePlatformsField,
         UnikernelImageAnnotationsField,
         UnikernelImageOutputField,
         UnikernelImageSquashField,

@@ -10,7 +10,7 @@ import argparse
 import json
 import os
 import sys
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Set, Tuple
 
 from pun.buildplan import PlannedImage
 from pun.cli.options import (
@@ -18,11 +18,13 @@ from pun.cli.options import (
     add_progress_argument,
     add_generate_arguments,
     generate_options,
+    platforms,
     read_containerfile,
     run_command,
     source_date_epoch,
 )
-from pun.diagnostics import error, write_diagnostics
+from pun.diagnostics import Diagnostic, error, write_diagnostics
+from pun.imagespec import ImageSpec
 from pun.keyvalue import parse_pairs
 from pun.solve.options import (
     BUILDCTL,
@@ -32,6 +34,7 @@ from pun.solve.options import (
     BuildResult,
     SourceLine,
 )
+from pun.oci.output_spec import OutputSpec
 
 EXIT_OK = 0
 
@@ -49,11 +52,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--definition",
+        action="append",
+        default=[],
         metavar="FILE",
-        help="build this LLB definition (with --image-spec) instead of reading a Containerfile",
+        help="build this LLB definition (with --image-spec) instead of reading a Containerfile; "
+        "repeat the pair for a multi-platform image (one per platform)",
     )
     parser.add_argument(
         "--image-spec",
+        action="append",
+        default=[],
         metavar="FILE",
         help="the image spec planned with --definition (pun.buildplan)",
     )
@@ -145,7 +153,7 @@ def _build_and_report(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> BuildResult:
-    from pun.solve import build, parse_output_spec
+    from pun.solve import parse_output_spec
 
     output = parse_output_spec(args.output)
     if args.metadata_file == "-" and output.get("dest") == "-":
@@ -156,7 +164,7 @@ def _build(args: argparse.Namespace) -> BuildResult:
     builder = args.builder or (
         BUILDCTL if args.buildkit_addr or os.environ.get("BUILDKIT_HOST") else EMBEDDED
     )
-    definition, planned = _plan(args)
+    plans = _plan(args)
     if args.squash and builder == BUILDCTL:
         raise error(
             "--squash works with the embedded builder only",
@@ -171,9 +179,36 @@ def _build(args: argparse.Namespace) -> BuildResult:
         buildctl=args.buildctl,
         insecure_registry=args.insecure_registry,
         image_archives=_image_archives(args.image_archive),
-        sources=tuple(SourceLine(d, planned.path, line) for d, line in planned.source_map),
+        sources=tuple(
+            SourceLine(d, planned.path, line)
+            for _, planned in plans
+            for d, line in planned.source_map
+        ),
     )
-    image = planned.image.with_annotations(parse_pairs(args.annotations, "--annotation"))
+    annotations = parse_pairs(args.annotations, "--annotation")
+    from pun.solve.multiplatform import PlatformBuild, build_platforms  # one platform: build()
+
+    builds = [PlatformBuild(d, p.image.with_annotations(annotations)) for d, p in plans]
+
+    def build_one(n: int, out: OutputSpec) -> BuildResult:
+        return _build_one(args, builds[n].definition, plans[n][1], builds[n].image, out,
+                          builder, options)
+
+    return build_platforms(builds, args.context, output, builder, options, build_one)
+
+
+def _build_one(
+    args: argparse.Namespace,
+    definition: bytes,
+    planned: PlannedImage,
+    image: ImageSpec,
+    output: OutputSpec,
+    builder: str,
+    options: BuildOptions,
+) -> BuildResult:
+    """Build one platform's image, making its rootfs artifact first when it asks for one."""
+    from pun.solve import build
+
     if planned.rootfs is None:
         return build(definition, args.context, image, output, builder, options)
     import dataclasses
@@ -210,13 +245,14 @@ def _image_archives(values: Sequence[str]) -> Tuple[Tuple[str, str], ...]:
 _PLANNING_FLAGS = ("file", "build_args", "platform", "base_platform", "local_unique_id", "strict")
 
 
-def _plan(args: argparse.Namespace) -> Tuple[bytes, PlannedImage]:
-    """The Definition and image spec: read from --definition/--image-spec, or generated."""
+def _plan(args: argparse.Namespace) -> List[Tuple[bytes, PlannedImage]]:
+    """The Definition and image spec of each platform: read from --definition/--image-spec
+    pairs, or generated (once per `--platform`, docker buildx's comma list)."""
     if args.definition or args.image_spec:
-        if not (args.definition and args.image_spec):
+        if len(args.definition) != len(args.image_spec):
             raise error(
                 "--definition and --image-spec go together",
-                hint="pass both files of the planned build, or neither and a Containerfile",
+                hint="pass both files of each planned build, or neither and a Containerfile",
             )
         given = [f"--{n.replace('_', '-')}" for n in _PLANNING_FLAGS if getattr(args, n, None)]
         if given:
@@ -226,23 +262,33 @@ def _plan(args: argparse.Namespace) -> Tuple[bytes, PlannedImage]:
             )
         from pun.buildplan import read_spec_file
 
-        return _read(args.definition, "--definition"), read_spec_file(
-            _read(args.image_spec, "--image-spec"), args.image_spec
-        )
+        return [
+            (_read(d, "--definition"), read_spec_file(_read(i, "--image-spec"), i))
+            for d, i in zip(args.definition, args.image_spec)
+        ]
     from pun.api import generate
 
     # Named as the user wrote it, or as `pun --LLB` does: `Containerfile`, not `./Containerfile`.
     path = args.file or os.path.normpath(os.path.join(args.context, "Containerfile"))
-    options = generate_options(args, path)
-    generated = generate(read_containerfile(path), options)
-    write_diagnostics(generated.warnings)
-    return generated.definition, PlannedImage(
-        generated.image,
-        path,
-        generated.source_map,
-        generated.plan.rootfs,
-        tuple(options.context_excludes),
-    )
+    text = read_containerfile(path)
+    targets = platforms(args.platform, "--platform")
+    first = argparse.Namespace(**{**vars(args), "platform": str(targets[0])})
+    base = generate_options(first, path)
+    plans = []
+    said: Set[Diagnostic] = set()  # the platforms mostly share their warnings: each is said once
+    for target in targets:
+        generated = generate(text, base._replace(target_platform=target))
+        write_diagnostics([w for w in generated.warnings if w not in said])
+        said.update(generated.warnings)
+        planned = PlannedImage(
+            generated.image,
+            path,
+            generated.source_map,
+            generated.plan.rootfs,
+            tuple(base.context_excludes),
+        )
+        plans.append((generated.definition, planned))
+    return plans
 
 
 def _read(path: str, flag: str) -> bytes:

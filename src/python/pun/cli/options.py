@@ -46,7 +46,8 @@ def add_generate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--platform",
         metavar="OS/ARCH[/VARIANT]",
-        help="target platform (default linux/amd64); its arch is used for unikraft.org images",
+        help="target platform (default linux/amd64; `pun build` takes a comma list for a "
+        "multi-platform index); its arch is used for unikraft.org images",
     )
     parser.add_argument(
         "--base-platform",
@@ -139,10 +140,30 @@ def platform(text: Optional[str], flag: str) -> "Platform":
 
     if text is None:
         return DEFAULT_TARGET
+    if "," in text and flag == "--platform":
+        raise error(
+            f"{flag} {text}: one LLB definition has one platform",
+            hint="give one platform here; `pun build --platform "
+            f"{text}` builds a multi-platform image index",
+        )
     try:
         return parse_platform(text)
     except InvalidPlatform as exc:
         raise error(f"{flag}: {exc}", hint="use e.g. linux/amd64 or linux/arm64") from None
+
+
+def platforms(text: Optional[str], flag: str) -> "Tuple[Platform, ...]":
+    """`--platform` for `pun build`: one platform or docker buildx's comma list."""
+    from pun.platform import DEFAULT_TARGET, InvalidPlatform, parse_platforms
+
+    if text is None:
+        return (DEFAULT_TARGET,)
+    try:
+        return parse_platforms(text)
+    except InvalidPlatform as exc:
+        raise error(
+            f"{flag}: {exc}", hint="use e.g. linux/amd64 or linux/amd64,linux/arm64"
+        ) from None
 
 
 def source_date_epoch(flag: "Optional[int]") -> int:

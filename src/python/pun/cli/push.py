@@ -3,8 +3,10 @@
     pun push redis.oci.tar 127.0.0.1:5000/unikernels/redis:1.0 127.0.0.1:5000/unikernels/redis:x
 
 For each repository: every blob the registry lacks, then the manifest by digest, then each tag
-(pun.oci.push). stdout gets one `REPOSITORY@DIGEST` line per repository pushed to;
-diagnostics and progress go to stderr. Exit status: 0 pushed, 1 failed, 2 usage error.
+(pun.oci.push); a multi-platform archive (an image index) goes up children first, then the
+index by digest, then each tag (pun.oci.image_index). stdout gets one `REPOSITORY@DIGEST`
+line per repository pushed to; diagnostics and progress go to stderr. Exit status: 0 pushed,
+1 failed, 2 usage error.
 """
 
 from __future__ import annotations
@@ -50,13 +52,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 def push_archive(
     archive: str, names: Sequence[str], insecure: bool = False, progress: str = "auto"
 ) -> List[str]:
-    from pun.oci.layout import read_archive
-    from pun.progress import Progress
+    from pun.oci.image import BuiltImage
+    from pun.oci.image_index import push_index
+    from pun.oci.layout import read_any
     from pun.oci.push import parse_names, push
+    from pun.progress import Progress
 
     parse_names(names, what="cannot push to ")  # before reading a possibly large archive
     with tempfile.TemporaryDirectory(prefix="pun-push-") as scratch:
-        image = read_archive(archive, scratch)
+        image = read_any(archive, scratch)
+        if not isinstance(image, BuiltImage):  # multi-platform: children first, then the index
+            return push_index(image, scratch, names, Progress(progress), insecure=insecure)
         config_path = os.path.join(scratch, "config")
         with open(config_path, "wb") as handle:
             handle.write(image.config)

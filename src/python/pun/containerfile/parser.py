@@ -23,7 +23,13 @@ from pun.containerfile.plan import (
 from pun.containerfile.words import WordError, process_word
 from pun.diagnostics import Diagnostic, error, warning
 from pun.imagespec import ConfigStep, SetEnv, SetLabel, SetWorkdir, resolve_workdir
-from pun.platform import DEFAULT_TARGET, InvalidPlatform, Platform, parse_platform
+from pun.platform import (
+    DEFAULT_TARGET,
+    InvalidPlatform,
+    Platform,
+    build_platform,
+    parse_platform,
+)
 from pun.reference import InvalidReference, normalize
 from pun.records import Record
 
@@ -186,7 +192,7 @@ class _PlanBuilder:
         # Docker predefines these for FROM lines and for ARGs that name them.
         self.predefined = {
             **_platform_args("TARGET", options.target_platform),
-            **_platform_args("BUILD", DEFAULT_TARGET),
+            **_platform_args("BUILD", build_platform()),
         }
         self.meta_args: Dict[str, str] = {}
         # The stage's expansion environment: ARG (with a value) and ENV both write it and the

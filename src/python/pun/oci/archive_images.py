@@ -19,8 +19,10 @@ from pun.diagnostics import error
 from pun.reference import InvalidReference, normalize
 from pun.oci.cache import BlobCache
 from pun.oci.image import PulledImage
+from pun.oci.image_index import BuiltIndex
 from pun.oci.layers import Blob
-from pun.oci.layout import read_archive
+from pun.oci.layout import platform_image, read_any
+from pun.platform import Platform
 
 
 def parse_image_archives(values: Sequence[str]) -> Dict[str, str]:
@@ -54,14 +56,20 @@ def find_archive(reference: str, archives: Mapping[str, str]) -> Optional[str]:
     return archives.get(key)
 
 
-def load_archive_image(reference: str, archive: str, cache: BlobCache) -> PulledImage:
-    """The image in `archive` as a pulled base: its layer blobs in the cache."""
+def load_archive_image(
+    reference: str, archive: str, cache: BlobCache, platform: Platform
+) -> PulledImage:
+    """The image in `archive` as a pulled base: its layer blobs in the cache. Of a
+    multi-platform archive (an image index), the image for `platform`, as from a registry."""
     os.makedirs(cache.root, exist_ok=True)
     scratch = tempfile.mkdtemp(dir=cache.root, prefix="archive-")
     try:
-        image = read_archive(archive, scratch)
+        found = read_any(archive, scratch)
+        image = platform_image(found, platform, archive)
+        # A pinned reference may name the image or, for an index, the index.
+        known = {image.manifest_digest, found.digest if isinstance(found, BuiltIndex) else ""}
         pinned = normalize(reference).digest
-        if pinned and pinned != image.manifest_digest:
+        if pinned and pinned not in known:
             raise error(
                 f"{reference} is pinned to {pinned}, but {archive} holds "
                 f"{image.manifest_digest}",

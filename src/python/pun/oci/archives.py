@@ -22,7 +22,7 @@ OCI_LAYOUT = b'{"imageLayoutVersion":"1.0.0"}'
 Entry = Union[bytes, Tuple[str, int]]
 
 
-def _blob_name(digest: str) -> str:
+def blob_name(digest: str) -> str:
     algorithm, hexa = digest.split(":", 1)
     return f"blobs/{algorithm}/{hexa}"
 
@@ -31,11 +31,11 @@ def layout_entries(image: BuiltImage, names: Sequence[str]) -> Dict[str, Entry]:
     entries: Dict[str, Entry] = {
         "oci-layout": OCI_LAYOUT,
         "index.json": index_json(image, names),
-        _blob_name(image.manifest_digest): image.manifest,
-        _blob_name(image.config_digest): image.config,
+        blob_name(image.manifest_digest): image.manifest,
+        blob_name(image.config_digest): image.config,
     }
     for blob in image.layers:
-        entries[_blob_name(blob.digest)] = (blob.path, blob.size)
+        entries[blob_name(blob.digest)] = (blob.path, blob.size)
     return entries
 
 
@@ -45,9 +45,9 @@ def docker_entries(image: BuiltImage, names: Sequence[str]) -> Dict[str, Entry]:
     tags = ["%s:%s" % _split_tag(n) for n in names if "@" not in n]
     manifest = [
         {
-            "Config": _blob_name(image.config_digest),
+            "Config": blob_name(image.config_digest),
             "RepoTags": tags or None,
-            "Layers": [_blob_name(b.digest) for b in image.layers],
+            "Layers": [blob_name(b.digest) for b in image.layers],
         }
     ]
     entries["manifest.json"] = canonical_json(manifest)

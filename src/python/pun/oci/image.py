@@ -133,19 +133,25 @@ def assemble(
 
 
 def index_json(image: BuiltImage, names: Sequence[str]) -> bytes:
-    """An OCI index naming the image (one entry per name, or one unnamed entry).
+    """An OCI index naming the image (one entry per name, or one unnamed entry)."""
+    descriptor: Dict[str, Any] = {
+        "mediaType": image.manifest_media_type,
+        "digest": image.manifest_digest,
+        "size": len(image.manifest),
+        "platform": platform_json(image.platform),
+    }
+    return layout_index(descriptor, names)
+
+
+def layout_index(descriptor: Dict[str, Any], names: Sequence[str]) -> bytes:
+    """A layout's `index.json`: `descriptor` once per name (or once, unnamed).
 
     Like BuildKit: `io.containerd.image.name` holds the normalized name, the OCI ref name
     the tag alone.
     """
     entries: List[Dict[str, Any]] = []
     for name in names or [""]:
-        entry: Dict[str, Any] = {
-            "mediaType": image.manifest_media_type,
-            "digest": image.manifest_digest,
-            "size": len(image.manifest),
-            "platform": platform_json(image.platform),
-        }
+        entry = dict(descriptor)
         if name:
             ref = normalize(name)
             entry["annotations"] = {

@@ -31,7 +31,7 @@ def pull(
 
     archive = find_archive(reference, archives)
     if archive is not None:
-        return load_archive_image(reference, archive, cache)
+        return load_archive_image(reference, archive, cache, platform)
     try:
         ref = normalize(reference)
     except InvalidReference as exc:

@@ -14,6 +14,10 @@ from pun.oci.image import BuiltImage
 from pun.oci.layers import Blob
 from pun.progress import Progress
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pun.oci.registry.client import RegistryClient
+
 
 def parse_names(names: Sequence[str], what: str = "--output name=") -> List[ImageReference]:
     """Normalize every name; a bad one is a PunError whose message starts with `what`."""
@@ -51,15 +55,21 @@ def push(
     config = Blob(image.config_digest, len(image.config), image.config_media_type, config_path)
     for (domain, path), refs in sorted(by_repository.items()):
         client = RegistryClient(domain, path, push=True, insecure=insecure)
-        for blob in (*image.layers, config):
-            if client.has_blob(blob.digest):
-                continue
-            progress.start(f"pushing {blob.digest[:19]} to {domain}/{path}", blob.size)
-            client.upload_blob(blob.digest, blob.size, blob.path, progress)
-            progress.finish()
+        upload_missing(client, (*image.layers, config), progress)
         client.put_manifest(image.manifest_digest, image.manifest, image.manifest_media_type)
         for ref in refs:
             if ref.tag:
                 client.put_manifest(ref.tag, image.manifest, image.manifest_media_type)
         pushed.append(f"{domain}/{path}@{image.manifest_digest}")
     return pushed
+
+
+def upload_missing(client: RegistryClient, blobs: Sequence[Blob], progress: Progress) -> None:
+    """Upload the blobs the registry does not have yet (the manifest naming them comes later)."""
+    for blob in blobs:
+        if client.has_blob(blob.digest):
+            continue
+        where = f"{client.domain}/{client.repository}"
+        progress.start(f"pushing {blob.digest[:19]} to {where}", blob.size)
+        client.upload_blob(blob.digest, blob.size, blob.path, progress)
+        progress.finish()

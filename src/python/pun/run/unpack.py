@@ -20,10 +20,11 @@ class UnpackedImage:
 
 
 def unpack(archive: str, scratch: str) -> UnpackedImage:
-    """Read `archive` (an OCI layout tar: pun's oci or docker output, skopeo's oci-archive) and
-    write its root filesystem under `scratch`."""
+    """Read `archive` (an OCI layout tar: pun's oci or docker output, skopeo's oci-archive; of
+    a multi-platform archive the host's platform) and write its root filesystem under `scratch`."""
     from pun.oci.baselayers import scan_layers
-    from pun.oci.layout import read_archive
+    from pun.oci.layout import read_platform_image
+    from pun.platform import build_platform
     from pun.progress import Progress
     from pun.solve.tree_files import write_tree
 
@@ -31,7 +32,7 @@ def unpack(archive: str, scratch: str) -> UnpackedImage:
     rootfs = os.path.join(scratch, "rootfs")
     os.mkdir(blobs)
     os.mkdir(rootfs)
-    image = read_archive(archive, blobs)
+    image = read_platform_image(archive, blobs, build_platform())  # an index: the host's image
     manifest = _object(image.manifest, archive, "the manifest")
     config = _object(image.config, archive, "the image config")
     layer_paths = [blob.path for blob in image.layers]

@@ -40,12 +40,22 @@ class BuildOptions:
 
 
 @dataclass(frozen=True)
+class PlatformImage:
+    """One platform's image in a multi-platform index."""
+
+    platform: str  # os/arch[/variant]
+    manifest_digest: str
+    config_digest: str
+
+
+@dataclass(frozen=True)
 class BuildResult:
     builder: str
     output: OutputSpec
-    manifest_digest: Optional[str] = None
-    config_digest: Optional[str] = None
+    manifest_digest: Optional[str] = None  # a multi-platform build's: the index's digest
+    config_digest: Optional[str] = None  # None for an index (each platform has its own)
     pushed: Tuple[str, ...] = ()
+    platforms: Tuple[PlatformImage, ...] = ()  # multi-platform builds only, in index order
 
     def metadata(self) -> Dict[str, Any]:
         """buildctl's --metadata-file keys, where they apply."""
@@ -56,4 +66,13 @@ class BuildResult:
             out["containerimage.config.digest"] = self.config_digest
         if self.output.names:
             out["image.name"] = ",".join(self.output.names)
+        if self.platforms:
+            out["pun.platforms"] = [
+                {
+                    "platform": p.platform,
+                    "containerimage.digest": p.manifest_digest,
+                    "containerimage.config.digest": p.config_digest,
+                }
+                for p in self.platforms
+            ]
         return out

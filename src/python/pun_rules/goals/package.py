@@ -111,7 +111,41 @@ def image_info(request: UnikernelBuildRequest, built: Mapping[str, Any]) -> Imag
         platform=str(request.containerfile.platform),
         output=request.output,
         pants_hash=request.pants_hash,
+        platforms=tuple(platform_images(request, built)),
     )
+
+
+def platform_images(
+    request: UnikernelBuildRequest, built: Mapping[str, Any]
+) -> List[Dict[str, Any]]:
+    """`NAME.image.json`'s `platforms`: per platform, in the index's order, its manifest and
+    config digests, labels and manifest annotations (which differ where the Containerfile makes
+    them differ). One entry, the image itself, for a single-platform image; for several,
+    `digest` is the index's and `platform`/`labels`/`annotations` describe the first."""
+    oci = request.output != DOCKER
+    if not request.containerfile.multi_platform:
+        digests = {
+            str(request.containerfile.platform): {
+                "containerimage.digest": built.get("containerimage.digest"),
+                "containerimage.config.digest": built.get("containerimage.config.digest"),
+            }
+        }
+    else:
+        digests = {p.get("platform"): p for p in built.get("pun.platforms") or ()}
+    out = []
+    for planned in request.platform_plans:
+        found = digests.get(str(planned.platform)) or {}
+        image = planned.image.with_annotations(request.annotations)
+        out.append(
+            {
+                "platform": str(planned.platform),
+                "digest": found.get("containerimage.digest"),
+                "config_digest": found.get("containerimage.config.digest"),
+                "labels": planned.image.labels(),
+                "annotations": image.manifest_annotations if oci else {},
+            }
+        )
+    return out
 
 
 def names_a_registry(name: str) -> bool:

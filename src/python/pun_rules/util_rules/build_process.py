@@ -55,10 +55,12 @@ def build_argv(
 ) -> Tuple[str, ...]:
     """`pun build` arguments (after the PEX): the planned files, then only output, cache and
     builder flags — nothing that shapes the LLB."""
+    planned = [(p.definition_file, p.spec_file) for p in request.platform_plans] or [
+        (DEFINITION_FILE, SPEC_FILE)
+    ]
     argv = [
         "build",
-        f"--definition={DEFINITION_FILE}",
-        f"--image-spec={SPEC_FILE}",
+        *(f for d, s in planned for f in (f"--definition={d}", f"--image-spec={s}")),
         f"--context={CONTEXT_DIR}",
         f"--output={output_spec(request.output, request.archive, (n.name for n in request.names))}",
         f"--metadata-file={METADATA_FILE}",

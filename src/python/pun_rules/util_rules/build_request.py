@@ -9,7 +9,7 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any, Iterable, List, Mapping, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Sequence, Set, Tuple
 
 from pants.engine.addresses import Address
 from pants.engine.fs import CreateDigest, Digest, FileContent
@@ -21,18 +21,30 @@ from pants.util.frozendict import FrozenDict
 import pun
 from pun.api import generate
 from pun.buildplan import spec_file_bytes
-from pun.diagnostics import PunError
+from pun.diagnostics import Diagnostic, PunError
 from pun.imagespec import ImageSpec
+from pun.platform import Platform, platform_key
 from pun_rules.errors import UnikernelImageError
 from pun_rules.field_sets import UnikernelImageFieldSet
 from pun_rules.subsystems.pun import Builder, PunSubsystem
-from pun_rules.target_types import PunBuildOptionField
+from pun_rules.target_types import DOCKER, PunBuildOptionField
 from pun_rules.util_rules.containerfile import ContainerfileInfo, ContainerfileRequest
 from pun_rules.util_rules.context import BuildContext, BuildContextRequest, check_copy_sources
 from pun_rules.util_rules.image_refs import ImageName, image_names, interpolation_context
 from pun_rules.util_rules.upstream_images import UpstreamImages, UpstreamImagesRequest
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PlatformPlan:
+    """One platform's planned build, and where its two files sit in the sandbox."""
+
+    platform: Platform
+    definition: bytes
+    image: ImageSpec
+    definition_file: str
+    spec_file: str
 
 
 @dataclass(frozen=True)
@@ -59,11 +71,22 @@ class UnikernelBuildRequest:
     upstream: UpstreamImages = UpstreamImages((), EMPTY_DIGEST)
     # The `pun build` flags of the target's PunBuildOptionFields, in alias order.
     build_options: Tuple[str, ...] = ()
+    # Every platform's plan, in the index's order (one entry, the above, for one platform).
+    platform_plans: Tuple[PlatformPlan, ...] = ()
 
 
-# Where the planned build's files sit in the build process's sandbox.
-DEFINITION_FILE = ".pun-plan/definition.pb"
-SPEC_FILE = ".pun-plan/image-spec.json"
+# Where the planned build's files sit in the build process's sandbox. A multi-platform image
+# has one pair per platform: `.pun-plan/linux_arm64/definition.pb`, ...
+PLAN_DIR = ".pun-plan"
+DEFINITION_FILE = f"{PLAN_DIR}/definition.pb"
+SPEC_FILE = f"{PLAN_DIR}/image-spec.json"
+
+
+def plan_files(platform: Platform, multi: bool) -> Tuple[str, str]:
+    if not multi:
+        return DEFINITION_FILE, SPEC_FILE
+    where = f"{PLAN_DIR}/{platform_key(platform)}"
+    return f"{where}/definition.pb", f"{where}/image-spec.json"
 
 
 def _sha256(data: bytes) -> str:
@@ -72,17 +95,26 @@ def _sha256(data: bytes) -> str:
 
 def build_hash(
     info: ContainerfileInfo,
-    definition: bytes,
-    spec_file: bytes,
+    definitions: Sequence[bytes],
+    spec_files: Sequence[bytes],
     context: BuildContext,
     settings: Mapping[str, Any],
 ) -> str:
     """`{pants.hash}`: every input that can change the image, and nothing else: the exact
-    Definition and image spec bytes the build process gets."""
+    Definition and image spec bytes the build process gets (one pair per platform)."""
+    if len(definitions) == 1:  # one platform: the hash it always had
+        planned: Dict[str, Any] = {
+            "definition": _sha256(definitions[0]),
+            "image_spec": _sha256(spec_files[0]),
+        }
+    else:
+        planned = {
+            "definitions": [_sha256(d) for d in definitions],
+            "image_specs": [_sha256(f) for f in spec_files],
+        }
     inputs = {
         "containerfile": _sha256(info.text.encode("utf-8")),
-        "definition": _sha256(definition),
-        "image_spec": _sha256(spec_file),
+        **planned,
         "context": context.digest.fingerprint,
         "pun": pun.__version__,
         **settings,
@@ -123,16 +155,46 @@ async def prepare_build(
             'set `[pun].builder = "embedded"`, or publish the upstream image and name it by '
             "its registry reference",
         )
-    unique_id = context.digest.fingerprint
-    try:
-        generated = generate(
-            info.text,
-            info.generate_options(unique_id, strict, context.excludes, upstream.aliases()),
+    if info.multi_platform and field_set.output.value == DOCKER:
+        raise UnikernelImageError(
+            address,
+            f'`output="docker"` holds one platform; `platforms` names {len(info.platforms)}',
+            'use `output="oci"` (an image index), or one `platform` for `docker load`',
         )
-    except PunError as exc:
-        raise UnikernelImageError.from_pun(address, exc) from None
-    for warning in generated.warnings:
-        logger.warning(f"unikernel_image {address}: {warning.render()}")
+    unique_id = context.digest.fingerprint
+    multi = info.multi_platform
+    plans = []
+    said: Set[Diagnostic] = set()
+    for platform in info.platforms or (info.platform,):
+        try:
+            generated = generate(
+                info.text,
+                info.generate_options(
+                    unique_id, strict, context.excludes, upstream.aliases(), platform
+                ),
+            )
+        except PunError as exc:
+            raise UnikernelImageError.from_pun(address, exc) from None
+        for warning in generated.warnings:
+            if warning not in said:  # platforms mostly share their warnings: say each once
+                said.add(warning)
+                logger.warning(f"unikernel_image {address}: {warning.render()}")
+        definition_file, spec_file = plan_files(platform, multi)
+        plans.append(
+            (
+                PlatformPlan(
+                    platform, generated.definition, generated.image, definition_file, spec_file
+                ),
+                # The rootfs artifact (if any) is made by the build process, from its context.
+                spec_file_bytes(
+                    generated.image,
+                    info.path,
+                    generated.source_map,
+                    generated.plan.rootfs,
+                    tuple(context.excludes),
+                ),
+            )
+        )
     annotations = FrozenDict(field_set.annotations.value or {})
     settings = {
         **{f.hash_key: f.hash_value() for f in options},
@@ -140,23 +202,18 @@ async def prepare_build(
         "strict": strict,
         "source_date_epoch": pun_options.source_date_epoch,
         "builder": pun_options.builder.value,
-        "platform": str(info.platform),
+        "platform": ",".join(str(p.platform) for p, _ in plans),
     }
-    # The rootfs artifact (if any) is made by the build process, from its context.
-    spec_file = spec_file_bytes(
-        generated.image,
-        info.path,
-        generated.source_map,
-        generated.plan.rootfs,
-        tuple(context.excludes),
+    pants_hash = build_hash(
+        info, [p.definition for p, _ in plans], [b for _, b in plans], context, settings
     )
-    pants_hash = build_hash(info, generated.definition, spec_file, context, settings)
-    plan = await Get(
-        Digest,
-        CreateDigest(
-            [FileContent(DEFINITION_FILE, generated.definition), FileContent(SPEC_FILE, spec_file)]
-        ),
-    )
+    files = []
+    for planned, spec_bytes in plans:
+        files += [
+            FileContent(planned.definition_file, planned.definition),
+            FileContent(planned.spec_file, spec_bytes),
+        ]
+    plan = await Get(Digest, CreateDigest(files))
     registries = pun_options.registries().select(
         tuple(field_set.registries.value or ()), f"unikernel_image {address}"
     )
@@ -171,8 +228,8 @@ async def prepare_build(
         address=address,
         containerfile=info,
         context=context,
-        definition=generated.definition,
-        image=generated.image,
+        definition=plans[0][0].definition,
+        image=plans[0][0].image,
         plan=plan,
         unique_id=unique_id,
         pants_hash=pants_hash,
@@ -184,6 +241,7 @@ async def prepare_build(
         strict=strict,
         upstream=upstream,
         build_options=tuple(flag for f in options for flag in f.pun_build_flags()),
+        platform_plans=tuple(p for p, _ in plans),
     )
 
 

@@ -7,7 +7,7 @@ generation. Reading happens in-process (pure Python), so there is no process to 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Tuple
+from typing import Any, Iterable, Mapping, Optional, Tuple
 
 from pants.core.util_rules.source_files import SourceFiles, SourceFilesRequest
 from pants.engine.addresses import Address
@@ -28,6 +28,7 @@ from pun_rules.util_rules.image_aliases import AddressPlaceholders
 from pun_rules.target_types import (
     UnikernelImageBuildArgsField,
     UnikernelImagePlatformField,
+    UnikernelImagePlatformsField,
     UnikernelImageSourceField,
 )
 
@@ -75,7 +76,21 @@ class ContainerfileInfo:
     plan: PackPlan
     build_args: BuildArgs
     platform: Platform  # the image's: the target's `platform`, a bunnyfile's architecture
-    platform_given: bool = False  # the target sets `platform`
+    platform_given: bool = False  # the target sets `platform` (or `platforms`)
+    # `platforms=[...]`: one plan per platform (their COPY sources may differ by TARGETARCH);
+    # `platform` and `plan` are the first's.
+    platforms: Tuple[Platform, ...] = ()
+    plans: Tuple[PackPlan, ...] = ()
+
+    @property
+    def multi_platform(self) -> bool:
+        return len(self.platforms) > 1
+
+    def context_sources(self) -> Tuple[Tuple[str, str, int], ...]:
+        """What every platform's plan reads from the build context, each once
+        (PackPlan.context_sources; for inference and the COPY check)."""
+        plans = self.plans or (self.plan,)
+        return tuple(dict.fromkeys(s for plan in plans for s in plan.context_sources()))
 
     def generate_options(
         self,
@@ -83,11 +98,12 @@ class ContainerfileInfo:
         strict: bool,
         context_excludes: Tuple[str, ...] = (),
         image_aliases: Mapping[str, str] = {},
+        platform: Optional[Platform] = None,
     ) -> GenerateOptions:
         return GenerateOptions(
             path=self.path,
             build_args=dict(self.build_args.values),
-            target_platform=self.platform,
+            target_platform=platform or self.platform,
             platform_given=self.platform_given,
             local_unique_id=unique_id,
             strict=strict,
@@ -118,30 +134,49 @@ async def containerfile_info(request: ContainerfileRequest) -> ContainerfileInfo
             "save it as UTF-8",
         ) from None
     platform_text = target[UnikernelImagePlatformField].value
-    platform = parse_platform(platform_text) if platform_text else DEFAULT_TARGET
+    platforms_value = target[UnikernelImagePlatformsField].value
+    if platform_text and platforms_value:
+        raise UnikernelImageError(
+            request.address,
+            "`platform` and `platforms` are both set",
+            "keep one: `platforms=[...]` for a multi-platform image index",
+        )
+    if platforms_value:
+        platforms = tuple(parse_platform(p) for p in platforms_value)
+    else:
+        platforms = (parse_platform(platform_text) if platform_text else DEFAULT_TARGET,)
+    given = bool(platform_text or platforms_value)
     try:
-        plan = read_plan(
-            text,
-            GenerateOptions(
-                path=file.path,
-                build_args=dict(build_args.values),
-                target_platform=platform,
-                platform_given=bool(platform_text),
-                # FROM //other:image reads before the upstream is built (pun_rules upstream_images)
-                image_aliases=AddressPlaceholders(),
-            ),
+        plans = tuple(
+            read_plan(
+                text,
+                GenerateOptions(
+                    path=file.path,
+                    build_args=dict(build_args.values),
+                    target_platform=platform,
+                    platform_given=given,
+                    # FROM //other:image reads before the upstream is built (pun_rules
+                    # upstream_images)
+                    image_aliases=AddressPlaceholders(),
+                ),
+            )
+            for platform in platforms
         )
     except PunError as exc:
         raise UnikernelImageError.from_pun(request.address, exc) from None
+    # A bunnyfile's `architecture` is the platform when the target names none.
+    platforms = tuple(plan.platform or p for plan, p in zip(plans, platforms))
     return ContainerfileInfo(
         request.address,
         file.path,
         sources.snapshot.digest,
         text,
-        plan,
+        plans[0],
         build_args,
-        plan.platform or platform,
-        bool(platform_text),
+        platforms[0],
+        given,
+        platforms,
+        plans,
     )
 
 

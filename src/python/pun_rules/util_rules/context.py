@@ -179,7 +179,7 @@ def check_copy_sources(info: ContainerfileInfo, context: BuildContext) -> None:
     """Every COPY source must match something in the context; say which target could add it."""
     problems: List[str] = []
     files = context.snapshot.files
-    for what, source, at in info.plan.context_sources():
+    for what, source, at in info.context_sources():
         normalized = normalize_source(source)
         if matching(normalized, files):
             continue
