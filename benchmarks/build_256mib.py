@@ -63,11 +63,16 @@ def realistic_payload(path: Path, size_mib: int) -> str:
     return f"{size_mib} MiB of {LIBRARIES}/*.so* (name order)"
 
 
-def run(argv: Sequence[str], env: Dict[str, str], stdin: Optional[Path] = None,
-        stdout: Optional[Path] = None) -> Tuple[float, int]:
+def run(
+    argv: Sequence[str],
+    env: Dict[str, str],
+    stdin: Optional[Path] = None,
+    stdout: Optional[Path] = None,
+) -> Tuple[float, int]:
     """(wall seconds, peak RSS in KiB) of one child process."""
-    with open(stdin or os.devnull, "rb") as given, open(stdout or os.devnull, "wb") as out, \
-            tempfile.TemporaryFile() as errors:
+    with open(stdin or os.devnull, "rb") as given, open(
+        stdout or os.devnull, "wb"
+    ) as out, tempfile.TemporaryFile() as errors:
         started = time.monotonic()
         process = subprocess.Popen(argv, env=env, stdin=given, stdout=out, stderr=errors)
         _, status, usage = os.wait4(process.pid, 0)
@@ -80,7 +85,8 @@ def run(argv: Sequence[str], env: Dict[str, str], stdin: Optional[Path] = None,
 
 
 def engine() -> str:
-    from pun.oci.deflate import engine as deflate_engine, isal_version
+    from pun.oci.deflate import engine as deflate_engine
+    from pun.oci.deflate import isal_version
 
     return f"{deflate_engine(6)} (isal {isal_version() or 'not installed'})"
 
@@ -95,27 +101,56 @@ def bench(name: str, context: Path, scratch: Path, runs: int, addr: Optional[str
     if addr:
         run([*pun, "--LLB", "-f", str(context / "Containerfile")], env, stdout=llb)
     for _ in range(runs):
-        sides["pun"].append(run([*pun, "build", "--builder", "embedded", "--context",
-                                 str(context), "--output", f"type=oci,dest={archive}"], env))
+        sides["pun"].append(
+            run(
+                [
+                    *pun,
+                    "build",
+                    "--builder",
+                    "embedded",
+                    "--context",
+                    str(context),
+                    "--output",
+                    f"type=oci,dest={archive}",
+                ],
+                env,
+            )
+        )
         pun_size = archive.stat().st_size
         archive.unlink()
         if addr:
             run(["buildctl", "--addr", addr, "prune", "--all"], env)
-            sides["buildkit"].append(run(["buildctl", "--addr", addr, "build", "--local",
-                                          f"context={context}", "--output",
-                                          f"type=oci,dest={archive}"], env, stdin=llb))
+            sides["buildkit"].append(
+                run(
+                    [
+                        "buildctl",
+                        "--addr",
+                        addr,
+                        "build",
+                        "--local",
+                        f"context={context}",
+                        "--output",
+                        f"type=oci,dest={archive}",
+                    ],
+                    env,
+                    stdin=llb,
+                )
+            )
             bk_size = archive.stat().st_size
             archive.unlink()
-        sides["gzip"].append(run(["gzip", "-6", "-c", str(context / "app.qemu")], env,
-                                 stdout=archive))
+        sides["gzip"].append(
+            run(["gzip", "-6", "-c", str(context / "app.qemu")], env, stdout=archive)
+        )
         gzip_size = archive.stat().st_size
         archive.unlink()
 
     def line(label: str, key: str, size: int) -> float:
         wall = statistics.median(w for w, _ in sides[key])
         rss = max(r for _, r in sides[key]) / 1024
-        print(f"  {label:34} median {wall:6.2f} s  (min {min(w for w, _ in sides[key]):5.2f})  "
-              f"peak RSS {rss:6.1f} MiB  output {size / MIB:6.1f} MiB")
+        print(
+            f"  {label:34} median {wall:6.2f} s  (min {min(w for w, _ in sides[key]):5.2f})  "
+            f"peak RSS {rss:6.1f} MiB  output {size / MIB:6.1f} MiB"
+        )
         return wall
 
     print(f"{name}, {runs} runs each:")
@@ -125,17 +160,22 @@ def bench(name: str, context: Path, scratch: Path, runs: int, addr: Optional[str
         print("    (BuildKit's peak RSS is buildctl's, the client's; buildkitd's is not counted)")
     gzip_wall = line("gzip -6 (payload only)", "gzip", gzip_size)
     if addr:
-        print(f"  ratio pun / BuildKit = {pun_wall:.2f} s / {bk_wall:.2f} s = "
-              f"{pun_wall / bk_wall:.2f}x  (target <= 0.75x)")
-    print(f"  ratio pun / gzip -6  = {pun_wall:.2f} s / {gzip_wall:.2f} s = "
-          f"{pun_wall / gzip_wall:.2f}x")
+        print(
+            f"  ratio pun / BuildKit = {pun_wall:.2f} s / {bk_wall:.2f} s = "
+            f"{pun_wall / bk_wall:.2f}x  (target <= 0.75x)"
+        )
+    print(
+        f"  ratio pun / gzip -6  = {pun_wall:.2f} s / {gzip_wall:.2f} s = "
+        f"{pun_wall / gzip_wall:.2f}x"
+    )
 
 
 def main(argv: List[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--addr", default="unix:///tmp/bk/buildkitd.sock",
-                        help="buildkitd's address for buildctl")
+    parser.add_argument(
+        "--addr", default="unix:///tmp/bk/buildkitd.sock", help="buildkitd's address for buildctl"
+    )
     parser.add_argument("--no-buildkit", action="store_true")
     parser.add_argument("--input", choices=("random", "realistic", "both"), default="both")
     args = parser.parse_args(argv)

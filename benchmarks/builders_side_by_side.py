@@ -27,8 +27,20 @@ EXAMPLES = ("rumprun-redis",)
 
 
 def build_once(builder: str, context: Path, dest: Path, cache: Path) -> float:
-    argv = [sys.executable, "-m", "pun.cli", "build", "--context", str(context),
-            "--output", f"type=oci,dest={dest}", "--builder", builder, "--progress", "quiet"]
+    argv = [
+        sys.executable,
+        "-m",
+        "pun.cli",
+        "build",
+        "--context",
+        str(context),
+        "--output",
+        f"type=oci,dest={dest}",
+        "--builder",
+        builder,
+        "--progress",
+        "quiet",
+    ]
     if builder == "buildctl":
         argv += ["--buildctl", os.environ["BUILDCTL"]]
     env = {**os.environ, "XDG_CACHE_HOME": str(cache)}

@@ -43,7 +43,10 @@ def time_pair(
     env = {k: v for k, v in env.items() if k != "PYTHONPATH"} if env else clean
     for argv in (command, baseline):
         subprocess.run(
-            argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            argv,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             env=env if argv is command else clean,
         )
     samples: Tuple[List[float], List[float]] = ([], [])
@@ -55,7 +58,9 @@ def time_pair(
         ):
             start = time.perf_counter()
             process = subprocess.Popen(
-                argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                argv,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
                 env=env if argv is command else clean,
             )
             _, status, usage = os.wait4(process.pid, 0)
@@ -127,8 +132,16 @@ def install_wheel(wheel: Path, into: Path) -> str:
     """A venv on this interpreter with the wheel installed; returns its `pun` console script."""
     subprocess.run([sys.executable, "-m", "venv", str(into)], check=True)
     subprocess.run(
-        [str(into / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", "--no-index",
-         str(wheel)],
+        [
+            str(into / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-index",
+            str(wheel),
+        ],
         check=True,
     )
     return str(into / "bin" / "pun")
@@ -143,11 +156,15 @@ def report(
     print(f"  it:                {describe(pun)}")
     print(f"  bare interpreter:  {describe(bare)}")
     ratio = statistics.median(pun) / statistics.median(bare)
-    print(f"  ratio of medians:  {statistics.median(pun) * 1000:.1f} / "
-          f"{statistics.median(bare) * 1000:.1f} ms = {ratio:.2f}x")
+    print(
+        f"  ratio of medians:  {statistics.median(pun) * 1000:.1f} / "
+        f"{statistics.median(bare) * 1000:.1f} ms = {ratio:.2f}x"
+    )
     pun_cpu, bare_cpu = (statistics.median(c) * 1000 for c in CPU_TIMES[-1])
-    print(f"  CPU time (user+sys), medians: {pun_cpu:.1f} / {bare_cpu:.1f} ms = "
-          f"{pun_cpu / bare_cpu:.2f}x")
+    print(
+        f"  CPU time (user+sys), medians: {pun_cpu:.1f} / {bare_cpu:.1f} ms = "
+        f"{pun_cpu / bare_cpu:.2f}x"
+    )
 
 
 def main() -> int:
@@ -172,8 +189,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         commands = [(command, shlex.split(command)) for command in args.pun]
         if args.wheel:
-            commands.insert(0, ("installed wheel, its `pun` script",
-                                [install_wheel(args.wheel, Path(scratch) / "venv")]))
+            commands.insert(
+                0,
+                (
+                    "installed wheel, its `pun` script",
+                    [install_wheel(args.wheel, Path(scratch) / "venv")],
+                ),
+            )
         if not commands and not args.pex:
             commands = [(f"{sys.executable} -m pun.cli", [sys.executable, "-m", "pun.cli"])]
         for label, argv in commands:
@@ -182,9 +204,13 @@ def main() -> int:
             pex = str(args.pex.resolve())
             python = pex_python(pex)
             report(f"{args.pex} --LLB -f rumprun-redis", [pex, *llb], args.runs, python=python)
-            report(f"{args.pex}'s bootstrap alone (PEX_INTERPRETER=1 {args.pex} -c pass)",
-                   [pex, "-c", "pass"], args.runs, {**os.environ, "PEX_INTERPRETER": "1"},
-                   python=python)
+            report(
+                f"{args.pex}'s bootstrap alone (PEX_INTERPRETER=1 {args.pex} -c pass)",
+                [pex, "-c", "pass"],
+                args.runs,
+                {**os.environ, "PEX_INTERPRETER": "1"},
+                python=python,
+            )
             # What the README suggests when start-up matters and the PEX is what you have.
             venv = Path(scratch) / "pex-venv"
             made = subprocess.run(
@@ -194,8 +220,12 @@ def main() -> int:
                 stderr=subprocess.DEVNULL,
             )
             if made.returncode == 0:
-                report(f"its venv (PEX_TOOLS=1 {args.pex} venv DIR), DIR/pex --LLB -f "
-                       "rumprun-redis", [str(venv / "pex"), *llb], args.runs)
+                report(
+                    f"its venv (PEX_TOOLS=1 {args.pex} venv DIR), DIR/pex --LLB -f "
+                    "rumprun-redis",
+                    [str(venv / "pex"), *llb],
+                    args.runs,
+                )
     print(f"batch of 100 through the library: {batch_of_100(args.cases):.1f} ms (best of 5)")
     return 0
 

@@ -7,7 +7,6 @@ Containerfile line each op came from. Used by the CLI, the frontend and the Pant
 
 from __future__ import annotations
 
-
 from pun.containerfile.parser import ParseOptions, parse_containerfile
 from pun.containerfile.plan import PackPlan
 from pun.convert import (
@@ -25,9 +24,9 @@ from pun.llb.identity import new_id
 from pun.llb.marshal import MarshalOptions, marshal_with_sources
 from pun.llb.state import normalize_dest
 from pun.platform import DEFAULT_TARGET, Platform
+from pun.records import Record
 from pun.urunc import LabelSite, urunc_json, validate
 from pun.urunc_bridge import bridge
-from pun.records import Record
 
 TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
 if TYPE_CHECKING:
@@ -81,9 +80,7 @@ def read_plan(text: str, options: GenerateOptions = GenerateOptions()) -> PackPl
     except PunError:
         from pun.bunnyfile.read import read_bunnyfile  # YAML only for files that need it
 
-        plan = read_bunnyfile(
-            text, options.path, options.target_platform, options.platform_given
-        )
+        plan = read_bunnyfile(text, options.path, options.target_platform, options.platform_given)
         if plan is None:
             raise
         return plan

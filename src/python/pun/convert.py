@@ -23,9 +23,9 @@ from pun.diagnostics import error
 from pun.gopath import clean as go_clean
 from pun.llb.state import Copy, Mkdir, Mkfile, Owner, State, image, local, scratch
 from pun.platform import DEFAULT_TARGET, Platform, base_image_platform
+from pun.records import Record
 from pun.reference import InvalidReference, normalize
 from pun.urunc import HYPERVISOR
-from pun.records import Record
 
 TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
 if TYPE_CHECKING:

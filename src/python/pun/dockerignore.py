@@ -26,9 +26,9 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from pun.diagnostics import error
 from pun.gopath import BadPattern as GoBadPattern
+from pun.gopath import clean as go_clean  # filepath.Clean on Linux is path.Clean
 from pun.gopath import compile_pattern
 from pun.ignorefiles import DOCKERIGNORE, ignore_file_candidates
-from pun.gopath import clean as go_clean  # filepath.Clean on Linux is path.Clean
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 _REGEX_ESCAPED = frozenset(".+()|{}$")  # patternmatcher's shouldEscape set

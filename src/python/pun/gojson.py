@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
 if TYPE_CHECKING:
     from typing import Any, Callable, Mapping, Sequence

@@ -70,9 +70,7 @@ UNIKERNEL_TYPES: FrozenSet[str] = frozenset().union(*GUEST_MONITOR_PAIRS.values(
 HYPERVISORS: FrozenSet[str] = frozenset(GUEST_MONITOR_PAIRS)
 
 # `^[A-Za-z0-9._/-]+$` (checked on every image: without `re`, which `pun --LLB` avoids).
-_IMAGE_PATH_CHARS = frozenset(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._/-"
-)
+_IMAGE_PATH_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._/-")
 _BOOL_WORDS = frozenset(
     {"1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"}
 )

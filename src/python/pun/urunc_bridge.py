@@ -14,11 +14,10 @@ It also warns about the rootfs labels urunc generations read differently.
 
 from __future__ import annotations
 
-
 from pun.diagnostics import Diagnostic, warning
 from pun.imagespec import ConfigStep, SetCmd, SetEntrypoint
-from pun.urunc import BLOCK, CMDLINE, MOUNT_ROOTFS, PREFIX, USE_DM_BLOCK
 from pun.records import Record
+from pun.urunc import BLOCK, CMDLINE, MOUNT_ROOTFS, PREFIX, USE_DM_BLOCK
 
 TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
 if TYPE_CHECKING:
@@ -91,7 +90,7 @@ def _rootfs_warnings(
                 path,
                 first,
                 f'add LABEL {MOUNT_ROOTFS}="false" {USE_DM_BLOCK}="false" '
-                "(or \"true\" for both to give the guest the container's rootfs)",
+                '(or "true" for both to give the guest the container\'s rootfs)',
             )
         ]
     return []

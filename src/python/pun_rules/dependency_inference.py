@@ -41,6 +41,7 @@ from pants.engine.target import (
 )
 from pants.engine.unions import UnionRule
 
+from pun.gopath import has_wildcards
 from pun_rules.target_types import (
     UnikernelImageContextRootField,
     UnikernelImageDependenciesField,
@@ -48,8 +49,6 @@ from pun_rules.target_types import (
     resolve_context_root,
 )
 from pun_rules.util_rules.containerfile import ContainerfileInfo, ContainerfileRequest
-from pun_rules.util_rules.upstream_images import UpstreamImagesRequest, UpstreamImageTargets
-from pun.gopath import has_wildcards
 from pun_rules.util_rules.copy_paths import (
     in_context,
     normalize_source,
@@ -57,6 +56,7 @@ from pun_rules.util_rules.copy_paths import (
     split_wildcards,
     to_build_root,
 )
+from pun_rules.util_rules.upstream_images import UpstreamImagesRequest, UpstreamImageTargets
 
 logger = logging.getLogger(__name__)
 
@@ -89,9 +89,7 @@ class Candidates:
 
 def codegen_outputs(target: Target) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
     """Where a shell_command/adhoc_tool's output files and directories land (build-root paths)."""
-    workdir = parse_relative_directory(
-        target[AdhocToolWorkdirField].value or "", target.address
-    )
+    workdir = parse_relative_directory(target[AdhocToolWorkdirField].value or "", target.address)
     root = parse_relative_directory(target[AdhocToolOutputRootDirField].value or "", workdir)
 
     def place(paths: Iterable[str]) -> Tuple[str, ...]:
@@ -197,8 +195,7 @@ async def infer_unikernel_image_dependencies(
         Get(UpstreamImageTargets, UpstreamImagesRequest(address)),
     )
     sources = [
-        CopySource(text, normalize_source(text), line)
-        for _, text, line in info.context_sources()
+        CopySource(text, normalize_source(text), line) for _, text, line in info.context_sources()
     ]
     exact_owners = await MultiGet(
         Get(Owners, OwnersRequest((to_build_root(s.path, root),))) for s in sources if s.path

@@ -462,7 +462,7 @@ class UnikernelInitrdSymlinksField(DictStringToStringField):
 class UnikernelInitrdDirectoriesField(StringSequenceField):
     alias = "directories"
     default = ()
-    help = "Empty directories to add, e.g. `[\"/proc\", \"/sys\", \"/dev\"]` (mount points)."
+    help = 'Empty directories to add, e.g. `["/proc", "/sys", "/dev"]` (mount points).'
 
 
 class UnikernelInitrdCompressionField(StringField):

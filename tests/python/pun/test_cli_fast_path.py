@@ -14,10 +14,34 @@ from hypothesis import strategies as st
 from pun.cli.main import _parser, _scan_llb_args
 
 WORDS = [
-    "--LLB", "-LLB", "--dump", "--strict", "-f", "--file", "-file", "--file=Containerfile",
-    "--build-arg", "--build-arg=A=1", "--platform", "--platform=linux/arm64", "--base-platform",
-    "--local-unique-id", "Containerfile", "-", "A=1", "B", "linux/amd64", "-v", "-h",
-    "--version", "-x", "--LLB=1", "-fContainerfile", "--", "", "-1",
+    "--LLB",
+    "-LLB",
+    "--dump",
+    "--strict",
+    "-f",
+    "--file",
+    "-file",
+    "--file=Containerfile",
+    "--build-arg",
+    "--build-arg=A=1",
+    "--platform",
+    "--platform=linux/arm64",
+    "--base-platform",
+    "--local-unique-id",
+    "Containerfile",
+    "-",
+    "A=1",
+    "B",
+    "linux/amd64",
+    "-v",
+    "-h",
+    "--version",
+    "-x",
+    "--LLB=1",
+    "-fContainerfile",
+    "--",
+    "",
+    "-1",
 ]
 
 
@@ -56,6 +80,13 @@ def test_the_common_command_lines_take_the_fast_path() -> None:
 
 
 def test_help_version_and_errors_go_to_argparse() -> None:
-    for argv in (["-h"], ["--LLB", "-f", "F", "-v"], ["--LLB"], ["--LLB", "-f"], ["-f", "F"],
-                 ["--LLB", "-f", "-x"], ["--LLB", "--bogus", "-f", "F"]):
+    for argv in (
+        ["-h"],
+        ["--LLB", "-f", "F", "-v"],
+        ["--LLB"],
+        ["--LLB", "-f"],
+        ["-f", "F"],
+        ["--LLB", "-f", "-x"],
+        ["--LLB", "--bogus", "-f", "F"],
+    ):
         assert _scan_llb_args(argv) is None, argv

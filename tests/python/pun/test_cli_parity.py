@@ -10,8 +10,8 @@ from typing import List, Tuple
 
 import pytest
 
-from pun_testing.shared import CASES, FIXTURE_UNIQUE_ID, PARITY_CASES
 from pun.cli.main import main
+from pun_testing.shared import CASES, FIXTURE_UNIQUE_ID, PARITY_CASES
 
 
 def run(capfdbinary: pytest.CaptureFixture[bytes], argv: List[str]) -> Tuple[int, bytes, str]:

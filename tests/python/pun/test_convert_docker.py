@@ -16,6 +16,7 @@ import json
 from typing import Any, Dict, List
 
 import pytest
+
 from pun.api import GenerateOptions, generate
 from pun.convert import resolve_dest
 from pun.llb.dump import dump_lines
@@ -49,10 +50,13 @@ def test_each_copy_is_one_fileop_with_one_action_per_source() -> None:
         "allowEmptyWildcard": True,
         "timestamp": -1,
     }
-    assert first == {"src": "/data", "dest": "/srv/d/", "mode": 0o750,
-                     "owner": {"user": {"User": {"byID": 1000}},
-                               "group": {"User": {"byID": 2000}}},
-                     **docker_flags}
+    assert first == {
+        "src": "/data",
+        "dest": "/srv/d/",
+        "mode": 0o750,
+        "owner": {"user": {"User": {"byID": 1000}}, "group": {"User": {"byID": 2000}}},
+        **docker_flags,
+    }
     assert second["src"] == "/extra.txt" and second["dest"] == "/srv/d/"
     assert actions(mkdir) == [
         {"mkdir": {"path": "/app", "mode": 0o755, "makeParents": True, "timestamp": -1}}
@@ -73,12 +77,12 @@ def test_the_context_source_carries_copy_paths_and_ignore_patterns() -> None:
 
 
 def test_compat_pun_keeps_the_originals_copy() -> None:
-    local, copy, copy2, _mkfile, _terminal = ops(
-        TEXT, compat="pun", context_excludes=("ignored",)
-    )
+    local, copy, copy2, _mkfile, _terminal = ops(TEXT, compat="pun", context_excludes=("ignored",))
     assert local["Op"]["source"]["attrs"] == {"local.unique": "u"}
     assert [a["copy"]["dest"] for a in actions(copy) + actions(copy2)] == [
-        "/srv/d/", "/srv/d/", "/"
+        "/srv/d/",
+        "/srv/d/",
+        "/",
     ]
     for action in actions(copy) + actions(copy2):
         flags = set(action["copy"]) & {"followSymlink", "dirCopyContents", "allowWildcard"}

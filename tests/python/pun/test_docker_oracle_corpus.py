@@ -32,18 +32,28 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
 from pun_testing.docker_engine import DockerEngine, docker_engine, push_archive, unique_tag
 from pun_testing.frontend_image import frontend_archive
-from pun_testing.oracle_builders import (buildkit_outcome, docker_outcome, pun_outcome,
-                                         with_syntax_line)
-from pun_testing.oracle_compare import (PUN_ONLY_PATHS, Excuse, FileRow, Outcome, differences,
-                                         unified)
+from pun_testing.oracle_builders import (
+    buildkit_outcome,
+    docker_outcome,
+    pun_outcome,
+    with_syntax_line,
+)
+from pun_testing.oracle_compare import (
+    PUN_ONLY_PATHS,
+    Excuse,
+    FileRow,
+    Outcome,
+    differences,
+    unified,
+)
 from pun_testing.oracle_corpus import Case, corpus_from_environment, describe
 from pun_testing.registry import Registry, start_registry, stop_registry
 from pun_testing.tools import require
@@ -84,8 +94,9 @@ class Oracle:
     def _build(self, case: Case) -> Built:
         workdir = self.root / case.name
         containerfile, context = case.materialize(workdir)
-        outcome, cached, tag = docker_outcome(self.engine, containerfile, context,
-                                              case.build_args, workdir)
+        outcome, cached, tag = docker_outcome(
+            self.engine, containerfile, context, case.build_args, workdir
+        )
         self._note(case, cached, tag)
         return workdir, containerfile, context, outcome
 
@@ -114,14 +125,15 @@ class Oracle:
     def _frontend(self, case: Case, reference: str) -> Outcome:
         workdir, containerfile, context, _ = self(case)
         syntax = with_syntax_line(containerfile, reference, workdir / "Containerfile.frontend")
-        outcome, cached, tag = docker_outcome(self.engine, syntax, context, case.build_args,
-                                              workdir, "frontend", skip=PUN_ONLY_PATHS)
+        outcome, cached, tag = docker_outcome(
+            self.engine, syntax, context, case.build_args, workdir, "frontend", skip=PUN_ONLY_PATHS
+        )
         self._note(case, cached, tag)
         return outcome
 
     def remove_images(self) -> None:
         for start in range(0, len(self.tags), 50):
-            self.engine.run("image", "rm", "--force", *self.tags[start:start + 50], check=False)
+            self.engine.run("image", "rm", "--force", *self.tags[start : start + 50], check=False)
 
 
 def selected_cases(request: pytest.FixtureRequest) -> Dict[str, List[Case]]:
@@ -129,8 +141,11 @@ def selected_cases(request: pytest.FixtureRequest) -> Dict[str, List[Case]]:
     found: Dict[str, Dict[int, Case]] = {"oracle": {}, "frontend": {}}
     for item in request.session.items:
         callspec = getattr(item, "callspec", None)
-        if getattr(item, "module", None) is not request.module or callspec is None \
-                or "case" not in callspec.params:
+        if (
+            getattr(item, "module", None) is not request.module
+            or callspec is None
+            or "case" not in callspec.params
+        ):
             continue
         for name in found:
             if name in getattr(item, "fixturenames", ()):
@@ -139,8 +154,9 @@ def selected_cases(request: pytest.FixtureRequest) -> Dict[str, List[Case]]:
 
 
 @pytest.fixture(scope="module")
-def oracle(engine: DockerEngine, request: pytest.FixtureRequest,
-           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Oracle]:
+def oracle(
+    engine: DockerEngine, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Oracle]:
     oracle = Oracle(engine, tmp_path_factory.mktemp("oracle"), selected_cases(request))
     try:
         oracle.prepare()
@@ -194,6 +210,7 @@ def test_pun_build_makes_what_docker_build_makes(oracle: Oracle, case: Case) -> 
 
 # --- pun's frontend image through the same engine --------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def frontend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The frontend image (//:pun-frontend), pushed under a tag no daemon resolved before."""
@@ -210,8 +227,9 @@ def frontend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.mark.parametrize("case", FRONTEND_SUBSET, ids=lambda case: case.name)
-def test_the_frontend_makes_what_docker_build_makes(oracle: Oracle, frontend: str,
-                                                    case: Case) -> None:
+def test_the_frontend_makes_what_docker_build_makes(
+    oracle: Oracle, frontend: str, case: Case
+) -> None:
     docker = oracle(case)[3]
     outcome = oracle.frontend(case, frontend)
     found = differences(docker, outcome, excused=docker_20_10_quirks(case))
@@ -224,8 +242,11 @@ def test_the_frontend_makes_what_docker_build_makes(oracle: Oracle, frontend: st
 BUILDKIT = (os.environ.get("BUILDCTL", ""), os.environ.get("BUILDKIT_HOST", ""))
 
 
-@pytest.mark.skipif(not all(BUILDKIT), reason="opt-in: set BUILDCTL and BUILDKIT_HOST to "
-                    "compare with a standalone BuildKit's dockerfile.v0 frontend")
+@pytest.mark.skipif(
+    not all(BUILDKIT),
+    reason="opt-in: set BUILDCTL and BUILDKIT_HOST to "
+    "compare with a standalone BuildKit's dockerfile.v0 frontend",
+)
 @pytest.mark.parametrize("case", CORPUS, ids=lambda case: case.name)
 def test_pun_build_makes_what_buildkit_makes(case: Case, tmp_path: Path) -> None:
     containerfile, context = case.materialize(tmp_path / "case")
@@ -236,11 +257,15 @@ def test_pun_build_makes_what_buildkit_makes(case: Case, tmp_path: Path) -> None
         pytest.fail(report(case, found, buildkit, pun), pytrace=False)
 
 
-@pytest.mark.skipif(not all(BUILDKIT), reason="opt-in: set BUILDCTL and BUILDKIT_HOST to "
-                    "compare Docker 20.10 with a standalone BuildKit's dockerfile.v0 frontend")
+@pytest.mark.skipif(
+    not all(BUILDKIT),
+    reason="opt-in: set BUILDCTL and BUILDKIT_HOST to "
+    "compare Docker 20.10 with a standalone BuildKit's dockerfile.v0 frontend",
+)
 @pytest.mark.parametrize("case", CORPUS, ids=lambda case: case.name)
-def test_the_two_oracles_differ_only_by_the_documented_quirks(oracle: Oracle, case: Case,
-                                                              tmp_path: Path) -> None:
+def test_the_two_oracles_differ_only_by_the_documented_quirks(
+    oracle: Oracle, case: Case, tmp_path: Path
+) -> None:
     _, containerfile, context, docker = oracle(case)
     buildkit = buildkit_outcome(*BUILDKIT, containerfile, context, case.build_args, tmp_path)
     found = differences(docker, buildkit, excused=docker_20_10_quirks(case))

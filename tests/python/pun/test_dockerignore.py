@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from pun.diagnostics import PunError
 from pun.dockerignore import (
     BadIgnorePattern,
@@ -124,8 +125,13 @@ def test_what_a_filtered_context_keeps() -> None:
         "secret/key",
     ]
     patterns = ["*.tmp", "!keep.tmp", "data", "!data/sub/two", "secret/"]
-    assert kept_files(files, patterns) == ("app.hvt", "keep.tmp", "data/sub/two", "notes/a.md",
-                                           "notes/b.txt")
+    assert kept_files(files, patterns) == (
+        "app.hvt",
+        "keep.tmp",
+        "data/sub/two",
+        "notes/a.md",
+        "notes/b.txt",
+    )
     # A wildcard exception reaches into excluded directories too (fsutil walks them).
     assert kept_files(files, ["notes", "!**/*.md"]) == tuple(
         f for f in files if not f.startswith("notes/") or f == "notes/a.md"

@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import List, Optional, Tuple
 
 import pytest
-from pun_testing.mutate import mutants
-from pun_testing.shared import CASES, VECTORS, buildroot
 
 import pun.cli.main  # run as a subprocess below; importing it also brings it into Pants' sandbox
 from pun.api import GenerateOptions, generate
 from pun.diagnostics import PunError, Severity
 from pun.llb.pb import ops_pb2
+from pun_testing.mutate import mutants
+from pun_testing.shared import CASES, VECTORS, buildroot
 
 MUTANTS = 10_000
 TIME_LIMIT_S = 120.0

@@ -6,9 +6,9 @@ import json
 from typing import Dict, List, Optional
 
 import pytest
-from pun_testing.shared import DATA
 
 from pun.gopath import BadPattern, compile_pattern, has_wildcards, match, match_or_false
+from pun_testing.shared import DATA
 
 
 def recorded() -> List[Dict[str, Optional[bool]]]:

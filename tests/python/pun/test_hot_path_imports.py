@@ -13,6 +13,7 @@ import pytest
 
 import pun.cli.main  # the child imports pun from where this process does (Pants ships it)
 from pun_testing.shared import CASES
+
 # The Go runtime (the old parser package), the regex machinery (with enum, functools and
 # collections), and the modules the hot path imports under TYPE_CHECKING only or lazily.
 HEAVY = ("dockerfile", "re", "enum", "functools", "collections", "typing", "argparse", "json")

@@ -117,7 +117,7 @@ def test_shell_form_warns_with_the_exec_form_to_write() -> None:
         ("EXPOSE 9-3", "invalid port"),
         ("STOPSIGNAL SIGNOPE", "invalid signal"),
         ("SHELL /bin/sh -c", "JSON form"),
-        ("VOLUME [\"\"]", "empty string"),
+        ('VOLUME [""]', "empty string"),
     ],
 )
 def test_bad_config_values_are_one_error_naming_the_line(line: str, message: str) -> None:
@@ -152,7 +152,7 @@ def test_cmd_and_a_different_cmdline_warn_naming_both_lines() -> None:
 
 
 def test_images_not_for_urunc_get_no_cmdline() -> None:
-    generated = gen("FROM scratch\nCMD [\"/x\"]\n")
+    generated = gen('FROM scratch\nCMD ["/x"]\n')
     assert "com.urunc.unikernel.cmdline" not in generated.image.manifest_annotations
 
 
@@ -182,15 +182,17 @@ def test_source_map_names_each_op_s_line() -> None:
         from pun.llb.marshal import digest_of
 
         ops[digest_of(bytes(data))] = ops_pb2.Op.FromString(data)
-    kinds = {line: ops[digest].file.actions[0].WhichOneof("action")
-             for digest, line in generated.source_map}
+    kinds = {
+        line: ops[digest].file.actions[0].WhichOneof("action")
+        for digest, line in generated.source_map
+    }
     assert kinds == {2: "copy", 3: "mkdir", 5: "copy"}
 
 
 def test_spec_round_trips_through_json() -> None:
     spec = gen(DOCKERFILE).image
     assert ImageSpec.from_json(json.loads(json.dumps(spec.to_json()))) == spec
-    based = gen("FROM 127.0.0.1:5000/b:1\nCMD [\"x\"]\n").image
+    based = gen('FROM 127.0.0.1:5000/b:1\nCMD ["x"]\n').image
     assert based.base is not None and ImageSpec.from_json(based.to_json()) == based
 
 

@@ -24,16 +24,17 @@ LABEL_CASES: Dict[str, Tuple[str, Dict[str, str]]] = {
     "legacy-form": ("LABEL legacy value with   spaces\n", {}),
     "continuation": ('LABEL one=1 \\\n      two="2 two" \\\n      three=3\n', {}),
     "duplicates": ("LABEL k=first\nLABEL k=second other=x\n", {}),
-    "arg-default": ('ARG VERSION=1.2.3\nLABEL v=$VERSION w="${VERSION}-x" x=\'$VERSION\'\n', {}),
+    "arg-default": ("ARG VERSION=1.2.3\nLABEL v=$VERSION w=\"${VERSION}-x\" x='$VERSION'\n", {}),
     "build-arg": ("ARG VERSION=1.0\nLABEL v=$VERSION\n", {"VERSION": "9.9"}),
     "env": ('ENV CMDLINE="redis-server /data/redis.conf"\nLABEL c="$CMDLINE --port 80"\n', {}),
     "defaults": (
-        'ARG EMPTY\nLABEL d="${UNSET:-fallback}" e="${EMPTY:+alt}" f="${UNSET:+alt}"\n', {}
+        'ARG EMPTY\nLABEL d="${UNSET:-fallback}" e="${EMPTY:+alt}" f="${UNSET:+alt}"\n',
+        {},
     ),
     "unicode-and-html": ('LABEL u="héllo ✓" h="<b>&</b>"\n', {}),
-    "equals-in-value": ("LABEL cmd=a=b=c opts=\"--x=1 --y=2\"\n", {}),
+    "equals-in-value": ('LABEL cmd=a=b=c opts="--x=1 --y=2"\n', {}),
     "quoted-key-and-empty": ('LABEL "key with space"=v e="" f=\n', {}),
-    "backslash-letters": ('LABEL n="a\\nb" m=a\\nb o=\'a\\nb\'\n', {}),
+    "backslash-letters": ("LABEL n=\"a\\nb\" m=a\\nb o='a\\nb'\n", {}),
     "unset-variables": ("LABEL x=$UNSET_VAR y=${UNSET}z z=pre$UNSET\n", {}),
     "comment-in-continuation": ("LABEL a=1 \\\n# a comment line\n      b=2\n", {}),
     "dollar-escapes": ('ARG V=val\nLABEL a="\\$V" b=\\$V c=\'$V\' d="$$V"\n', {}),
@@ -41,7 +42,7 @@ LABEL_CASES: Dict[str, Tuple[str, Dict[str, str]]] = {
 
 # Whole files: ARG scope across FROM.
 FILE_CASES: Dict[str, str] = {
-    "arg-before-from-is-not-seen": "ARG V=before\nFROM scratch\nLABEL v=\"[$V]\"\n",
+    "arg-before-from-is-not-seen": 'ARG V=before\nFROM scratch\nLABEL v="[$V]"\n',
     "arg-before-from-redeclared": "ARG V=before\nFROM scratch\nARG V\nLABEL v=$V\n",
     "arg-redeclared-with-default": "ARG V=before\nFROM scratch\nARG V=after\nLABEL v=$V\n",
 }
@@ -52,12 +53,14 @@ def engine() -> Iterator[DockerEngine]:
     yield docker_engine()
 
 
-def docker_labels(engine: DockerEngine, workdir: Path, text: str,
-                  build_args: Dict[str, str]) -> Dict[str, str]:
+def docker_labels(
+    engine: DockerEngine, workdir: Path, text: str, build_args: Dict[str, str]
+) -> Dict[str, str]:
     (workdir / "Dockerfile").write_text(text)
     tag = f"pun-labels/oracle:{unique_tag()}"
-    flags = [flag for key, value in build_args.items()
-             for flag in ("--build-arg", f"{key}={value}")]
+    flags = [
+        flag for key, value in build_args.items() for flag in ("--build-arg", f"{key}={value}")
+    ]
     result = engine.build(workdir, "Dockerfile", tag, *flags)
     assert result.code == 0, result.output
     try:
@@ -77,7 +80,7 @@ def test_labels_read_like_docker_build(engine: DockerEngine, case: str, tmp_path
 
 
 def test_escape_directive_like_docker_build(engine: DockerEngine, tmp_path: Path) -> None:
-    text = "# escape=`\nFROM scratch\nLABEL p=C:\\path\\to `\n      q=\"a`\"b\"\n"
+    text = '# escape=`\nFROM scratch\nLABEL p=C:\\path\\to `\n      q="a`"b"\n'
     expected = docker_labels(engine, tmp_path, text, {})
     assert read_plan(text).label_values() == expected
 

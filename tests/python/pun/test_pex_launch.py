@@ -67,8 +67,11 @@ def shim_env(tmp_path: Path) -> Dict[str, str]:
             others = sorted(p.name for p in root.glob("versions/*") if not p.name.startswith("3.9"))
             if others:
                 path = [str(root / "shims"), str(Path(pyenv).parent)]
-                return {"PATH": os.pathsep.join([*path, "/usr/bin", "/bin"]),
-                        "PYENV_ROOT": str(root), "PYENV_VERSION": others[-1]}
+                return {
+                    "PATH": os.pathsep.join([*path, "/usr/bin", "/bin"]),
+                    "PYENV_ROOT": str(root),
+                    "PYENV_VERSION": others[-1],
+                }
     shims = tmp_path / "shims"
     shims.mkdir()
     (shims / "python3.9").write_text(FAKE_SHIM.format(python=python39()))

@@ -29,8 +29,13 @@ class Typed(NamedTuple):
 
 @pytest.mark.parametrize(
     "args, kwargs",
-    [(("a",), {}), (("a", 3), {}), (("a",), {"note": "n"}), ((), {"name": "a", "size": 1}),
-     (("a", 1, "x"), {})],
+    [
+        (("a",), {}),
+        (("a", 3), {}),
+        (("a",), {"note": "n"}),
+        ((), {"name": "a", "size": 1}),
+        (("a", 1, "x"), {}),
+    ],
 )
 def test_construction_matches_namedtuple(args: tuple, kwargs: dict) -> None:
     ours, theirs = Plain(*args, **kwargs), Typed(*args, **kwargs)

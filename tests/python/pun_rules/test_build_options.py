@@ -12,11 +12,11 @@ import pytest
 from pants.engine.addresses import Address
 from pants.engine.target import IntField
 from pants.testutil.rule_runner import QueryRule, RuleRunner
-from pun_testing.pants_rules import new_rule_runner
 
 from pun_rules.field_sets import UnikernelImageFieldSet
 from pun_rules.target_types import PunBuildOptionField, UnikernelImageTarget
 from pun_rules.util_rules.build_request import UnikernelBuildRequest
+from pun_testing.pants_rules import new_rule_runner
 
 
 class ExampleLevelField(IntField, PunBuildOptionField):

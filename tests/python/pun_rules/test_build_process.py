@@ -18,13 +18,13 @@ from pants.engine.fs import Digest, DigestContents, Snapshot
 from pants.engine.internals.scheduler import ExecutionError
 from pants.engine.process import Process
 from pants.testutil.rule_runner import QueryRule, RuleRunner
+
 from pun.buildplan import read_spec_file
 from pun.llb.pb import ops_pb2
-from pun_testing.pants_rules import configure, new_rule_runner, offline_env, offline_options
-
 from pun_rules.field_sets import UnikernelImageFieldSet
 from pun_rules.util_rules.build_process import UnikernelBuildProcess
 from pun_rules.util_rules.build_request import UnikernelBuildRequest
+from pun_testing.pants_rules import configure, new_rule_runner, offline_env, offline_options
 
 FAKE_BUILDCTL = "#!/bin/sh\necho 'buildctl github.com/moby/buildkit v0.16.0 fake'\n"
 
@@ -108,9 +108,7 @@ def test_embedded_build_process(rule_runner: RuleRunner) -> None:
     assert ".pun-context/app.hvt" in sandbox.files
     assert "uk/Containerfile" not in sandbox.files  # nothing in the process reads it
     assert not any(f.startswith(".pun-context/uk") for f in sandbox.files)
-    files = {
-        c.path: c.content for c in rule_runner.request(DigestContents, [built.input_digest])
-    }
+    files = {c.path: c.content for c in rule_runner.request(DigestContents, [built.input_digest])}
     planned = read_spec_file(files[".pun-plan/image-spec.json"], "spec")
     # The target's platform and build args shaped the plan (not flags of the process).
     assert str(planned.image.platform) == "linux/arm64"

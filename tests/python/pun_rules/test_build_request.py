@@ -10,10 +10,10 @@ import pytest
 from pants.engine.addresses import Address
 from pants.engine.internals.scheduler import ExecutionError
 from pants.testutil.rule_runner import QueryRule, RuleRunner
-from pun_testing.pants_rules import configure, new_rule_runner
 
 from pun_rules.field_sets import UnikernelImageFieldSet
 from pun_rules.util_rules.build_request import UnikernelBuildRequest
+from pun_testing.pants_rules import configure, new_rule_runner
 
 CONTAINERFILE = dedent(
     """\

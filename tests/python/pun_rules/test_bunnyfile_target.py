@@ -19,8 +19,6 @@ from pants.engine.fs import Digest, DigestContents
 from pants.engine.internals.scheduler import ExecutionError
 from pants.engine.target import InferredDependencies
 from pants.testutil.rule_runner import QueryRule, RuleRunner
-from pun_testing.pants_rules import configure, new_rule_runner, offline_env, offline_options
-from pun_testing.tools import require
 
 from pun_rules.dependency_inference import (
     InferUnikernelImageDependencies,
@@ -29,6 +27,8 @@ from pun_rules.dependency_inference import (
 from pun_rules.field_sets import UnikernelImageFieldSet
 from pun_rules.goals.tailor import PutativeUnikernelTargetsRequest
 from pun_rules.target_types import UnikernelImageTarget
+from pun_testing.pants_rules import configure, new_rule_runner, offline_env, offline_options
+from pun_testing.tools import require
 
 # bunny's examples/Redis_Rumprun.md, with `architecture` left for the test to fill in.
 BUNNYFILE = """\
@@ -112,8 +112,11 @@ def test_package_a_bunnyfile(rule_runner: RuleRunner, tmp_path: Path) -> None:
     assert config["config"]["Cmd"] == ["redis-server", "/data/conf/redis.conf"]
     layout = f"{tmp_path}/layout:latest"
     subprocess.run([require("skopeo"), "copy", "--quiet", archive, f"oci:{layout}"], check=True)
-    subprocess.run([require("umoci"), "unpack", "--rootless", "--image", layout,
-                    str(tmp_path / "bundle")], check=True, capture_output=True)
+    subprocess.run(
+        [require("umoci"), "unpack", "--rootless", "--image", layout, str(tmp_path / "bundle")],
+        check=True,
+        capture_output=True,
+    )
     rootfs = tmp_path / "bundle" / "rootfs"
     assert (rootfs / ".boot/kernel").read_text() == "redis kernel"
     assert (rootfs / "conf/redis.conf").read_text() == "port 6379\n"
@@ -202,17 +205,36 @@ def test_tailor_finds_bunnyfiles_and_their_files(rule_runner: RuleRunner) -> Non
     taken = ("conf/redis.conf", "redis.hvt")
     assert found == PutativeTargets(
         [
-            PutativeTarget.for_target_type(UnikernelImageTarget, "uk/both", "both",
-                                           ["Containerfile"]),
-            PutativeTarget.for_target_type(UnikernelImageTarget, "uk/both", "bunnyfile",
-                                           ["bunnyfile"], kwargs={"source": "bunnyfile"}),
-            PutativeTarget.for_target_type(UnikernelImageTarget, "uk/redis", "redis",
-                                           ["bunnyfile"], kwargs={"source": "bunnyfile"}),
-            PutativeTarget.for_target_type(UnikernelImageTarget, "uk/web", "nginx",
-                                           ["nginx.bunnyfile"],
-                                           kwargs={"source": "nginx.bunnyfile"}),
             PutativeTarget.for_target_type(
-                FilesGeneratorTarget, "uk/redis", "context", taken, kwargs={"sources": taken},
+                UnikernelImageTarget, "uk/both", "both", ["Containerfile"]
+            ),
+            PutativeTarget.for_target_type(
+                UnikernelImageTarget,
+                "uk/both",
+                "bunnyfile",
+                ["bunnyfile"],
+                kwargs={"source": "bunnyfile"},
+            ),
+            PutativeTarget.for_target_type(
+                UnikernelImageTarget,
+                "uk/redis",
+                "redis",
+                ["bunnyfile"],
+                kwargs={"source": "bunnyfile"},
+            ),
+            PutativeTarget.for_target_type(
+                UnikernelImageTarget,
+                "uk/web",
+                "nginx",
+                ["nginx.bunnyfile"],
+                kwargs={"source": "nginx.bunnyfile"},
+            ),
+            PutativeTarget.for_target_type(
+                FilesGeneratorTarget,
+                "uk/redis",
+                "context",
+                taken,
+                kwargs={"sources": taken},
                 comments=["# The files the COPY instructions take (build context)."],
             ),
         ]

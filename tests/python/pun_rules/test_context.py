@@ -10,14 +10,10 @@ from pants.engine.addresses import Address
 from pants.engine.fs import Digest, DigestContents
 from pants.engine.internals.scheduler import ExecutionError
 from pants.testutil.rule_runner import QueryRule, RuleRunner
-from pun_testing.pants_rules import configure, new_rule_runner
 
 from pun_rules.util_rules.containerfile import ContainerfileInfo, ContainerfileRequest
-from pun_rules.util_rules.context import (
-    BuildContext,
-    BuildContextRequest,
-    check_copy_sources,
-)
+from pun_rules.util_rules.context import BuildContext, BuildContextRequest, check_copy_sources
+from pun_testing.pants_rules import configure, new_rule_runner
 
 URUNC_LABELS = dedent(
     """\

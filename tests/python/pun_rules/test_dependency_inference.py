@@ -11,19 +11,17 @@ import pytest
 from pants.engine.addresses import Address
 from pants.engine.target import InferredDependencies
 from pants.testutil.rule_runner import QueryRule, RuleRunner
-from pun_testing.pants_rules import new_rule_runner
 
 from pun_rules.dependency_inference import (
     InferUnikernelImageDependencies,
     UnikernelInferenceFieldSet,
 )
+from pun_testing.pants_rules import new_rule_runner
 
 
 @pytest.fixture
 def rule_runner() -> RuleRunner:
-    return new_rule_runner(
-        [QueryRule(InferredDependencies, [InferUnikernelImageDependencies])]
-    )
+    return new_rule_runner([QueryRule(InferredDependencies, [InferUnikernelImageDependencies])])
 
 
 def inferred(rule_runner: RuleRunner, address: Address) -> List[str]:

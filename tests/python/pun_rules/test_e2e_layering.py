@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator
 
 import pytest
+
 from pun_testing.scratch_repo import ScratchRepo, make_scratch_repo
 from pun_testing.tools import require, run
 
@@ -39,10 +40,10 @@ FILES: Dict[str, str] = {
     "app/BUILD": 'files(name="files", sources=["app.conf"])\nunikernel_image(name="img")\n',
     "app/app.conf": "app settings\n",
     "app/Containerfile": "FROM //base:img\nCOPY app.conf /etc/app.conf\n" + LABELS,
-    "copier/BUILD": "unikernel_image(name=\"img\")\n",
+    "copier/BUILD": 'unikernel_image(name="img")\n',
     "copier/Containerfile": "FROM scratch\nCOPY --from=layers/base:latest /unikernel /unikernel\n"
     + LABELS,
-    "viaarg/BUILD": "unikernel_image(name=\"img\")\n",
+    "viaarg/BUILD": 'unikernel_image(name="img")\n',
     "viaarg/Containerfile": "ARG BASE=base:img\nFROM $BASE\n" + LABELS,
     "other/BUILD": 'files(name="files", sources=["kernel.bin"])\nunikernel_image(name="img")\n',
     "other/kernel.bin": "unrelated\n",

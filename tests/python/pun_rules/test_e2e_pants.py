@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Any, Dict, Iterator
 
 import pytest
+
+import pun
 from pun_testing.buildkit import BuildKit, buildkit
 from pun_testing.registry import Registry, registry
 from pun_testing.rootfs import listing
 from pun_testing.scratch_repo import ScratchRepo, copy_examples, make_scratch_repo
 from pun_testing.tools import require, run
-
-import pun
 
 __all__ = ["buildkit", "registry"]  # pytest fixtures, used by name below
 
@@ -132,8 +132,9 @@ def test_frontend_image_twice_without_cache_is_byte_identical(repo: ScratchRepo)
     one sandboxed process, give the same bytes again when nothing is reused."""
     repo.write("tools/BUILD", 'pun_frontend_image(name="frontend", image_tags=["{pun.version}"])\n')
     for dist in ("dist-fa", "dist-fb"):
-        repo.pants("--no-local-cache", f"--pants-distdir={dist}", "package",
-                   "tools:frontend").check()
+        repo.pants(
+            "--no-local-cache", f"--pants-distdir={dist}", "package", "tools:frontend"
+        ).check()
     for suffix in (".oci.tar", ".image.json"):
         first = repo.read_bytes(f"dist-fa/tools/frontend{suffix}")
         assert first == repo.read_bytes(f"dist-fb/tools/frontend{suffix}"), suffix
@@ -168,9 +169,14 @@ def test_package_with_buildctl_gives_the_embedded_builders_image(
     env = {"BUILDKIT_HOST": buildkit.host}
     seen = {}
     for builder, dist in (("embedded", "dist-emb"), ("buildctl", "dist-bk")):
-        repo.pants(f"--pun-builder={builder}",
-                   f"--buildctl-executable-search-paths=['{buildctl_dir}']",
-                   f"--pants-distdir={dist}", "package", target, env=env).check()
+        repo.pants(
+            f"--pun-builder={builder}",
+            f"--buildctl-executable-search-paths=['{buildctl_dir}']",
+            f"--pants-distdir={dist}",
+            "package",
+            target,
+            env=env,
+        ).check()
         archive = repo.root / (IMAGES[target].replace("dist/", f"{dist}/", 1) + ".oci.tar")
         described = description(repo, target, dist)
         ref = f"oci-archive:{archive}:{described['tags'][0]}"

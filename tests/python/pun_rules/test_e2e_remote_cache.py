@@ -17,14 +17,17 @@ from pathlib import Path
 from typing import Dict, Iterator, List
 
 import pytest
+
 from pun_testing.buildgrid import BuildGrid, buildgrid
 from pun_testing.scratch_repo import BUILD_PREFIX, ScratchRepo, copy_examples, make_scratch_repo
 
 __all__ = ["buildgrid"]  # pytest fixture, used by name below
 
 IMAGES = ["examples/hello-shell:hello", "examples/rumprun-redis:redis"]
-LOGS = ("--log-levels-by-target={'process_execution::local': 'debug', "
-        "'remote::remote_cache': 'debug'}")
+LOGS = (
+    "--log-levels-by-target={'process_execution::local': 'debug', "
+    "'remote::remote_cache': 'debug'}"
+)
 _REMOTE_HIT = re.compile(r'remote cache hit for: "((?:[^"\\]|\\.)*)"')
 
 
@@ -55,13 +58,16 @@ def test_a_second_machine_builds_no_image(
     remote = buildgrid.pants_options()
     repo.pants(*remote, *machine(tmp_path, "a"), "package", "examples::").check()
 
-    second = repo.pants(*remote, *machine(tmp_path, "b"), LOGS, "--stats-log", "package",
-                        "examples::").check()
+    second = repo.pants(
+        *remote, *machine(tmp_path, "b"), LOGS, "--stats-log", "package", "examples::"
+    ).check()
 
     hits = [d for d in _REMOTE_HIT.findall(second.stderr) if d.startswith(BUILD_PREFIX)]
-    assert sorted(d[len(BUILD_PREFIX):] for d in hits) == IMAGES, second.stderr[-6000:]
+    assert sorted(d[len(BUILD_PREFIX) :] for d in hits) == IMAGES, second.stderr[-6000:]
     assert second.counters()["remote_cache_requests_cached"] >= len(IMAGES)
     first_dist, second_dist = dist_files(repo.root / "dist-a"), dist_files(repo.root / "dist-b")
     assert {name for name in first_dist if name.endswith(".oci.tar")} == {
-        "examples.hello-shell/hello.oci.tar", "examples.rumprun-redis/redis.oci.tar"}
+        "examples.hello-shell/hello.oci.tar",
+        "examples.rumprun-redis/redis.oci.tar",
+    }
     assert second_dist == first_dist

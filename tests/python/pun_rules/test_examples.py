@@ -12,7 +12,6 @@ import pytest
 from pants.engine.addresses import Address
 from pants.engine.target import InferredDependencies, Tags
 from pants.testutil.rule_runner import QueryRule, RuleRunner
-from pun_testing.pants_rules import examples_dir, new_rule_runner
 
 from pun_rules.dependency_inference import (
     InferUnikernelImageDependencies,
@@ -20,6 +19,7 @@ from pun_rules.dependency_inference import (
 )
 from pun_rules.field_sets import UnikernelImageFieldSet
 from pun_rules.util_rules.build_request import UnikernelBuildRequest
+from pun_testing.pants_rules import examples_dir, new_rule_runner
 
 
 def example_files() -> Dict[str, bytes]:

@@ -21,10 +21,6 @@ from pants.core.goals.publish import PublishProcesses
 from pants.engine.addresses import Address
 from pants.engine.fs import Digest, DigestContents
 from pants.testutil.rule_runner import QueryRule, RuleRunner, mock_console
-from pun_testing.images import archive_json
-from pun_testing.pants_rules import configure, new_rule_runner, offline_env, offline_options
-from pun_testing.registry import Registry, registry
-from pun_testing.tools import require, run
 
 import pun
 from pun_rules.field_sets import PunFrontendImageFieldSet, UnikernelImageFieldSet
@@ -35,6 +31,10 @@ from pun_rules.goals.publish import (
     PublishUnikernelImageFieldSet,
 )
 from pun_rules.subsystems.frontend_freezer import FrontendFreezerPex
+from pun_testing.images import archive_json
+from pun_testing.pants_rules import configure, new_rule_runner, offline_env, offline_options
+from pun_testing.registry import Registry, registry
+from pun_testing.tools import require, run
 
 __all__ = ["registry"]  # pytest fixture, used by name below
 
@@ -93,7 +93,9 @@ def in_empty_root(rootfs: Path, argv: List[str]) -> subprocess.CompletedProcess:
     script = 'mount --rbind /dev "$1/dev" && shift && exec chroot "$@"'
     return subprocess.run(
         ["unshare", "--mount", "sh", "-c", script, "sh", str(rootfs), str(rootfs), *argv],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -103,7 +105,8 @@ def test_package_freezes_pun_into_a_self_contained_image(
     built, target = package(rule_runner, 'pun_frontend_image(name="frontend")', tmp_path)
 
     assert [a.relpath for a in built.artifacts] == [
-        "tools/frontend.oci.tar", "tools/frontend.image.json"
+        "tools/frontend.oci.tar",
+        "tools/frontend.image.json",
     ]
     image = next(a for a in built.artifacts if isinstance(a, BuiltUnikernelImage))
     archive = f"oci-archive:{tmp_path}/tools/frontend.oci.tar"
@@ -112,7 +115,8 @@ def test_package_freezes_pun_into_a_self_contained_image(
     assert inspected["Digest"] == description["digest"] == image.image_digest
     assert description["names"] == ["pun:latest"]
     assert (inspected["Os"], inspected["Architecture"]) == (
-        "linux", ARCH.get(platform.machine(), platform.machine())
+        "linux",
+        ARCH.get(platform.machine(), platform.machine()),
     )
     # The same NAME.image.json shape as a unikernel_image's (pun_rules.image_info).
     assert (description["version"], description["kind"]) == (1, "pun_frontend_image")
@@ -141,14 +145,23 @@ def test_package_freezes_pun_into_a_self_contained_image(
     assert set(modes.values()) == {0o755, 0o644, 0o1777}
 
     bundle = tmp_path / "bundle"
-    run([require("umoci"), "unpack", "--rootless", "--image", f"{tmp_path}/layout:latest",
-         str(bundle)])
+    run(
+        [
+            require("umoci"),
+            "unpack",
+            "--rootless",
+            "--image",
+            f"{tmp_path}/layout:latest",
+            str(bundle),
+        ]
+    )
     rootfs = bundle / "rootfs"
     assert {p.name for p in rootfs.iterdir()} <= {"usr", "lib", "lib64", "tmp"}
     assert stat.S_IMODE((rootfs / "tmp").stat().st_mode) == 0o1777  # the gRPC relay's socket
     # The freeze ran the same check itself, chrooted when it could (as root).
     assert description["details"]["smoke_test"] == {
-        "version": f"pun version {pun.__version__}", "chroot": os.geteuid() == 0
+        "version": f"pun version {pun.__version__}",
+        "chroot": os.geteuid() == 0,
     }
     if os.geteuid() != 0:
         pytest.skip("chroot needs root (CI runs as root): the image was not run")

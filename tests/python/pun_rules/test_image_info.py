@@ -29,8 +29,21 @@ def test_the_file_is_sorted_indented_json_with_a_version() -> None:
     assert text == json.dumps(value, indent=2, sort_keys=True) + "\n"
     assert value["version"] == 1
     assert sorted(value) == [
-        "address", "annotations", "archive", "config_digest", "details", "digest", "kind",
-        "labels", "names", "output", "pants_hash", "platform", "platforms", "tags", "version",
+        "address",
+        "annotations",
+        "archive",
+        "config_digest",
+        "details",
+        "digest",
+        "kind",
+        "labels",
+        "names",
+        "output",
+        "pants_hash",
+        "platform",
+        "platforms",
+        "tags",
+        "version",
     ]
     assert value["tags"] == ["1.0", "latest"]  # each tag once, sorted
 

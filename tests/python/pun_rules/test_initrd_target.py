@@ -15,8 +15,6 @@ from pants.engine.fs import Digest, DigestContents
 from pants.engine.internals.scheduler import ExecutionError
 from pants.engine.target import InferredDependencies
 from pants.testutil.rule_runner import QueryRule, RuleRunner
-from pun_testing.pants_rules import configure, new_rule_runner, offline_env, offline_options
-from pun_testing.tools import require
 
 from pun_rules.dependency_inference import (
     InferUnikernelImageDependencies,
@@ -24,6 +22,8 @@ from pun_rules.dependency_inference import (
 )
 from pun_rules.goals.package_initrd import UnikernelInitrdFieldSet
 from pun_rules.goals.run import UnikernelImageRunFieldSet
+from pun_testing.pants_rules import configure, new_rule_runner, offline_env, offline_options
+from pun_testing.tools import require
 
 BUILD = """\
 files(name="bb", sources=["vendor/busybox"])

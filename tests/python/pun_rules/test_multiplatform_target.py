@@ -19,9 +19,6 @@ from pants.engine.fs import Digest, DigestContents
 from pants.engine.internals.scheduler import ExecutionError
 from pants.engine.target import InferredDependencies
 from pants.testutil.rule_runner import QueryRule, RuleRunner, mock_console
-from pun_testing.pants_rules import configure, new_rule_runner, offline_env, offline_options
-from pun_testing.registry import Registry, registry
-from pun_testing.tools import require, run
 
 from pun_rules.dependency_inference import (
     InferUnikernelImageDependencies,
@@ -32,6 +29,9 @@ from pun_rules.goals.package import BuiltUnikernelImage
 from pun_rules.goals.publish import PublishUnikernelImageFieldSet, PublishUnikernelImageRequest
 from pun_rules.util_rules.build_process import UnikernelBuildProcess
 from pun_rules.util_rules.build_request import UnikernelBuildRequest
+from pun_testing.pants_rules import configure, new_rule_runner, offline_env, offline_options
+from pun_testing.registry import Registry, registry
+from pun_testing.tools import require, run
 
 __all__ = ["registry"]  # pytest fixture, used by name below
 
@@ -153,14 +153,25 @@ def test_package_writes_an_index_skopeo_resolves_per_arch(
         assert info["Labels"]["org.example.arch"] == arch
         assert entry["annotations"]["org.example.arch"] == arch
         config = run(
-            [require("skopeo"), "--override-arch", arch, "inspect", "--config", "--raw",
-             f"oci-archive:{archive}"]
+            [
+                require("skopeo"),
+                "--override-arch",
+                arch,
+                "inspect",
+                "--config",
+                "--raw",
+                f"oci-archive:{archive}",
+            ]
         ).stdout
         assert "sha256:" + hashlib.sha256(config).hexdigest() == entry["config_digest"]
         assert json.loads(config)["architecture"] == arch
-    assert description["digest"] == "sha256:" + hashlib.sha256(
-        run([require("skopeo"), "inspect", "--raw", f"oci-archive:{archive}"]).stdout
-    ).hexdigest()
+    assert (
+        description["digest"]
+        == "sha256:"
+        + hashlib.sha256(
+            run([require("skopeo"), "inspect", "--raw", f"oci-archive:{archive}"]).stdout
+        ).hexdigest()
+    )
 
 
 def test_docker_output_and_both_platform_fields_are_errors(rule_runner: RuleRunner) -> None:
@@ -199,7 +210,9 @@ def test_publish_pushes_the_index(rule_runner: RuleRunner, registry: Registry) -
     assert raw["mediaType"] == "application/vnd.oci.image.index.v1+json"
     assert len(raw["manifests"]) == 2
     by_digest = skopeo(
-        "inspect", "--tls-verify=false", "--raw",
+        "inspect",
+        "--tls-verify=false",
+        "--raw",
         f"docker://{registry.host}/u/multi@{image.image_digest}",
     )
     assert by_digest == raw

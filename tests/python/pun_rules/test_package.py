@@ -15,11 +15,11 @@ from pants.engine.addresses import Address
 from pants.engine.fs import Digest, DigestContents
 from pants.engine.internals.scheduler import ExecutionError
 from pants.testutil.rule_runner import QueryRule, RuleRunner
-from pun_testing.pants_rules import configure, new_rule_runner, offline_env, offline_options
-from pun_testing.tools import require, run
 
 from pun_rules.field_sets import UnikernelImageFieldSet
 from pun_rules.goals.package import BuiltUnikernelImage
+from pun_testing.pants_rules import configure, new_rule_runner, offline_env, offline_options
+from pun_testing.tools import require, run
 
 LABELS = {
     "com.urunc.unikernel.binary": "/unikernel/app.hvt",
@@ -100,8 +100,16 @@ def test_package_writes_an_oci_archive_and_its_description(
 
     bundle = tmp_path / "bundle"
     run([require("skopeo"), "copy", archive, f"oci:{tmp_path}/layout:latest"])
-    run([require("umoci"), "unpack", "--rootless", "--image", f"{tmp_path}/layout:latest",
-         str(bundle)])
+    run(
+        [
+            require("umoci"),
+            "unpack",
+            "--rootless",
+            "--image",
+            f"{tmp_path}/layout:latest",
+            str(bundle),
+        ]
+    )
     rootfs = bundle / "rootfs"
     assert (rootfs / "unikernel/app.hvt").read_text() == "kernel bytes"
     assert (rootfs / "etc/app.conf").read_text() == "port 80\n"

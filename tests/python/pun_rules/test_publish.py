@@ -13,13 +13,13 @@ from pants.core.goals.package import BuiltPackage
 from pants.core.goals.publish import PublishPackages, PublishProcesses
 from pants.engine.addresses import Address
 from pants.testutil.rule_runner import QueryRule, RuleRunner, mock_console
-from pun_testing.pants_rules import configure, new_rule_runner, offline_env, offline_options
-from pun_testing.registry import Registry, registry
-from pun_testing.tools import require, run
 
 from pun_rules.field_sets import UnikernelImageFieldSet
 from pun_rules.goals.package import BuiltUnikernelImage
 from pun_rules.goals.publish import PublishUnikernelImageFieldSet, PublishUnikernelImageRequest
+from pun_testing.pants_rules import configure, new_rule_runner, offline_env, offline_options
+from pun_testing.registry import Registry, registry
+from pun_testing.tools import require, run
 
 __all__ = ["registry"]  # pytest fixture, used by name below
 
@@ -49,12 +49,8 @@ def rule_runner() -> RuleRunner:
     return rule_runner
 
 
-def publish(
-    rule_runner: RuleRunner, target_line: str, options: List[str]
-) -> List[PublishPackages]:
-    rule_runner.write_files(
-        {"uk/BUILD": 'files(name="bin", sources=["app.hvt"])\n' + target_line}
-    )
+def publish(rule_runner: RuleRunner, target_line: str, options: List[str]) -> List[PublishPackages]:
+    rule_runner.write_files({"uk/BUILD": 'files(name="bin", sources=["app.hvt"])\n' + target_line})
     configure(rule_runner, [*offline_options(), *options], env=offline_env())
     target = rule_runner.get_target(Address("uk", target_name="img"))
     package = rule_runner.request(BuiltPackage, [UnikernelImageFieldSet.create(target)])

@@ -11,7 +11,6 @@ from pants.core.target_types import FilesGeneratorTarget
 from pants.engine.addresses import Address
 from pants.engine.target import InferredDependencies
 from pants.testutil.rule_runner import QueryRule, RuleRunner
-from pun_testing.pants_rules import configure, new_rule_runner
 
 from pun_rules.dependency_inference import (
     InferUnikernelImageDependencies,
@@ -19,6 +18,7 @@ from pun_rules.dependency_inference import (
 )
 from pun_rules.goals.tailor import PutativeUnikernelTargetsRequest, target_name
 from pun_rules.target_types import UnikernelImageTarget
+from pun_testing.pants_rules import configure, new_rule_runner
 
 
 @pytest.fixture

@@ -85,8 +85,10 @@ def _answers(port: int) -> bool:
 def buildgrid(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuildGrid]:
     bgd = shutil.which("bgd")
     if bgd is None:
-        unavailable("BuildGrid's `bgd` is not on PATH (pip install buildgrid==0.4.4 into a "
-                    "CPython 3.11 venv and link its bin/bgd; .ci/run does)")
+        unavailable(
+            "BuildGrid's `bgd` is not on PATH (pip install buildgrid==0.4.4 into a "
+            "CPython 3.11 venv and link its bin/bgd; .ci/run does)"
+        )
     assert bgd is not None
     root = tmp_path_factory.mktemp("buildgrid")
     port = _free_port()
@@ -95,14 +97,17 @@ def buildgrid(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuildGrid]:
     (root / "cas").mkdir()
     log = root / "bgd.log"
     with open(log, "wb") as sink:
-        server = subprocess.Popen([bgd, "server", "start", str(config)], stdout=sink,
-                                  stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [bgd, "server", "start", str(config)], stdout=sink, stderr=subprocess.STDOUT
+        )
     try:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while not _answers(port):
             if server.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"BuildGrid did not start on port {port}:\n"
-                                     + log.read_text(errors="replace")[-4000:])
+                raise AssertionError(
+                    f"BuildGrid did not start on port {port}:\n"
+                    + log.read_text(errors="replace")[-4000:]
+                )
             time.sleep(0.2)
         yield BuildGrid(port, log)
     finally:

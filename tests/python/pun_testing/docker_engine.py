@@ -39,11 +39,23 @@ class DockerEngine:
     def env(self) -> Dict[str, str]:
         return {**os.environ, "DOCKER_HOST": self.host, "DOCKER_BUILDKIT": "1"}
 
-    def run(self, *args: str, cwd: Optional[Path] = None, check: bool = True,
-            timeout: float = _BUILD_TIMEOUT_S) -> Result:
-        done = subprocess.run([self.client, *args], cwd=cwd, env=self.env(), timeout=timeout,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              stdin=subprocess.DEVNULL, check=False)
+    def run(
+        self,
+        *args: str,
+        cwd: Optional[Path] = None,
+        check: bool = True,
+        timeout: float = _BUILD_TIMEOUT_S,
+    ) -> Result:
+        done = subprocess.run(
+            [self.client, *args],
+            cwd=cwd,
+            env=self.env(),
+            timeout=timeout,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
         result = Result(done.returncode, done.stdout.decode("utf-8", errors="replace"))
         if check and result.code != 0:
             command = " ".join(args)
@@ -52,8 +64,18 @@ class DockerEngine:
 
     def build(self, context: Path, containerfile: str, tag: str, *extra: str) -> Result:
         """`docker build` with plain progress; check `code` and `output` yourself."""
-        return self.run("build", "--progress=plain", "-f", containerfile, "-t", tag, *extra,
-                        str(context), cwd=context, check=False)
+        return self.run(
+            "build",
+            "--progress=plain",
+            "-f",
+            containerfile,
+            "-t",
+            tag,
+            *extra,
+            str(context),
+            cwd=context,
+            check=False,
+        )
 
     def inspect(self, image: str) -> Dict[str, Any]:
         data: List[Dict[str, Any]] = json.loads(self.run("image", "inspect", image).output)
@@ -67,8 +89,17 @@ class DockerEngine:
         workdir.mkdir(parents=True, exist_ok=True)
         layout, rootfs = workdir / "layout", workdir / "rootfs"
         skopeo, umoci = require("skopeo"), require("umoci")
-        _check([skopeo, "copy", "--quiet", "--src-daemon-host", self.host,
-                f"docker-daemon:{image}", f"oci:{layout}:image"])
+        _check(
+            [
+                skopeo,
+                "copy",
+                "--quiet",
+                "--src-daemon-host",
+                self.host,
+                f"docker-daemon:{image}",
+                f"oci:{layout}:image",
+            ]
+        )
         _check([umoci, "raw", "unpack", "--image", f"{layout}:image", str(rootfs)])
         return rootfs
 
@@ -84,16 +115,22 @@ def docker_engine() -> DockerEngine:
     client = require(DOCKER)
     host = os.environ.get("DOCKER_HOST") or DEFAULT_HOST
     try:
-        done = subprocess.run([client, "version", "--format", "{{.Server.Version}}"],
-                              env={**os.environ, "DOCKER_HOST": host}, capture_output=True,
-                              timeout=_PING_TIMEOUT_S, check=False)
+        done = subprocess.run(
+            [client, "version", "--format", "{{.Server.Version}}"],
+            env={**os.environ, "DOCKER_HOST": host},
+            capture_output=True,
+            timeout=_PING_TIMEOUT_S,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         unavailable(f"the Docker Engine at {host} does not answer")
         raise
     version = done.stdout.decode().strip()
     if done.returncode != 0 or not version:
-        unavailable(f"no Docker Engine at {host} (start one: dockerd --iptables=false "
-                    f"--storage-driver=vfs): {done.stderr.decode(errors='replace').strip()}")
+        unavailable(
+            f"no Docker Engine at {host} (start one: dockerd --iptables=false "
+            f"--storage-driver=vfs): {done.stderr.decode(errors='replace').strip()}"
+        )
     return DockerEngine(client, host, version)
 
 
@@ -104,8 +141,16 @@ def push_archive(archive: Path, reference: str) -> None:
     source = f"oci-archive:{archive}"
     if len(entries) > 1:
         source += ":" + entries[0]["annotations"]["org.opencontainers.image.ref.name"]
-    _check([require("skopeo"), "copy", "--quiet", "--dest-tls-verify=false", source,
-            f"docker://{reference}"])
+    _check(
+        [
+            require("skopeo"),
+            "copy",
+            "--quiet",
+            "--dest-tls-verify=false",
+            source,
+            f"docker://{reference}",
+        ]
+    )
 
 
 def unique_tag(prefix: str = "t") -> str:

@@ -106,8 +106,14 @@ def _embedded(definition: bytes, context: str, output: str, epoch: int) -> None:
     from pun.imagespec import ImageSpec
     from pun.solve import BuildOptions, build
 
-    build(definition, context, ImageSpec.from_labels({}), output, "embedded",
-          BuildOptions(source_date_epoch=epoch, progress="quiet"))
+    build(
+        definition,
+        context,
+        ImageSpec.from_labels({}),
+        output,
+        "embedded",
+        BuildOptions(source_date_epoch=epoch, progress="quiet"),
+    )
 
 
 def _reshape(plain: str, dest: str, attrs: Dict[str, str], epoch: int) -> None:
@@ -160,4 +166,3 @@ def _put(out: Dict[str, bytes], data: bytes, media_type: str) -> Dict[str, Any]:
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
     out["blobs/" + digest.replace(":", "/")] = data
     return {"mediaType": media_type, "digest": digest, "size": len(data)}
-

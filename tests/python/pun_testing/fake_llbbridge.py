@@ -29,12 +29,28 @@ from pun.frontend.pb import caps_pb2, gateway_pb2, gateway_pb2_grpc, worker_pb2
 from pun.llb.pb import ops_pb2
 
 # What Docker Engine 20.10's BuildKit announces that matters to pun (it has no Warn).
-DOCKER_20_10_CAPS = ("solve.base", "solve.inlinereturn", "resolveimage", "readfile", "return",
-                     "returnmap", "proto.refarray", "frontend.inputs")
-ALL_LLB_CAPS = ("source.image", "source.local", "source.local.unique",
-                "source.local.includepatterns", "source.local.followpaths",
-                "source.local.excludepatterns", "file.base", "constraints", "platform",
-                "meta.description")
+DOCKER_20_10_CAPS = (
+    "solve.base",
+    "solve.inlinereturn",
+    "resolveimage",
+    "readfile",
+    "return",
+    "returnmap",
+    "proto.refarray",
+    "frontend.inputs",
+)
+ALL_LLB_CAPS = (
+    "source.image",
+    "source.local",
+    "source.local.unique",
+    "source.local.includepatterns",
+    "source.local.followpaths",
+    "source.local.excludepatterns",
+    "file.base",
+    "constraints",
+    "platform",
+    "meta.description",
+)
 _RUN_TIMEOUT_S = 60.0
 
 
@@ -116,7 +132,7 @@ class _Servicer(gateway_pb2_grpc.LLBBridgeServicer):
         source = _local_source(self.daemon.definition(request.Ref))
         if source is None:
             _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "not a local source")
-        name = source.identifier[len("local://"):]
+        name = source.identifier[len("local://") :]
         root = self.daemon.locals.get(name)
         if root is None:
             _abort(context, grpc.StatusCode.NOT_FOUND, f"no local directory {name!r} here")
@@ -125,8 +141,11 @@ class _Servicer(gateway_pb2_grpc.LLBBridgeServicer):
             _abort(context, grpc.StatusCode.NOT_FOUND, f"{request.FilePath}: not transferred")
         path = root / request.FilePath
         if not path.is_file():
-            _abort(context, grpc.StatusCode.NOT_FOUND,
-                          f"open {request.FilePath}: no such file or directory")
+            _abort(
+                context,
+                grpc.StatusCode.NOT_FOUND,
+                f"open {request.FilePath}: no such file or directory",
+            )
         return gateway_pb2.ReadFileResponse(Data=path.read_bytes())
 
     def ResolveImageConfig(self, request: Any, context: Any) -> Any:  # noqa: N802
@@ -180,13 +199,19 @@ def pun_command() -> List[str]:
     return [sys.executable, "-c", script]
 
 
-def run_frontend(daemon: FakeDaemon, env: Mapping[str, str],
-                 command: Optional[Sequence[str]] = None) -> FrontendRun:
+def run_frontend(
+    daemon: FakeDaemon, env: Mapping[str, str], command: Optional[Sequence[str]] = None
+) -> FrontendRun:
     """Start the frontend as a process whose stdin/stdout are the daemon's HTTP/2 server side."""
     # Fork before this process has a live gRPC connection: grpcio's fork handlers in the child
     # can shut down sockets the parent still uses (they share the open files).
-    process = subprocess.Popen(list(command or pun_command()), stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(env))
+    process = subprocess.Popen(
+        list(command or pun_command()),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=dict(env),
+    )
     with tempfile.TemporaryDirectory(prefix="fake-buildkitd-") as tmp:
         address = os.path.join(tmp, "bridge.sock")
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
@@ -236,9 +261,11 @@ def _serve_process(address: str, process: "subprocess.Popen[bytes]") -> Frontend
     errors: List[bytes] = []
     stderr = process.stderr
     assert stderr is not None
-    threads = [threading.Thread(target=frontend_to_server, daemon=True),
-               threading.Thread(target=server_to_frontend, daemon=True),
-               threading.Thread(target=lambda: errors.append(stderr.read()), daemon=True)]
+    threads = [
+        threading.Thread(target=frontend_to_server, daemon=True),
+        threading.Thread(target=server_to_frontend, daemon=True),
+        threading.Thread(target=lambda: errors.append(stderr.read()), daemon=True),
+    ]
     for thread in threads:
         thread.start()
     try:

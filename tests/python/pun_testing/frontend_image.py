@@ -27,8 +27,10 @@ def frontend_archive() -> Path:
     for candidate in candidates:
         if candidate and os.path.isfile(candidate):
             return Path(candidate).resolve()
-    unavailable(f"no frontend image archive: depend on //:pun-frontend "
-                f"(runtime_package_dependencies) or set ${ARCHIVE_ENV}")
+    unavailable(
+        f"no frontend image archive: depend on //:pun-frontend "
+        f"(runtime_package_dependencies) or set ${ARCHIVE_ENV}"
+    )
     raise AssertionError("unreachable")
 
 

@@ -22,8 +22,13 @@ from typing import Any, Dict, List, Sequence, Tuple
 from pun_testing.building import pun_build
 from pun_testing.docker_engine import DockerEngine, unique_tag
 from pun_testing.images import archive_json
-from pun_testing.oracle_compare import (PUN_ONLY_PATHS, Outcome, config_fields, snapshot,
-                                         tar_snapshot)
+from pun_testing.oracle_compare import (
+    PUN_ONLY_PATHS,
+    Outcome,
+    config_fields,
+    snapshot,
+    tar_snapshot,
+)
 
 _BUILD_TIMEOUT_S = 300.0
 
@@ -32,16 +37,22 @@ def _build_args(build_args: Sequence[Tuple[str, str]]) -> List[str]:
     return [flag for key, value in build_args for flag in ("--build-arg", f"{key}={value}")]
 
 
-def docker_outcome(engine: DockerEngine, containerfile: Path, context: Path,
-                   build_args: Sequence[Tuple[str, str]], workdir: Path,
-                   builder: str = "docker", skip: frozenset = frozenset()
-                   ) -> Tuple[Outcome, bool, str]:
+def docker_outcome(
+    engine: DockerEngine,
+    containerfile: Path,
+    context: Path,
+    build_args: Sequence[Tuple[str, str]],
+    workdir: Path,
+    builder: str = "docker",
+    skip: frozenset = frozenset(),
+) -> Tuple[Outcome, bool, str]:
     """(outcome, whether the second build was answered from the cache, the image tag to
     remove afterwards — removed in one go, it costs less)."""
     flags = ["--progress=plain", "-f", str(containerfile), *_build_args(build_args)]
     files = workdir / f"{builder}-files.tar"
-    first = engine.run("build", *flags, "--output", f"type=tar,dest={files}", str(context),
-                       check=False)
+    first = engine.run(
+        "build", *flags, "--output", f"type=tar,dest={files}", str(context), check=False
+    )
     if first.code != 0:
         return Outcome(builder, error=first.output), True, ""
     tag = f"pun-oracle/{builder}:{unique_tag()}"
@@ -49,8 +60,12 @@ def docker_outcome(engine: DockerEngine, containerfile: Path, context: Path,
     if second.code != 0:
         return Outcome(builder, error="second build: " + second.output), False, ""
     image = engine.inspect(tag)
-    outcome = Outcome(builder, tar_snapshot(files, skip), config_fields(image["Config"]),
-                      (image["Os"], image["Architecture"]))
+    outcome = Outcome(
+        builder,
+        tar_snapshot(files, skip),
+        config_fields(image["Config"]),
+        (image["Os"], image["Architecture"]),
+    )
     return outcome, answered_from_cache(second.output), tag
 
 
@@ -61,28 +76,61 @@ def answered_from_cache(progress: str) -> bool:
     return steps <= cached
 
 
-def buildkit_outcome(buildctl: str, address: str, containerfile: Path, context: Path,
-                     build_args: Sequence[Tuple[str, str]], workdir: Path) -> Outcome:
+def buildkit_outcome(
+    buildctl: str,
+    address: str,
+    containerfile: Path,
+    context: Path,
+    build_args: Sequence[Tuple[str, str]],
+    workdir: Path,
+) -> Outcome:
     files, archive = workdir / "buildkit-files.tar", workdir / "buildkit.oci.tar"
-    argv = [buildctl, "--addr", address, "build", "--progress=plain",
-            "--frontend", "dockerfile.v0", "--local", f"context={context}",
-            "--local", f"dockerfile={containerfile.parent}",
-            "--opt", f"filename={containerfile.name}",
-            *[f for k, v in build_args for f in ("--opt", f"build-arg:{k}={v}")],
-            "--output", f"type=tar,dest={files}", "--output", f"type=oci,dest={archive}"]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=_BUILD_TIMEOUT_S,
-                          check=False)
+    argv = [
+        buildctl,
+        "--addr",
+        address,
+        "build",
+        "--progress=plain",
+        "--frontend",
+        "dockerfile.v0",
+        "--local",
+        f"context={context}",
+        "--local",
+        f"dockerfile={containerfile.parent}",
+        "--opt",
+        f"filename={containerfile.name}",
+        *[f for k, v in build_args for f in ("--opt", f"build-arg:{k}={v}")],
+        "--output",
+        f"type=tar,dest={files}",
+        "--output",
+        f"type=oci,dest={archive}",
+    ]
+    done = subprocess.run(
+        argv, capture_output=True, text=True, timeout=_BUILD_TIMEOUT_S, check=False
+    )
     if done.returncode != 0:
         return Outcome("buildkit", error=done.stderr)
     config = oci_config(archive)
-    return Outcome("buildkit", tar_snapshot(files), config_fields(config.get("config")),
-                   (config.get("os", ""), config.get("architecture", "")))
+    return Outcome(
+        "buildkit",
+        tar_snapshot(files),
+        config_fields(config.get("config")),
+        (config.get("os", ""), config.get("architecture", "")),
+    )
 
 
-def pun_outcome(containerfile: Path, context: Path, build_args: Sequence[Tuple[str, str]],
-                workdir: Path) -> Outcome:
-    common = ["--builder", "embedded", "-f", str(containerfile), "--context", str(context),
-              *_build_args(build_args)]
+def pun_outcome(
+    containerfile: Path, context: Path, build_args: Sequence[Tuple[str, str]], workdir: Path
+) -> Outcome:
+    common = [
+        "--builder",
+        "embedded",
+        "-f",
+        str(containerfile),
+        "--context",
+        str(context),
+        *_build_args(build_args),
+    ]
     files, archive, cache = workdir / "pun-files", workdir / "pun.oci.tar", workdir / "cache"
     run = pun_build([*common, "--output", f"type=local,dest={files}"], cache)
     if run.code != 0:
@@ -92,9 +140,13 @@ def pun_outcome(containerfile: Path, context: Path, build_args: Sequence[Tuple[s
         return Outcome("pun", error="type=oci build: " + _errors(run.err))
     config = oci_config(archive)
     warnings = "\n".join(line for line in run.err.splitlines() if ": warning: " in line)
-    return Outcome("pun", snapshot(files, skip=PUN_ONLY_PATHS),
-                   config_fields(config.get("config")),
-                   (config.get("os", ""), config.get("architecture", "")), log=warnings)
+    return Outcome(
+        "pun",
+        snapshot(files, skip=PUN_ONLY_PATHS),
+        config_fields(config.get("config")),
+        (config.get("os", ""), config.get("architecture", "")),
+        log=warnings,
+    )
 
 
 def _errors(stderr: str) -> str:

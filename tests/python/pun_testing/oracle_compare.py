@@ -22,8 +22,19 @@ from typing import IO, Any, Callable, Dict, List, Mapping, Optional, Tuple
 # The image config fields compared (OCI image-spec `config`, as docker inspect also shows
 # them). Not compared: ArgsEscaped (Windows only; Docker 20.10 sets it for every CMD) and
 # docker's container-only fields (Hostname, Tty, ...).
-CONFIG_FIELDS = ("User", "ExposedPorts", "Env", "Entrypoint", "Cmd", "Volumes", "WorkingDir",
-                 "Labels", "StopSignal", "OnBuild", "Shell")
+CONFIG_FIELDS = (
+    "User",
+    "ExposedPorts",
+    "Env",
+    "Entrypoint",
+    "Cmd",
+    "Volumes",
+    "WorkingDir",
+    "Labels",
+    "StopSignal",
+    "OnBuild",
+    "Shell",
+)
 PUN_ONLY_PATHS = frozenset({"urunc.json"})
 
 FileRow = Tuple[str, str, int, int, str]  # kind, mode (octal), uid, gid, digest or target
@@ -83,8 +94,13 @@ def tar_snapshot(archive: Path, skip: frozenset = frozenset()) -> Dict[str, File
             elif member.isfile():
                 handle = tar.extractfile(member)
                 assert handle is not None
-                rows[relative] = ("file", mode, member.uid, member.gid,
-                                  _digest_stream(handle, member.size))
+                rows[relative] = (
+                    "file",
+                    mode,
+                    member.uid,
+                    member.gid,
+                    _digest_stream(handle, member.size),
+                )
             else:
                 rows[relative] = ("other", mode, member.uid, member.gid, "")
     return rows
@@ -130,20 +146,24 @@ def listing(files: Mapping[str, FileRow]) -> List[str]:
 Excuse = Callable[[str, Optional[FileRow], Optional[FileRow]], bool]
 
 
-def differences(expected: Outcome, actual: Outcome,
-                excused: Optional[Excuse] = None) -> List[str]:
+def differences(expected: Outcome, actual: Outcome, excused: Optional[Excuse] = None) -> List[str]:
     """Human-readable differences; empty when the outcomes agree."""
     if expected.failed or actual.failed:
         if expected.failed and actual.failed:
             return []
         failed = expected if expected.failed else actual
         other = actual if expected.failed else expected
-        return [f"{failed.builder} failed and {other.builder} built:\n"
-                f"{_indent(failed.error or '')}"]
+        return [
+            f"{failed.builder} failed and {other.builder} built:\n" f"{_indent(failed.error or '')}"
+        ]
     found: List[str] = []
     paths = sorted(set(expected.files) | set(actual.files))
-    changed = [p for p in paths if expected.files.get(p) != actual.files.get(p)
-               and not (excused and excused(p, expected.files.get(p), actual.files.get(p)))]
+    changed = [
+        p
+        for p in paths
+        if expected.files.get(p) != actual.files.get(p)
+        and not (excused and excused(p, expected.files.get(p), actual.files.get(p)))
+    ]
     if changed:
         lines = [f"files ({expected.builder} -> {actual.builder}):"]
         for path in changed:
@@ -155,18 +175,30 @@ def differences(expected: Outcome, actual: Outcome,
     for key in CONFIG_FIELDS:
         want, got = expected.config.get(key), actual.config.get(key)
         if want != got:
-            found.append(f"config {key}: {expected.builder} {json.dumps(want)}, "
-                         f"{actual.builder} {json.dumps(got)}")
+            found.append(
+                f"config {key}: {expected.builder} {json.dumps(want)}, "
+                f"{actual.builder} {json.dumps(got)}"
+            )
     if expected.platform != actual.platform:
-        found.append(f"platform: {expected.builder} {expected.platform}, "
-                     f"{actual.builder} {actual.platform}")
+        found.append(
+            f"platform: {expected.builder} {expected.platform}, "
+            f"{actual.builder} {actual.platform}"
+        )
     return found
 
 
 def unified(expected: Outcome, actual: Outcome) -> str:
     """The whole file listing of both, as a unified diff (for the failure report)."""
-    return "\n".join(difflib.unified_diff(listing(expected.files), listing(actual.files),
-                                          expected.builder, actual.builder, lineterm="", n=2))
+    return "\n".join(
+        difflib.unified_diff(
+            listing(expected.files),
+            listing(actual.files),
+            expected.builder,
+            actual.builder,
+            lineterm="",
+            n=2,
+        )
+    )
 
 
 def _indent(text: str, limit: int = 40) -> str:

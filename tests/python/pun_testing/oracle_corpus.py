@@ -98,11 +98,17 @@ class Case:
         return containerfile, context
 
     def context_listing(self) -> List[str]:
-        lines = [f"{'.dockerignore':28} file 644 0:0  {self.dockerignore!r}"] \
-            if self.dockerignore is not None else []
+        lines = (
+            [f"{'.dockerignore':28} file 644 0:0  {self.dockerignore!r}"]
+            if self.dockerignore is not None
+            else []
+        )
         for e in sorted(self.entries, key=lambda e: e.path):
-            what = f"-> {e.target}" if e.kind == "link" else (
-                f"{len(e.data)} bytes" if e.kind == "file" else "")
+            what = (
+                f"-> {e.target}"
+                if e.kind == "link"
+                else (f"{len(e.data)} bytes" if e.kind == "file" else "")
+            )
             mode = "777" if e.kind == "link" else format(e.mode, "o")
             lines.append(f"{e.path:28} {e.kind:4} {mode} {e.owner[0]}:{e.owner[1]}  {what}")
         return lines
@@ -112,15 +118,23 @@ class Case:
 
 # Kept files (COPY sources, wildcard targets) and where they may live. Each name is always a
 # file; directory names and symlink names are disjoint from these.
-FILE_NAMES = ("a.txt", "b.txt", "c.bin", "sp ace.txt", ".hidden", "app.hvt", "conf.ini",
-              "empty")
+FILE_NAMES = ("a.txt", "b.txt", "c.bin", "sp ace.txt", ".hidden", "app.hvt", "conf.ini", "empty")
 DIR_NAMES = ("dir", "lib", "sp dir", ".dotdir")
 SUBDIR_NAMES = ("sub", "deep")
 # Entries .dockerignore patterns may drop (never named as a COPY source).
-IGNORABLE = ("x.tmp", "keep.tmp", "dir/d.log", "cache/junk.bin", "dir/secret.txt",
-             ".git/HEAD")
-IGNORE_PATTERNS = ("*.tmp", "**/*.log", "cache", "dir/secret.txt", ".git", "!keep.tmp",
-                   "# a comment", "", "*/*.log", ".dockerignore")
+IGNORABLE = ("x.tmp", "keep.tmp", "dir/d.log", "cache/junk.bin", "dir/secret.txt", ".git/HEAD")
+IGNORE_PATTERNS = (
+    "*.tmp",
+    "**/*.log",
+    "cache",
+    "dir/secret.txt",
+    ".git",
+    "!keep.tmp",
+    "# a comment",
+    "",
+    "*/*.log",
+    ".dockerignore",
+)
 
 
 def _data(rng: random.Random, name: str) -> bytes:
@@ -139,8 +153,11 @@ def _context(rng: random.Random) -> Tuple[List[Entry], Dict[str, str]]:
         return rng.choice(OWNERS)
 
     def add_file(path: str) -> None:
-        entries.append(Entry(path, "file", rng.choice(FILE_MODES), owner(),
-                             _data(rng, path.rsplit("/", 1)[-1])))
+        entries.append(
+            Entry(
+                path, "file", rng.choice(FILE_MODES), owner(), _data(rng, path.rsplit("/", 1)[-1])
+            )
+        )
 
     top_files = rng.sample(FILE_NAMES, rng.randint(2, 6))
     for name in sorted(set(top_files) | {"a.txt"}):
@@ -156,8 +173,9 @@ def _context(rng: random.Random) -> Tuple[List[Entry], Dict[str, str]]:
             for name in sorted(set(rng.sample(FILE_NAMES, rng.randint(1, 2)))):
                 add_file(f"{directory}/{sub}/{name}")
             if rng.random() < 0.3:
-                entries.append(Entry(f"{directory}/{sub}/empty-dir", "dir",
-                                     rng.choice(DIR_MODES), owner()))
+                entries.append(
+                    Entry(f"{directory}/{sub}/empty-dir", "dir", rng.choice(DIR_MODES), owner())
+                )
         if rng.random() < 0.4:  # symlinks inside a copied directory stay symlinks
             target = rng.choice(("b.txt", "../a.txt", "/a.txt", "nowhere", "."))
             if directory == "dir" and target in ("nowhere",):
@@ -170,9 +188,13 @@ def _context(rng: random.Random) -> Tuple[List[Entry], Dict[str, str]]:
                 entries.append(Entry(parent, "dir", 0o755, owner()))
             add_file(ignorable)
     kinds: Dict[str, str] = {}
-    link_targets = [("link-f", "a.txt", "file"), ("link-abs", "/a.txt", "file"),
-                    ("link-up", "../../a.txt", "file"), ("link-d", "dir", "dir"),
-                    ("link-chain", "link-f", "file")]
+    link_targets = [
+        ("link-f", "a.txt", "file"),
+        ("link-abs", "/a.txt", "file"),
+        ("link-up", "../../a.txt", "file"),
+        ("link-d", "dir", "dir"),
+        ("link-chain", "link-f", "file"),
+    ]
     for name, target, kind in link_targets:
         if rng.random() < 0.35 or (name == "link-f" and rng.random() < 0.3):
             entries.append(Entry(name, "link", owner=owner(), target=target))
@@ -194,12 +216,26 @@ TREE_DESTS = ("/tree", "/srv/tree2", "/opt/app")
 RELATIVE_DIR_DESTS = ("./", ".", "rel/", "rel/deeper/")
 RELATIVE_FILE_DESTS = ("renamed", "rel/file.bin")
 WORKDIRS = ("/w", "/srv", "/opt/app", "w2", "/w/sp ace")
-ENV_VALUES = ("1", "hello", '"a b"', "'single q'", "$V", "${V}-x", "${UNSET:-dflt}",
-              "a\\ b", '"with \\"quote\\""')
-LABELS = ("org.example.a", "org.example.b", "com.urunc.unikernel.hypervisor",
-          "com.urunc.unikernel.unikernelType", "version", "maintainer")
-EXEC_ARGS = ("/app.bin", "/unikernel/app", "-c", "--port", "8080", "a b", "$V", "é",
-             "quote\"d", "")
+ENV_VALUES = (
+    "1",
+    "hello",
+    '"a b"',
+    "'single q'",
+    "$V",
+    "${V}-x",
+    "${UNSET:-dflt}",
+    "a\\ b",
+    '"with \\"quote\\""',
+)
+LABELS = (
+    "org.example.a",
+    "org.example.b",
+    "com.urunc.unikernel.hypervisor",
+    "com.urunc.unikernel.unikernelType",
+    "version",
+    "maintainer",
+)
+EXEC_ARGS = ("/app.bin", "/unikernel/app", "-c", "--port", "8080", "a b", "$V", "é", 'quote"d', "")
 SIGNALS = ("SIGTERM", "SIGKILL", "9", "SIGUSR1")
 PORTS = ("80", "443/tcp", "53/udp", "8080 9090", "7000-7002", "${PORT}")
 VOLUMES = ("/data", '["/a", "/b"]', "/v1 /v2", "/w/vol")
@@ -234,8 +270,11 @@ class _Writer:
         return files
 
     def dir_sources(self) -> List[str]:
-        dirs = [e.path for e in self.entries if e.kind == "dir"
-                and not e.path.startswith((".git", "cache"))]
+        dirs = [
+            e.path
+            for e in self.entries
+            if e.kind == "dir" and not e.path.startswith((".git", "cache"))
+        ]
         return dirs + [name for name, kind in self.link_kinds.items() if kind == "dir"]
 
     def wildcard(self) -> Optional[str]:
@@ -246,10 +285,10 @@ class _Writer:
         if self.rng.random() < 0.05:
             return "nomatch*"
         top = [p for p in _kept_files(self.entries) if "/" not in p]
-        in_dir = [p for p in _kept_files(self.entries) if p.startswith("dir/")
-                  and p.count("/") == 1]
-        options = ["*.txt", "?.txt", "[ab].txt", "*.bin", "dir/*", "a*", "[^a]*.txt",
-                   "dir/[^x]*"]
+        in_dir = [
+            p for p in _kept_files(self.entries) if p.startswith("dir/") and p.count("/") == 1
+        ]
+        options = ["*.txt", "?.txt", "[ab].txt", "*.bin", "dir/*", "a*", "[^a]*.txt", "dir/[^x]*"]
         self.rng.shuffle(options)
         for pattern in options:
             pool = in_dir if pattern.startswith("dir/") else top
@@ -263,8 +302,10 @@ class _Writer:
     # instructions --------------------------------------------------------------------------
     def copy(self) -> None:
         rng = self.rng
-        shape = rng.choices(("file", "files", "dir", "dir-slash", "dot", "wildcard", "tree",
-                             "rename"), weights=(4, 2, 3, 2, 1, 2, 2, 2))[0]
+        shape = rng.choices(
+            ("file", "files", "dir", "dir-slash", "dot", "wildcard", "tree", "rename"),
+            weights=(4, 2, 3, 2, 1, 2, 2, 2),
+        )[0]
         dest_dir = rng.choice(DIR_DESTS + RELATIVE_DIR_DESTS)
         if shape == "file":
             sources, dest = [rng.choice(self.file_sources())], dest_dir
@@ -310,13 +351,16 @@ class _Writer:
         self.lines.append(f"ARG {name}={value}" if self.rng.random() < 0.8 else f"ARG {name}")
         self.args_defined.append(name)
         if self.rng.random() < 0.2:
-            self.build_args.append((name, {"V": "from-cli", "DESTDIR": "/cli",
-                                           "PORT": "9000", "EMPTY": "x"}[name]))
+            self.build_args.append(
+                (name, {"V": "from-cli", "DESTDIR": "/cli", "PORT": "9000", "EMPTY": "x"}[name])
+            )
 
     def env(self) -> None:
         rng = self.rng
-        pairs = [f"{rng.choice(('A', 'B', 'PATH', 'HOME', 'V'))}={rng.choice(ENV_VALUES)}"
-                 for _ in range(rng.randint(1, 3))]
+        pairs = [
+            f"{rng.choice(('A', 'B', 'PATH', 'HOME', 'V'))}={rng.choice(ENV_VALUES)}"
+            for _ in range(rng.randint(1, 3))
+        ]
         if rng.random() < 0.15:
             self.lines.append(f"ENV LEGACY {rng.choice(('value with  spaces', 'x', '$V'))}")
         else:
@@ -326,15 +370,16 @@ class _Writer:
         if self.user_by_name:
             return
         value = self.rng.choice(WORKDIRS)
-        self.lines.append(f'WORKDIR {value}' if " " not in value else f'WORKDIR "{value}"')
+        self.lines.append(f"WORKDIR {value}" if " " not in value else f'WORKDIR "{value}"')
 
     def label(self) -> None:
         rng = self.rng
         pairs = []
         for key in rng.sample(LABELS, rng.randint(1, 3)):
-            value = {"com.urunc.unikernel.hypervisor": "qemu",
-                     "com.urunc.unikernel.unikernelType": "unikraft"}.get(
-                key, rng.choice(("x", '"a b"', "$V", "''", '"${V:-none}"')))
+            value = {
+                "com.urunc.unikernel.hypervisor": "qemu",
+                "com.urunc.unikernel.unikernelType": "unikraft",
+            }.get(key, rng.choice(("x", '"a b"', "$V", "''", '"${V:-none}"')))
             pairs.append(f"{key}={value}")
         if self.has_run_config and rng.random() < 0.3:
             pairs.append('com.urunc.unikernel.cmdline="/app.bin -c"')
@@ -343,7 +388,7 @@ class _Writer:
     def exec_line(self, keyword: str) -> None:
         rng = self.rng
         if rng.random() < 0.15:  # shell form: docker wraps it in /bin/sh -c
-            self.lines.append(f"{keyword} /app.bin --flag \"quoted arg\" $V")
+            self.lines.append(f'{keyword} /app.bin --flag "quoted arg" $V')
         else:
             args = rng.sample(EXEC_ARGS, rng.randint(0 if keyword == "CMD" else 1, 3))
             self.lines.append(f"{keyword} {_quote_json(args)}")
@@ -399,8 +444,14 @@ def generate_case(seed: int, index: int) -> Case:
     if rng.random() < 0.5:
         patterns = rng.sample(IGNORE_PATTERNS, rng.randint(1, 5))
         dockerignore = "\n".join(patterns) + "\n"
-    return Case(seed, index, "\n".join(writer.lines) + "\n", tuple(entries), dockerignore,
-                tuple(writer.build_args))
+    return Case(
+        seed,
+        index,
+        "\n".join(writer.lines) + "\n",
+        tuple(entries),
+        dockerignore,
+        tuple(writer.build_args),
+    )
 
 
 def generate_corpus(seed: int = DEFAULT_SEED, count: int = DEFAULT_CASES) -> List[Case]:
@@ -416,18 +467,23 @@ def corpus_from_environment() -> List[Case]:
 
 def describe(case: Case) -> str:
     """The case as a human reads it in a failure: Containerfile, build args, context."""
-    numbered = "".join(f"  {n:2}  {line}\n" for n, line in
-                       enumerate(case.containerfile.splitlines(), 1))
+    numbered = "".join(
+        f"  {n:2}  {line}\n" for n, line in enumerate(case.containerfile.splitlines(), 1)
+    )
     args = " ".join(f"--build-arg {k}={v}" for k, v in case.build_args) or "(none)"
     context = "".join(f"  {line}\n" for line in case.context_listing())
-    return (f"{case.name} (seed {case.seed}); reproduce: PYTHONPATH=tests/python python -m "
-            f"pun_testing.oracle_corpus --seed {case.seed} --case {case.index} DIR\n"
-            f"Containerfile:\n{numbered}build args: {args}\ncontext:\n{context}")
+    return (
+        f"{case.name} (seed {case.seed}); reproduce: PYTHONPATH=tests/python python -m "
+        f"pun_testing.oracle_corpus --seed {case.seed} --case {case.index} DIR\n"
+        f"Containerfile:\n{numbered}build args: {args}\ncontext:\n{context}"
+    )
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pun_testing.oracle_corpus",
-                                     description="Write one oracle case to a directory.")
+    parser = argparse.ArgumentParser(
+        prog="python -m pun_testing.oracle_corpus",
+        description="Write one oracle case to a directory.",
+    )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--case", type=int, required=True)
     parser.add_argument("dir", type=Path, help="a directory that does not exist yet")
@@ -439,10 +495,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     containerfile, context = case.materialize(args.dir)
     flags = "".join(f" --build-arg {k}={v}" for k, v in case.build_args)
     print(describe(case), file=sys.stderr)
-    print(f"DOCKER_BUILDKIT=1 /usr/bin/docker build{flags} -f {containerfile} "
-          f"--output type=tar,dest={args.dir}/docker.tar {context}")
-    print(f"pun build --builder embedded{flags} -f {containerfile} --context {context} "
-          f"--output type=local,dest={args.dir}/pun")
+    print(
+        f"DOCKER_BUILDKIT=1 /usr/bin/docker build{flags} -f {containerfile} "
+        f"--output type=tar,dest={args.dir}/docker.tar {context}"
+    )
+    print(
+        f"pun build --builder embedded{flags} -f {containerfile} --context {context} "
+        f"--output type=local,dest={args.dir}/pun"
+    )
     return 0
 
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence
 
-import pun_rules
 import toml  # pants: no-infer-dep (pantsbuild.pants depends on it)
 
+import pun_rules
 from pun_testing.pants_rules import examples_dir, repo_root
 from pun_testing.tools import unavailable
 

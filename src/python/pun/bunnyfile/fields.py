@@ -110,20 +110,36 @@ def read_hops(root: Fields) -> Hops:
     monitor = value(platform, "monitor")
     where_platform = platform.start if platform is not None else root.start
     if not framework.text:
-        raise error("platforms.framework is required", path, where_platform,
-                    "name the unikernel framework, e.g. `framework: unikraft`")
+        raise error(
+            "platforms.framework is required",
+            path,
+            where_platform,
+            "name the unikernel framework, e.g. `framework: unikraft`",
+        )
     if not monitor.text:
-        raise error("platforms.monitor is required", path, where_platform,
-                    "name the monitor (hypervisor), e.g. `monitor: qemu`")
+        raise error(
+            "platforms.monitor is required",
+            path,
+            where_platform,
+            "name the monitor (hypervisor), e.g. `monitor: qemu`",
+        )
     kernel_from = value(kernel, "from")
     kernel_path = value(kernel, "path")
     where_kernel = kernel.start if kernel is not None else root.start
     if not kernel_from.text:
-        raise error("kernel.from is required", path, where_kernel,
-                    "use `from: local` (a file of the build context) or `from: <image>`")
+        raise error(
+            "kernel.from is required",
+            path,
+            where_kernel,
+            "use `from: local` (a file of the build context) or `from: <image>`",
+        )
     if not kernel_path.text:
-        raise error("kernel.path is required", path, where_kernel,
-                    "give the kernel's path in the build context or in the image")
+        raise error(
+            "kernel.path is required",
+            path,
+            where_kernel,
+            "give the kernel's path in the build context or in the image",
+        )
     includes = _includes(rootfs, path) if rootfs is not None else ()
     cmd, cmd_line = root.strings("cmd"), root.line("cmd")
     legacy = root.string("cmdline")
@@ -161,19 +177,28 @@ def read_hops(root: Fields) -> Hops:
 def _check_version(version: Value, path: str) -> None:
     """hops/validate.go `CheckBunnyfileVersion`: required, parseable, not newer than v0.1."""
     if not version.text:
-        raise error("the version field is required", path, version.line,
-                    "start the bunnyfile with `version: v0.1`")
+        raise error(
+            "the version field is required",
+            path,
+            version.line,
+            "start the bunnyfile with `version: v0.1`",
+        )
     match = _GO_VERSION.match(version.text)
     if match is None:
-        raise error(f"cannot read version {version.text!r}", path, version.line,
-                    "write `version: v0.1`")
+        raise error(
+            f"cannot read version {version.text!r}", path, version.line, "write `version: v0.1`"
+        )
     numbers = tuple(int(n) for n in match.group("numbers").split("."))
     width = max(len(numbers), len(SUPPORTED_VERSION))
     ours = SUPPORTED_VERSION + (0,) * (width - len(SUPPORTED_VERSION))
     theirs = numbers + (0,) * (width - len(numbers))
     if theirs > ours:  # a pre-release of v0.1 sorts before it, so it is accepted too
-        raise error(f"unsupported bunnyfile version {version.text}", path, version.line,
-                    "use version v0.1 or earlier")
+        raise error(
+            f"unsupported bunnyfile version {version.text}",
+            path,
+            version.line,
+            "use version v0.1 or earlier",
+        )
 
 
 def _includes(rootfs: Fields, path: str) -> Tuple[Include, ...]:
@@ -185,8 +210,12 @@ def _includes(rootfs: Fields, path: str) -> Tuple[Include, ...]:
             text = scalar_text(node, name, path)
             src, _, dst = text.partition(":")  # hops/parse_file.go: SplitN(value, ":", 2)
             if not src:
-                raise error(f"{name} {text!r} has no source before ':'", path, line,
-                            "write `- source:destination`, e.g. `- app:/app`")
+                raise error(
+                    f"{name} {text!r} has no source before ':'",
+                    path,
+                    line,
+                    "write `- source:destination`, e.g. `- app:/app`",
+                )
             found.append(Include(src, dst or src, None, line))
             continue
         entry = Fields(node, name, path, _INCLUDE_KEYS, rootfs.warnings)
@@ -194,8 +223,9 @@ def _includes(rootfs: Fields, path: str) -> Tuple[Include, ...]:
         if not src:
             raise error(f"{name} has no source", path, line, "add `source: <path>`")
         if not dst:
-            raise error(f"{name} has no destination", path, line,
-                        "add `destination: <path in the rootfs>`")
+            raise error(
+                f"{name} has no destination", path, line, "add `destination: <path in the rootfs>`"
+            )
         found.append(Include(src, dst, None if image in ("", FROM_LOCAL) else image, line))
     return tuple(found)
 
@@ -214,26 +244,42 @@ def _check_rootfs(h: Hops) -> None:
     source, kind = h.rootfs_from.text, h.rootfs_type.text
     has_path = bool(h.rootfs_path.text)
     if source == FROM_SCRATCH and has_path:
-        raise fail("rootfs.path needs rootfs.from to be `local` or an image, not scratch",
-                   h.rootfs_path.line, "drop `path`, or set `from: local` for a prebuilt file")
+        raise fail(
+            "rootfs.path needs rootfs.from to be `local` or an image, not scratch",
+            h.rootfs_path.line,
+            "drop `path`, or set `from: local` for a prebuilt file",
+        )
     if has_path and kind == TYPE_RAW:
-        raise fail("rootfs.path cannot be combined with type raw", h.rootfs_path.line,
-                   "a raw rootfs is files in the image: use `include`, or set type initrd/block")
+        raise fail(
+            "rootfs.path cannot be combined with type raw",
+            h.rootfs_path.line,
+            "a raw rootfs is files in the image: use `include`, or set type initrd/block",
+        )
     if source == FROM_LOCAL and kind == TYPE_RAW:
-        raise fail("rootfs type raw cannot come from local", h.rootfs_type.line,
-                   "use `from: scratch` with `include` entries for a raw rootfs")
+        raise fail(
+            "rootfs type raw cannot come from local",
+            h.rootfs_type.line,
+            "use `from: scratch` with `include` entries for a raw rootfs",
+        )
     if source == FROM_LOCAL and h.includes:
-        raise fail("rootfs.include cannot be combined with rootfs.from: local",
-                   h.includes[0].line,
-                   "`from: local` takes a prebuilt file (`path`); use `from: scratch` to build "
-                   "a rootfs from `include`")
+        raise fail(
+            "rootfs.include cannot be combined with rootfs.from: local",
+            h.includes[0].line,
+            "`from: local` takes a prebuilt file (`path`); use `from: scratch` to build "
+            "a rootfs from `include`",
+        )
     if has_path and h.includes:
-        raise fail("rootfs.include cannot be added to a prebuilt rootfs file (rootfs.path)",
-                   h.includes[0].line,
-                   "drop `path` to have pun build the rootfs from `include`, or drop `include`")
+        raise fail(
+            "rootfs.include cannot be added to a prebuilt rootfs file (rootfs.path)",
+            h.includes[0].line,
+            "drop `path` to have pun build the rootfs from `include`, or drop `include`",
+        )
     if source == FROM_LOCAL and not has_path:  # bunny would copy the whole context
-        raise fail("rootfs.from: local needs rootfs.path", h.rootfs_from.line,
-                   "give the prebuilt rootfs file's path in the build context")
+        raise fail(
+            "rootfs.from: local needs rootfs.path",
+            h.rootfs_from.line,
+            "give the prebuilt rootfs file's path in the build context",
+        )
     # Then hops/package.go handleRootfs: a type the framework does not take.
     if kind and kind not in supported_types(h.framework.text):
         raise fail(

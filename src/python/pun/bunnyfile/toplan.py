@@ -110,9 +110,12 @@ class _Builder:
         try:
             return normalize(text)
         except InvalidReference as exc:
-            raise error(str(exc), self.h.path, line,
-                        "use `local`, `scratch` or an image reference such as "
-                        "unikraft.org/base:latest") from None
+            raise error(
+                str(exc),
+                self.h.path,
+                line,
+                "use `local`, `scratch` or an image reference such as " "unikraft.org/base:latest",
+            ) from None
 
     def image_name(self, text: Optional[str], line: int) -> Optional[str]:
         """An image a file is read from, normalized as BuildKit's llb.Image does."""
@@ -122,8 +125,12 @@ class _Builder:
         self, src: str, dest: str, line: int, image: Optional[str] = None, image_line: int = 0
     ) -> None:
         self.copies.append(
-            CopyInstruction(sources=(src,), dest=dest, line=line,
-                            image=self.image_name(image, image_line or line))
+            CopyInstruction(
+                sources=(src,),
+                dest=dest,
+                line=line,
+                image=self.image_name(image, image_line or line),
+            )
         )
 
     def include_copies(self, includes: Tuple[Include, ...]) -> None:
@@ -178,8 +185,13 @@ class _Builder:
             else:
                 rootfs_path = h.rootfs_path.text
         if not kernel_copied and not rootfs_copied:
-            self.copy(h.kernel_path.text, DEFAULT_KERNEL_PATH, h.kernel_path.line,
-                      image=h.kernel_from.text, image_line=h.kernel_from.line)
+            self.copy(
+                h.kernel_path.text,
+                DEFAULT_KERNEL_PATH,
+                h.kernel_path.line,
+                image=h.kernel_from.text,
+                image_line=h.kernel_from.line,
+            )
             kernel_copied = True
         if rootfs_copied and kind == TYPE_RAW:
             self.warnings.append(
@@ -238,8 +250,12 @@ def config_steps(h: Hops, labels: Tuple[Label, ...]) -> Tuple[ConfigStep, ...]:
     for env in h.envs:
         key, has_value, value = env.text.partition("=")
         if not key or not has_value:
-            raise error(f"envs entry {env.text!r} is not KEY=VALUE", h.path, env.line,
-                        "write `- KEY=VALUE`, e.g. `- HOME=/root`")
+            raise error(
+                f"envs entry {env.text!r} is not KEY=VALUE",
+                h.path,
+                env.line,
+                "write `- KEY=VALUE`, e.g. `- HOME=/root`",
+            )
         steps.append(SetEnv(key, value, env.line))
     if h.entrypoint:
         steps.append(SetEntrypoint(h.entrypoint, False, h.entrypoint_line))

@@ -40,8 +40,9 @@ def compose(text: str, path: str) -> Optional[Node]:
             "fix the YAML syntax (indentation, `key: value`, quoting)",
         ) from None
     except RecursionError:  # PyYAML's composer recurses once per nesting level
-        raise error("the YAML is nested too deeply", path, None,
-                    "a bunnyfile needs three levels at most") from None
+        raise error(
+            "the YAML is nested too deeply", path, None, "a bunnyfile needs three levels at most"
+        ) from None
     except yaml.YAMLError as exc:  # a reader error (a character YAML does not allow)
         position = getattr(exc, "position", None)
         line = text.count("\n", 0, position) + 1 if isinstance(position, int) else None
@@ -102,11 +103,18 @@ class Fields:
 
     def _type_error(self, node: Node, name: str, wanted: str) -> PunError:
         found = (
-            "a mapping" if isinstance(node, MappingNode)
-            else "a list" if isinstance(node, SequenceNode) else "a value"
+            "a mapping"
+            if isinstance(node, MappingNode)
+            else "a list"
+            if isinstance(node, SequenceNode)
+            else "a value"
         )
-        return error(f"{name} must be {wanted}, not {found}", self.path, line_of(node),
-                     "see the bunnyfile reference in README.md")
+        return error(
+            f"{name} must be {wanted}, not {found}",
+            self.path,
+            line_of(node),
+            "see the bunnyfile reference in README.md",
+        )
 
     def has(self, key: str) -> bool:
         return key in self.values
@@ -153,6 +161,10 @@ class Fields:
 def scalar_text(node: Node, name: str, path: str) -> str:
     if not isinstance(node, ScalarNode):
         found = "a mapping" if isinstance(node, MappingNode) else "a list"
-        raise error(f"{name} must be a single value, not {found}", path, line_of(node),
-                    "see the bunnyfile reference in README.md")
+        raise error(
+            f"{name} must be a single value, not {found}",
+            path,
+            line_of(node),
+            "see the bunnyfile reference in README.md",
+        )
     return "" if node.tag == NULL_TAG else str(node.value)

@@ -14,9 +14,9 @@ from typing import List, Optional, Sequence, Set, Tuple
 
 from pun.buildplan import PlannedImage
 from pun.cli.options import (
+    add_generate_arguments,
     add_insecure_registry_argument,
     add_progress_argument,
-    add_generate_arguments,
     generate_options,
     platforms,
     read_containerfile,
@@ -26,15 +26,8 @@ from pun.cli.options import (
 from pun.diagnostics import Diagnostic, error, write_diagnostics
 from pun.imagespec import ImageSpec
 from pun.keyvalue import parse_pairs
-from pun.solve.options import (
-    BUILDCTL,
-    BUILDERS,
-    EMBEDDED,
-    BuildOptions,
-    BuildResult,
-    SourceLine,
-)
 from pun.oci.output_spec import OutputSpec
+from pun.solve.options import BUILDCTL, BUILDERS, EMBEDDED, BuildOptions, BuildResult, SourceLine
 
 EXIT_OK = 0
 
@@ -191,8 +184,9 @@ def _build(args: argparse.Namespace) -> BuildResult:
     builds = [PlatformBuild(d, p.image.with_annotations(annotations)) for d, p in plans]
 
     def build_one(n: int, out: OutputSpec) -> BuildResult:
-        return _build_one(args, builds[n].definition, plans[n][1], builds[n].image, out,
-                          builder, options)
+        return _build_one(
+            args, builds[n].definition, plans[n][1], builds[n].image, out, builder, options
+        )
 
     return build_platforms(builds, args.context, output, builder, options, build_one)
 

@@ -7,7 +7,6 @@ SHELL), `dockerfile2llb/convert_expose.go` (`parsePort`) and moby/sys `signal.Pa
 
 from __future__ import annotations
 
-
 from pun.diagnostics import Diagnostic, error, warning
 from pun.imagespec import (
     AddVolumes,

@@ -9,7 +9,8 @@ here. Imported only for lines with `<<` in them.
 
 from __future__ import annotations
 
-from pun.containerfile.splitter import GO_SPACE as _SPACE, go_quote
+from pun.containerfile.splitter import GO_SPACE as _SPACE
+from pun.containerfile.splitter import go_quote
 
 TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
 if TYPE_CHECKING:

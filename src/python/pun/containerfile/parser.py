@@ -8,9 +8,8 @@ after parsing (expansion, meaning of flags) is ours, in this module and `words.p
 
 from __future__ import annotations
 
-from pun.containerfile.directives import Directives
-from pun.containerfile.splitter import Instruction, Split, SplitError, split_instructions
 from pun.containerfile.config import ConfigReader
+from pun.containerfile.directives import Directives
 from pun.containerfile.plan import (
     BaseImage,
     CopyInstruction,
@@ -20,18 +19,13 @@ from pun.containerfile.plan import (
     RootfsRequest,
     WorkdirInstruction,
 )
+from pun.containerfile.splitter import Instruction, Split, SplitError, split_instructions
 from pun.containerfile.words import WordError, process_word
 from pun.diagnostics import Diagnostic, error, warning
 from pun.imagespec import ConfigStep, SetEnv, SetLabel, SetWorkdir, resolve_workdir
-from pun.platform import (
-    DEFAULT_TARGET,
-    InvalidPlatform,
-    Platform,
-    build_platform,
-    parse_platform,
-)
-from pun.reference import InvalidReference, normalize
+from pun.platform import DEFAULT_TARGET, InvalidPlatform, Platform, build_platform, parse_platform
 from pun.records import Record
+from pun.reference import InvalidReference, normalize
 
 TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
 if TYPE_CHECKING:
@@ -367,9 +361,7 @@ class _PlanBuilder:
             self.base = BaseImage(reference=None, line=command.line, platform=platform)
             return
         reference = self._reference(name or values[0], "FROM", command.line)
-        self.base = BaseImage(
-            reference=reference, line=command.line, platform=platform, name=name
-        )
+        self.base = BaseImage(reference=reference, line=command.line, platform=platform, name=name)
 
     def _reference(self, name: str, what: str, line: int) -> ImageReference:
         try:
@@ -440,9 +432,7 @@ class _PlanBuilder:
 
     def _workdir(self, command: _Command) -> None:
         if len(command.values) != 1 or not command.values[0]:
-            raise error(
-                "WORKDIR takes one path", self.path, command.line, "write `WORKDIR /path`"
-            )
+            raise error("WORKDIR takes one path", self.path, command.line, "write `WORKDIR /path`")
         path = self._expand(command.values[0], self._stage_scope(), command.line)
         if not path:
             raise error(

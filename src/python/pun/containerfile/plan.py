@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-
 from pun.diagnostics import Diagnostic
 from pun.imagespec import ConfigStep
 from pun.platform import Platform
-from pun.reference import ImageReference
 from pun.records import Record
+from pun.reference import ImageReference
 
 TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
 if TYPE_CHECKING:

@@ -124,7 +124,7 @@ def _bad(label: Label, path: str, what: str, want: str) -> Exception:
         f"{ROOTFS_LABEL}: {what} is not valid",
         path,
         label.line,
-        f"write {want}, e.g. {ROOTFS_LABEL}=\"type=initrd,src=/rootfs,path=/boot/initrd\"",
+        f'write {want}, e.g. {ROOTFS_LABEL}="type=initrd,src=/rootfs,path=/boot/initrd"',
     )
 
 

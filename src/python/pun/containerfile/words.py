@@ -205,6 +205,7 @@ def _shell_pattern(pattern: str, greedy: bool, anchored: bool) -> "re.Pattern[st
     """A `${v#pattern}` pattern as a regex: `*` any string (shortest unless greedy), `?` one
     character, `\\` escapes `*`, `?` and itself (and is dropped before `}` and `/`)."""
     import re  # only for `${v#...}`-style words: `pun --LLB` usually needs no regex
+
     out = ["^"] if anchored else []
     i = 0
     while i < len(pattern):
@@ -219,8 +220,9 @@ def _shell_pattern(pattern: str, greedy: bool, anchored: bool) -> "re.Pattern[st
                 continue
             escaped = pattern[i] if i < len(pattern) else ""
             if escaped not in ("*", "?", "\\") or not escaped:
-                raise WordError(f"invalid pattern ({pattern}) in substitution: invalid escape "
-                                f"'\\{escaped}'")
+                raise WordError(
+                    f"invalid pattern ({pattern}) in substitution: invalid escape " f"'\\{escaped}'"
+                )
             out.append(re.escape(escaped))
             i += 1
         else:

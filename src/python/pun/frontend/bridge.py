@@ -123,8 +123,9 @@ class Bridge:
         )
         if warning.filename:
             request.info.CopyFrom(
-                ops_pb2.SourceInfo(filename=warning.filename, data=warning.data,
-                                   language="Dockerfile")
+                ops_pb2.SourceInfo(
+                    filename=warning.filename, data=warning.data, language="Dockerfile"
+                )
             )
             if warning.line is not None:
                 position = ops_pb2.Position(line=warning.line)

@@ -15,7 +15,6 @@ from pun.api import GenerateOptions, generate, read_plan
 from pun.containerfile.plan import PackPlan
 from pun.diagnostics import Diagnostic, PunError, error
 from pun.dockerignore import read_patterns
-from pun.ignorefiles import CONTAINERIGNORE, DOCKERIGNORE
 from pun.frontend.bridge import Bridge, BridgeError, BridgeWarning, Pong
 from pun.frontend.caps import PROTO_REFARRAY, RESOLVE_IMAGE, WARNINGS, Capabilities
 from pun.frontend.environment import FrontendEnvironment
@@ -25,12 +24,13 @@ from pun.frontend.imageconfig import (
     manifest_annotations,
     parse_base_config,
 )
-from pun.imagespec import ImageSpec
 from pun.frontend.options import CONTEXT_LOCAL, BuildRequest, read_request
 from pun.frontend.steps import show_as_steps
-from pun.llb.identity import new_id
+from pun.ignorefiles import CONTAINERIGNORE, DOCKERIGNORE
+from pun.imagespec import ImageSpec
 from pun.llb.daemon_digest import daemon_digests
 from pun.llb.definition import Definition
+from pun.llb.identity import new_id
 from pun.llb.marshal import MarshalOptions, marshal
 from pun.llb.state import local
 from pun.platform import DEFAULT_TARGET, Platform
@@ -59,9 +59,12 @@ class ContainerfileSource:
         try:
             return self.data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise error(f"not UTF-8 text (byte {exc.start})", self.filename,
-                        self.data.count(b"\n", 0, exc.start) + 1,
-                        "save the Containerfile as UTF-8") from None
+            raise error(
+                f"not UTF-8 text (byte {exc.start})",
+                self.filename,
+                self.data.count(b"\n", 0, exc.start) + 1,
+                "save the Containerfile as UTF-8",
+            ) from None
 
 
 @dataclass(frozen=True)
@@ -138,8 +141,6 @@ def run_build(
     return FrontendResult(ref=ref, metadata=metadata)
 
 
-
-
 def rootfs_unsupported(plan: PackPlan) -> PunError:
     """The frontend runs inside BuildKit, with neither e2fsprogs nor the context's files at
     hand, so it cannot make the artifact pun.rootfs makes client-side."""
@@ -153,13 +154,16 @@ def rootfs_unsupported(plan: PackPlan) -> PunError:
         "`pun --LLB -f FILE | buildctl build --local context=. --local pun-rootfs=DIR ...`",
     )
 
+
 def target_platform(
     request: BuildRequest, environment: FrontendEnvironment, pong: Pong
 ) -> Platform:
     if len(request.platforms) > 1:
         listed = ", ".join(str(p) for p in request.platforms)
-        raise error(f"pun builds one platform at a time, but {listed} were requested",
-                    hint="run one build per platform (--platform linux/amd64)")
+        raise error(
+            f"pun builds one platform at a time, but {listed} were requested",
+            hint="run one build per platform (--platform linux/amd64)",
+        )
     if request.platforms:
         return request.platforms[0]
     # Like the Dockerfile frontend: the daemon's first worker platform is the default.
@@ -250,8 +254,10 @@ def check_llb_caps(definition: bytes, caps: Capabilities) -> None:
     """Fail clearly, before the daemon does, when the LLB needs something it lacks."""
     missing = caps.missing_llb(Definition.from_bytes(definition).caps())
     if missing:
-        raise error(f"this BuildKit lacks LLB capabilities pun needs: {', '.join(sorted(missing))}",
-                    hint="use a newer BuildKit (Docker Engine 20.10 or later)")
+        raise error(
+            f"this BuildKit lacks LLB capabilities pun needs: {', '.join(sorted(missing))}",
+            hint="use a newer BuildKit (Docker Engine 20.10 or later)",
+        )
 
 
 def base_config(

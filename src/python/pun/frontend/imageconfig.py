@@ -16,6 +16,8 @@ from pun.imagespec import ImageSpec
 
 CONFIG_KEY = "containerimage.config"
 ANNOTATION_MANIFEST_PREFIX = "annotation-manifest."
+
+
 def parse_base_config(data: bytes, reference: str) -> Dict[str, Any]:
     try:
         parsed = json.loads(data.decode("utf-8"))

@@ -44,8 +44,10 @@ def serve(target: str, environ: Mapping[str, str], began: float, log: Log = stde
         except BridgeError as exc:
             log(f"cannot talk to BuildKit over stdin/stdout: {exc}")
             return EXIT_FAILURE
-        log(f"ready {since_process_start_ms()} ms after process start "
-            f"({(time.monotonic() - began) * 1000:.0f} ms after its imports)")
+        log(
+            f"ready {since_process_start_ms()} ms after process start "
+            f"({(time.monotonic() - began) * 1000:.0f} ms after its imports)"
+        )
         try:
             result = run_build(bridge, read_environment(environ), pong, log)
         except PunError as exc:
@@ -60,8 +62,9 @@ def serve(target: str, environ: Mapping[str, str], began: float, log: Log = stde
             log("internal error:\n" + traceback.format_exc())
             return _return_error(bridge, INTERNAL, f"pun: internal error: {exc!r}", log)
         try:
-            bridge.return_result(result.ref, result.metadata,
-                                 array_ref=pong.caps.supports(PROTO_REFARRAY))
+            bridge.return_result(
+                result.ref, result.metadata, array_ref=pong.caps.supports(PROTO_REFARRAY)
+            )
         except BridgeError as exc:
             log(f"cannot return the result: {exc}")
             return EXIT_FAILURE

@@ -23,10 +23,28 @@ LABEL_PREFIX = "label:"
 # Options pun understands, or knowingly ignores because they only matter for RUN, stages or
 # caching (docker build sends several by default); anything else gets a warning.
 _KNOWN = frozenset(
-    {"filename", "dockerfilekey", "platform", "source", "cmdline", "contextkey",
-     "target", "no-cache", "image-resolve-mode", "multi-platform", "frontend.caps",
-     "add-hosts", "cache-from", "cache-imports", "cgroup-parent", "force-network-mode",
-     "hostname", "shm-size", "ulimit", "gateway-devel"}
+    {
+        "filename",
+        "dockerfilekey",
+        "platform",
+        "source",
+        "cmdline",
+        "contextkey",
+        "target",
+        "no-cache",
+        "image-resolve-mode",
+        "multi-platform",
+        "frontend.caps",
+        "add-hosts",
+        "cache-from",
+        "cache-imports",
+        "cgroup-parent",
+        "force-network-mode",
+        "hostname",
+        "shm-size",
+        "ulimit",
+        "gateway-devel",
+    }
 )
 _IGNORED_PREFIXES = ("context:", "attest:", "local-sessionid:", "input:", "input-metadata:")
 # Diagnostics about options have no file; this names their origin instead.
@@ -48,23 +66,31 @@ class BuildRequest:
 def read_request(opts: Mapping[str, str]) -> BuildRequest:
     filename = opts.get("filename") or DEFAULT_FILENAME
     if posixpath.isabs(filename) or ".." in filename.split("/"):
-        raise error(f"filename {filename!r} must be a path inside the build context",
-                    hint="pass the Containerfile's path relative to its directory")
+        raise error(
+            f"filename {filename!r} must be a path inside the build context",
+            hint="pass the Containerfile's path relative to its directory",
+        )
     dockerfile_local = opts.get("dockerfilekey") or DOCKERFILE_LOCAL
     build_args: Dict[str, str] = {}
     labels: Dict[str, str] = {}
     notes = []
     for key, value in sorted(opts.items()):
         if key.startswith(BUILD_ARG_PREFIX):
-            build_args[key[len(BUILD_ARG_PREFIX):]] = value
+            build_args[key[len(BUILD_ARG_PREFIX) :]] = value
         elif key.startswith(LABEL_PREFIX):
-            labels[key[len(LABEL_PREFIX):]] = value
+            labels[key[len(LABEL_PREFIX) :]] = value
         elif key not in _KNOWN and not key.startswith(_IGNORED_PREFIXES):
-            notes.append(warning(f"frontend option {key!r} is not supported and was ignored",
-                                 OPTIONS_ORIGIN))
+            notes.append(
+                warning(f"frontend option {key!r} is not supported and was ignored", OPTIONS_ORIGIN)
+            )
     if opts.get("contextkey", CONTEXT_LOCAL) != CONTEXT_LOCAL:
-        notes.append(warning("frontend option 'contextkey' is not supported: COPY reads the "
-                             "local named 'context'", OPTIONS_ORIGIN))
+        notes.append(
+            warning(
+                "frontend option 'contextkey' is not supported: COPY reads the "
+                "local named 'context'",
+                OPTIONS_ORIGIN,
+            )
+        )
     return BuildRequest(
         filename=posixpath.normpath(filename),
         containerfile_locals=tuple(dict.fromkeys((dockerfile_local, CONTEXT_LOCAL))),

@@ -30,8 +30,13 @@ def warnings_definition(diagnostics: Sequence[Diagnostic]) -> bytes:
     return marshal(state, MarshalOptions(local_unique_id=new_id()))
 
 
-def show_as_steps(bridge: Bridge, diagnostics: Sequence[Diagnostic], *, array_ref: bool,
-                  log: Callable[[str], None]) -> None:
+def show_as_steps(
+    bridge: Bridge,
+    diagnostics: Sequence[Diagnostic],
+    *,
+    array_ref: bool,
+    log: Callable[[str], None],
+) -> None:
     if not diagnostics:
         return
     try:

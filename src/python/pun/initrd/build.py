@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from pun.initrd.cpio import Entry, gzip_writer, write_newc
 from pun.atomic import atomic_file
+from pun.initrd.cpio import Entry, gzip_writer, write_newc
 
 
 def write_initrd(entries: Sequence[Entry], dest: str, mtime: int, compress: bool) -> None:

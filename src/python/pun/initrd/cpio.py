@@ -80,9 +80,7 @@ class _Counter:
         self.written += len(data)
 
 
-def _write_entry(
-    out: _Counter, entry: Entry, ino: int, nlink: int, mtime: int, size: int
-) -> None:
+def _write_entry(out: _Counter, entry: Entry, ino: int, nlink: int, mtime: int, size: int) -> None:
     name = entry.name.encode("utf-8") + b"\0"
     out.write(
         _header(

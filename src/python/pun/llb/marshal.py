@@ -7,7 +7,6 @@ location entry. Op digests are sha256 of the exact op bytes.
 
 from __future__ import annotations
 
-
 from pun.gopath import clean_absolute
 from pun.llb.state import (
     LOCAL_EXCLUDE_PATTERNS,
@@ -30,6 +29,7 @@ try:  # CPython's builtin sha256 spares `pun --LLB` loading OpenSSL through hash
     from _sha256 import sha256  # type: ignore[import-not-found]
 except ImportError:  # pragma: no cover - 3.12+ names the module _sha2; other Pythons lack it
     from hashlib import sha256
+
 from pun.records import Record
 
 TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records

@@ -157,5 +157,3 @@ def normalize_dest(dest: str) -> str:
             cleaned += "/"
         cleaned += "."
     return cleaned
-
-

@@ -9,7 +9,6 @@ The field numbers used by callers are BuildKit's (`src/protos/pun/llb/pb/ops.pro
 
 from __future__ import annotations
 
-
 TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
 if TYPE_CHECKING:
     from typing import Iterable, List, Optional, Tuple

@@ -16,13 +16,13 @@ import tempfile
 from typing import BinaryIO, Dict, Mapping, Optional, Sequence
 
 from pun.diagnostics import error
-from pun.reference import InvalidReference, normalize
 from pun.oci.cache import BlobCache
 from pun.oci.image import PulledImage
 from pun.oci.image_index import BuiltIndex
 from pun.oci.layers import Blob
 from pun.oci.layout import platform_image, read_any
 from pun.platform import Platform
+from pun.reference import InvalidReference, normalize
 
 
 def parse_image_archives(values: Sequence[str]) -> Dict[str, str]:

@@ -123,4 +123,3 @@ def read_member(layer_path: str, name: str, limit: int = SMALL_FILE_LIMIT) -> Op
             handle = tar.extractfile(member)
             return handle.read(limit) if handle is not None else None
     return None
-

@@ -17,7 +17,7 @@ import json
 from typing import Any, Dict, List, Optional
 
 from pun.diagnostics import error
-from pun.oci.image import PulledImage, BuiltImage, convert_layer
+from pun.oci.image import BuiltImage, PulledImage, convert_layer
 from pun.oci.layers import Layer
 
 

@@ -33,9 +33,11 @@ ISAL_LEVELS = (None, 0, 1, 1, 2, 2, 2, 3, 3, 3)
 
 
 class _Compressor(Protocol):
-    def compress(self, data: bytes) -> bytes: ...
+    def compress(self, data: bytes) -> bytes:
+        ...
 
-    def flush(self) -> bytes: ...
+    def flush(self) -> bytes:
+        ...
 
 
 def engine(level: int) -> str:

@@ -12,15 +12,15 @@ import shutil
 import tempfile
 from typing import Iterator, Tuple
 
+from pun.atomic import atomic_file
 from pun.diagnostics import error
 from pun.oci.archives import docker_entries, layout_entries, write_archive
-from pun.atomic import atomic_file
 from pun.oci.cache import BlobCache
 from pun.oci.image import BuiltImage
 from pun.oci.layers import Compression
 from pun.oci.output_spec import OutputSpec
-from pun.progress import Progress
 from pun.oci.push import parse_names, push
+from pun.progress import Progress
 
 
 @contextlib.contextmanager
@@ -57,9 +57,7 @@ def oci_media_types(output: OutputSpec) -> bool:
 
 
 def compression(output: OutputSpec) -> Compression:
-    return Compression(
-        output.get("compression", "gzip"), int(output.get("compression-level") or 6)
-    )
+    return Compression(output.get("compression", "gzip"), int(output.get("compression-level") or 6))
 
 
 def deliver(

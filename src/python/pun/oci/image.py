@@ -14,9 +14,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from pun.gojson import go_json_dumps
 from pun.imagespec import ImageSpec
+from pun.oci.layers import Blob, Layer, layer_media_type
 from pun.platform import Platform
 from pun.reference import normalize
-from pun.oci.layers import Blob, Layer, layer_media_type
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -26,6 +26,8 @@ DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+jso
 DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
 REF_NAME_ANNOTATION = "org.opencontainers.image.ref.name"
 CONTAINERD_NAME_ANNOTATION = "io.containerd.image.name"
+
+
 @dataclass(frozen=True)
 class PulledImage:
     """A pulled base image: its config and its layer blobs (bottom first) in the local cache."""

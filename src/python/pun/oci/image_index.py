@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from pun.oci.archives import Entry, blob_name, OCI_LAYOUT
+from pun.oci.archives import OCI_LAYOUT, Entry, blob_name
 from pun.oci.image import (
     DOCKER_MANIFEST_LIST,
     OCI_INDEX,

@@ -16,10 +16,10 @@ import tarfile
 from typing import Any, Dict, List, Union
 
 from pun.diagnostics import PunError, error
-from pun.platform import Platform
 from pun.oci.image import DOCKER_MANIFEST, OCI_MANIFEST, BuiltImage
 from pun.oci.image_index import INDEX_TYPES, BuiltIndex
 from pun.oci.layers import COPY_BUFFER, Blob
+from pun.platform import Platform
 
 _MANIFEST_TYPES = (OCI_MANIFEST, DOCKER_MANIFEST)
 _JSON_LIMIT = 4 * 1024 * 1024  # index, manifest and config are small; refuse anything else

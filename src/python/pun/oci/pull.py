@@ -7,13 +7,13 @@ import json
 from typing import Any, Dict, List, Mapping, Optional
 
 from pun.diagnostics import error
-from pun.platform import Platform
-from pun.reference import InvalidReference, normalize
 from pun.oci.cache import BlobCache
 from pun.oci.image import DOCKER_MANIFEST_LIST, OCI_INDEX, PulledImage
 from pun.oci.layers import Blob
-from pun.progress import Progress
 from pun.oci.registry.client import Manifest, RegistryClient
+from pun.platform import Platform
+from pun.progress import Progress
+from pun.reference import InvalidReference, normalize
 
 _INDEX_TYPES = (OCI_INDEX, DOCKER_MANIFEST_LIST)
 

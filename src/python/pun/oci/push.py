@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Dict, List, Sequence, Tuple
 
 from pun.diagnostics import error
-from pun.reference import ImageReference, InvalidReference, normalize
 from pun.oci.image import BuiltImage
 from pun.oci.layers import Blob
 from pun.progress import Progress
+from pun.reference import ImageReference, InvalidReference, normalize
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from pun.diagnostics import error
 from pun.imagespec import ImageSpec
 from pun.oci.deliver import check_image_output, compression, deliver, oci_media_types
 from pun.oci.fstree import Kind, Node
-from pun.oci.image import PulledImage, BuiltImage, assemble
+from pun.oci.image import BuiltImage, PulledImage, assemble
 from pun.oci.layers import ContentOpener, Layer, write_layer
 from pun.oci.output_spec import OutputSpec
 from pun.progress import Progress

@@ -37,8 +37,8 @@ class ImageFiles:
             return found
         from pun.oci.baselayers import scan_layers
         from pun.oci.cache import BlobCache, default_cache_dir
-        from pun.progress import Progress
         from pun.oci.pull import pull
+        from pun.progress import Progress
         from pun.solve.tree_files import write_tree
 
         progress = Progress(self.progress)

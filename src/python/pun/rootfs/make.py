@@ -7,11 +7,11 @@ import os
 import tempfile
 from typing import List, Optional, Sequence
 
+from pun.atomic import atomic_path
 from pun.containerfile.plan import ROOTFS_BLOCK, ROOTFS_INITRD, RootfsRequest
 from pun.diagnostics import error
 from pun.initrd.cpio import Entry
 from pun.platform import DEFAULT_TARGET, Platform
-from pun.atomic import atomic_path
 
 # The artifact's name inside the `pun-rootfs` directory (pun.convert copies it from there).
 ARTIFACT_NAME = "rootfs"

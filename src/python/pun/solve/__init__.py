@@ -23,15 +23,8 @@ from __future__ import annotations
 from typing import Optional, Union
 
 from pun.imagespec import ImageSpec
-from pun.solve.options import (
-    BUILDCTL,
-    BUILDERS,
-    EMBEDDED,
-    BuildOptions,
-    BuildResult,
-    SourceLine,
-)
 from pun.oci.output_spec import OutputSpec, parse_output_spec
+from pun.solve.options import BUILDCTL, BUILDERS, EMBEDDED, BuildOptions, BuildResult, SourceLine
 
 __all__ = [
     "BUILDCTL",

@@ -23,20 +23,20 @@ import sys
 import threading
 from typing import IO, Deque, List, Optional
 
+from pun.atomic import atomic_directory
 from pun.diagnostics import PunError, error
 from pun.imagespec import ImageSpec
-from pun.atomic import atomic_directory
 from pun.oci.buildkit_layers import built_layers
 from pun.oci.cache import BlobCache, default_cache_dir
 from pun.oci.deliver import check_image_output, oci_media_types, work_directory
-from pun.solve.graph import ImageSource, base_source
 from pun.oci.image import PulledImage
 from pun.oci.layout import read_archive
-from pun.solve.options import BUILDCTL, BuildOptions, BuildResult
 from pun.oci.output_spec import OutputSpec
+from pun.oci.pull import pull
 from pun.oci.writer import write_image
 from pun.progress import MODES, Progress
-from pun.oci.pull import pull
+from pun.solve.graph import ImageSource, base_source
+from pun.solve.options import BUILDCTL, BuildOptions, BuildResult
 
 DEFAULT_ADDR = "unix:///run/buildkit/buildkitd.sock"
 _TAIL_LINES = 20
@@ -99,7 +99,7 @@ def solve_buildctl(
         raise error(
             "images from --image-archive (upstream unikernel_images) need the embedded builder: "
             "BuildKit pulls FROM and COPY --from images from their registries itself",
-            hint="build with --builder embedded (Pants: `[pun].builder = \"embedded\"`), "
+            hint='build with --builder embedded (Pants: `[pun].builder = "embedded"`), '
             "or push the upstream image and name it by its registry reference",
         )
     if shutil.which(options.buildctl) is None:
@@ -112,8 +112,11 @@ def solve_buildctl(
     context_dir = os.path.abspath(context_dir)
     if output.type == "local":
         with atomic_directory(output.dest) as directory:
-            _run(buildctl_argv(options, context_dir, exporter_spec(output, directory)),
-                 definition, address)
+            _run(
+                buildctl_argv(options, context_dir, exporter_spec(output, directory)),
+                definition,
+                address,
+            )
         return BuildResult(BUILDCTL, output)
     check_image_output(output)
     progress = Progress(options.progress)
@@ -122,8 +125,9 @@ def solve_buildctl(
     oci = oci_media_types(output)
     with work_directory(cache) as workdir:
         archive = os.path.join(workdir, "buildkit.oci.tar")
-        _run(buildctl_argv(options, context_dir, exporter_spec(output, archive)),
-             definition, address)
+        _run(
+            buildctl_argv(options, context_dir, exporter_spec(output, archive)), definition, address
+        )
         os.mkdir(os.path.join(workdir, "blobs"))
         made = read_archive(archive, os.path.join(workdir, "blobs"))
         written = write_image(
@@ -136,9 +140,7 @@ def solve_buildctl(
             progress=progress,
         )
     image = written.image
-    return BuildResult(
-        BUILDCTL, output, image.manifest_digest, image.config_digest, written.pushed
-    )
+    return BuildResult(BUILDCTL, output, image.manifest_digest, image.config_digest, written.pushed)
 
 
 def _pull_base(

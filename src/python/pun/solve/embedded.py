@@ -13,11 +13,10 @@ import time
 from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from pun.atomic import atomic_directory
+from pun.imagespec import ImageSpec
 from pun.oci.baselayers import read_member, scan_layers
 from pun.oci.cache import BlobCache, default_cache_dir
-from pun.solve.context import ContextDir, open_local
-from pun.solve.fileops import ActionSite, StepRunner
-from pun.solve.imagefiles import ImageFiles
+from pun.oci.deliver import check_image_output, work_directory
 from pun.oci.fstree import (
     Inline,
     Kind,
@@ -28,16 +27,17 @@ from pun.oci.fstree import (
     ancestors,
     path_sort_key,
 )
-from pun.solve.graph import Chain, FileStep, decode_chain
-from pun.oci.deliver import check_image_output, work_directory
 from pun.oci.image import PulledImage
-from pun.oci.writer import NewLayer, write_image
-from pun.solve.content import open_new_content
-from pun.imagespec import ImageSpec
-from pun.solve.options import EMBEDDED, BuildOptions, BuildResult
 from pun.oci.output_spec import OutputSpec
-from pun.progress import Progress
 from pun.oci.pull import pull
+from pun.oci.writer import NewLayer, write_image
+from pun.progress import Progress
+from pun.solve.content import open_new_content
+from pun.solve.context import ContextDir, open_local
+from pun.solve.fileops import ActionSite, StepRunner
+from pun.solve.graph import Chain, FileStep, decode_chain
+from pun.solve.imagefiles import ImageFiles
+from pun.solve.options import EMBEDDED, BuildOptions, BuildResult
 
 CONTEXT_NAME = "context"
 Warn = Callable[[str], None]
@@ -90,9 +90,7 @@ def solve_embedded(
             progress=progress,
         )
     image = written.image
-    return BuildResult(
-        EMBEDDED, output, image.manifest_digest, image.config_digest, written.pushed
-    )
+    return BuildResult(EMBEDDED, output, image.manifest_digest, image.config_digest, written.pushed)
 
 
 # One recorded step: its description and the nodes it left, in layer order.
@@ -108,9 +106,7 @@ def _replay(
     images: Dict[str, ImageFiles],
 ) -> List[StepDiff]:
     lines = {s.digest: s for s in options.sources}
-    runner = StepRunner(
-        tree, contexts, int(time.time()), _small_file_reader(layer_paths), images
-    )
+    runner = StepRunner(tree, contexts, int(time.time()), _small_file_reader(layer_paths), images)
     diffs: List[StepDiff] = []
     for step in chain.steps:
         where = lines.get(step.digest)

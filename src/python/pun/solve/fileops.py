@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Set, Tuple
 
 from pun.diagnostics import PunError, error
+from pun.gopath import clean_absolute
 from pun.llb.definition import (
     NO_INPUT,
     FileAction,
@@ -28,9 +29,8 @@ from pun.llb.definition import (
     FileActionMkFile,
     UserOpt,
 )
-from pun.solve.context import ContextDir, SourceFiles, resolve_wildcards
-from pun.gopath import clean_absolute
 from pun.oci.fstree import ROOT, Inline, Kind, LocalFile, Node, Tree, split_components
+from pun.solve.context import ContextDir, SourceFiles, resolve_wildcards
 from pun.solve.graph import FileStep, LocalSource
 from pun.solve.unpack import archive_entries, is_archive
 
@@ -152,9 +152,7 @@ class StepRunner:
 
     # --- actions ---------------------------------------------------------------------------------
 
-    def _mkfile(
-        self, action: FileActionMkFile, owner: Optional[Ids], site: ActionSite
-    ) -> None:
+    def _mkfile(self, action: FileActionMkFile, owner: Optional[Ids], site: ActionSite) -> None:
         path = self.tree.resolve(clean_absolute(action.path))
         parent = self.tree.get(posixpath.dirname(path))
         if parent is None or not parent.is_dir:
@@ -185,9 +183,7 @@ class StepRunner:
             ),
         )
 
-    def _mkdir(
-        self, action: FileActionMkDir, owner: Optional[Ids], site: ActionSite
-    ) -> None:
+    def _mkdir(self, action: FileActionMkDir, owner: Optional[Ids], site: ActionSite) -> None:
         path = self.tree.resolve(clean_absolute(action.path))
         mtime = self.timestamp(action.timestamp)
         if action.makeParents:
@@ -215,9 +211,7 @@ class StepRunner:
 
     # --- owners ----------------------------------------------------------------------------------
 
-    def _owner(
-        self, holder: object, action: FileAction, site: ActionSite
-    ) -> Optional[Ids]:
+    def _owner(self, holder: object, action: FileAction, site: ActionSite) -> Optional[Ids]:
         if not holder.HasField("owner"):  # type: ignore[attr-defined]
             return None
         chown = holder.owner  # type: ignore[attr-defined]
@@ -307,7 +301,11 @@ class _Copy:
         for source in sources:
             # fsutil's Copy (once per source) creates the destination's directory part first.
             self.r.mkdir_all(
-                tree.resolve(clean_absolute(ensure)), self._dir_mode(), self.owner, self.mtime, self.site
+                tree.resolve(clean_absolute(ensure)),
+                self._dir_mode(),
+                self.owner,
+                self.mtime,
+                self.site,
             )
             self._copy_one(source, tree.resolve(clean_absolute(dest)))
 

@@ -16,8 +16,15 @@ from typing import Iterator, Optional, Sequence, Tuple
 
 from pun.diagnostics import error
 from pun.oci.baselayers import scan_layers
-from pun.oci.fstree import ArchiveMember, Kind, LayerMember, Node, Tree, path_sort_key
-from pun.oci.fstree import resolve_in_root
+from pun.oci.fstree import (
+    ArchiveMember,
+    Kind,
+    LayerMember,
+    Node,
+    Tree,
+    path_sort_key,
+    resolve_in_root,
+)
 
 _KIND_BITS = {
     Kind.DIR: stat.S_IFDIR,
@@ -60,9 +67,7 @@ class ImageFiles:
         content = node.content
         if isinstance(content, LayerMember):
             content = ArchiveMember(self._layers[content.layer], content.name)
-            return Node(
-                node.kind, node.mode, node.uid, node.gid, node.mtime, node.size, content
-            )
+            return Node(node.kind, node.mode, node.uid, node.gid, node.mtime, node.size, content)
         return node
 
     def walk(self, path: str) -> Iterator[Tuple[str, os.stat_result]]:

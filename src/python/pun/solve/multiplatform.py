@@ -25,9 +25,9 @@ from typing import Callable, List, NamedTuple, Optional, Sequence
 
 from pun.diagnostics import error
 from pun.imagespec import ImageSpec
+from pun.oci.output_spec import OutputSpec
 from pun.platform import platform_key
 from pun.solve.options import EMBEDDED, BuildOptions, BuildResult, PlatformImage
-from pun.oci.output_spec import OutputSpec
 
 
 class PlatformBuild(NamedTuple):
@@ -62,8 +62,7 @@ def build_platforms(
     platforms = [b.image.platform for b in builds]
     if len(set(platforms)) != len(platforms):
         raise error(
-            "two planned builds have the same platform: "
-            + ", ".join(str(p) for p in platforms),
+            "two planned builds have the same platform: " + ", ".join(str(p) for p in platforms),
             hint="give each platform once",
         )
     if len(builds) == 1:
@@ -103,8 +102,8 @@ def _index(
     options: BuildOptions,
     one: BuildOne,
 ) -> BuildResult:
-    from pun.oci.archives import write_archive
     from pun.atomic import atomic_file
+    from pun.oci.archives import write_archive
     from pun.oci.cache import BlobCache, default_cache_dir
     from pun.oci.deliver import check_image_output, oci_media_types, work_directory
     from pun.oci.image import BuiltImage

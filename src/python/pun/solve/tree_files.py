@@ -14,9 +14,9 @@ import shutil
 from typing import Callable, Dict, List, Sequence, Tuple
 
 from pun.oci.baselayers import iter_members
-from pun.solve.context import open_local
 from pun.oci.fstree import ArchiveMember, Inline, Kind, LayerMember, LocalFile, Node, Tree
 from pun.progress import Progress
+from pun.solve.context import open_local
 from pun.solve.unpack import open_member
 
 CHUNK = 1024 * 1024

@@ -14,9 +14,16 @@ from typing import Any, Dict, Iterable, List, Mapping
 
 from pants.backend.python.util_rules.pex import VenvPexProcess
 from pants.core.goals.package import BuiltPackage, BuiltPackageArtifact, PackageFieldSet
-from pants.engine.fs import CreateDigest, Digest, DigestContents, DigestSubset, FileContent
-from pants.engine.fs import MergeDigests, PathGlobs
 from pants.engine.addresses import Address
+from pants.engine.fs import (
+    CreateDigest,
+    Digest,
+    DigestContents,
+    DigestSubset,
+    FileContent,
+    MergeDigests,
+    PathGlobs,
+)
 from pants.engine.process import FallibleProcessResult
 from pants.engine.rules import Get, MultiGet, collect_rules, rule
 from pants.engine.unions import UnionRule
@@ -87,8 +94,7 @@ async def package_pun_frontend_image(
         "PUN_FREEZE_FINGERPRINT": freezer.fingerprint,
     }
     # Everything that can change the image's bytes (the names only reach its index).
-    inputs = {"pex": freezer.pex.digest.fingerprint, "labels": labels, "env": env,
-              "output": output}
+    inputs = {"pex": freezer.pex.digest.fingerprint, "labels": labels, "env": env, "output": output}
     pants_hash = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
     registries = pun_options.registries().select(
         tuple(field_set.registries.value or ()), f"{ALIAS} {address}"

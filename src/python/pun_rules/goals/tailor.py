@@ -109,8 +109,7 @@ async def find_putative_unikernel_targets(
     targets = []
     sources_by_directory: Dict[str, Set[str]] = {d: set() for d in directories}
     containerfiles = {
-        path for path in found.files
-        if os.path.basename(path) == UnikernelImageSourceField.default
+        path for path in found.files if os.path.basename(path) == UnikernelImageSourceField.default
     }
     for path in new:
         directory, filename = os.path.split(path)

@@ -32,8 +32,8 @@ from typing import Any, Dict, List, Sequence, Tuple
 
 from pun.atomic import atomic_file
 from pun.diagnostics import PunError
-from pun.keyvalue import parse_pairs
 from pun.imagespec import ImageSpec, SetEntrypoint, SetLabel
+from pun.keyvalue import parse_pairs
 from pun.oci.deliver import deliver
 from pun.oci.fstree import Kind, Node, path_sort_key
 from pun.oci.image import BuiltImage
@@ -52,12 +52,40 @@ ENTRYPOINT = "/" + BUNDLE_DIR + "/pun"
 # Modules the frontend never uses but the stdlib would drag in (ssl alone costs 5 MB of
 # OpenSSL; hashlib falls back to its built-in sha256), and pun's own non-frontend parts.
 EXCLUDED_MODULES = (
-    "ssl", "_ssl", "_hashlib", "_bz2", "_lzma", "_decimal", "_ctypes", "ctypes",
-    "_multiprocessing", "multiprocessing", "_posixshmem", "tkinter", "unittest", "pydoc",
-    "doctest", "lib2to3", "sqlite3", "xml.dom", "xmlrpc", "email", "http.server",
-    "_codecs_cn", "_codecs_hk", "_codecs_iso2022", "_codecs_jp", "_codecs_kr", "_codecs_tw",
+    "ssl",
+    "_ssl",
+    "_hashlib",
+    "_bz2",
+    "_lzma",
+    "_decimal",
+    "_ctypes",
+    "ctypes",
+    "_multiprocessing",
+    "multiprocessing",
+    "_posixshmem",
+    "tkinter",
+    "unittest",
+    "pydoc",
+    "doctest",
+    "lib2to3",
+    "sqlite3",
+    "xml.dom",
+    "xmlrpc",
+    "email",
+    "http.server",
+    "_codecs_cn",
+    "_codecs_hk",
+    "_codecs_iso2022",
+    "_codecs_jp",
+    "_codecs_kr",
+    "_codecs_tw",
     # pun's builders, its image writer, their plumbing and the commands that use them.
-    "pun.solve", "pun.oci", "pun.atomic", "pun.progress", "pun.cli.build", "pun.cli.push",
+    "pun.solve",
+    "pun.oci",
+    "pun.atomic",
+    "pun.progress",
+    "pun.cli.build",
+    "pun.cli.push",
     "pun_rules",
 )
 
@@ -77,12 +105,26 @@ def run_pyinstaller(work: str) -> str:
     with open(entry, "w") as handle:
         handle.write(ENTRY_SCRIPT)
     argv = [
-        sys.executable, "-m", "PyInstaller", "--onedir", "--name", "pun", "--noconfirm",
-        "--clean", "--strip", "--log-level", "WARN",
-        "--distpath", os.path.join(work, "dist"), "--workpath", os.path.join(work, "build"),
-        "--specpath", work,
+        sys.executable,
+        "-m",
+        "PyInstaller",
+        "--onedir",
+        "--name",
+        "pun",
+        "--noconfirm",
+        "--clean",
+        "--strip",
+        "--log-level",
+        "WARN",
+        "--distpath",
+        os.path.join(work, "dist"),
+        "--workpath",
+        os.path.join(work, "build"),
+        "--specpath",
+        work,
         # grpc's compiled cygrpc imports pkgutil, which PyInstaller cannot see.
-        "--hidden-import", "pkgutil",
+        "--hidden-import",
+        "pkgutil",
     ]
     for module in EXCLUDED_MODULES:
         argv += ["--exclude-module", module]
@@ -91,8 +133,10 @@ def run_pyinstaller(work: str) -> str:
     env.update(PYINSTALLER_CONFIG_DIR=os.path.join(work, "config"), PYTHONHASHSEED="0")
     result = subprocess.run([*argv, entry], env=env, capture_output=True, text=True)
     if result.returncode != 0:
-        raise FreezeError(f"PyInstaller failed (exit code {result.returncode}):\n"
-                          f"{result.stdout}{result.stderr}")
+        raise FreezeError(
+            f"PyInstaller failed (exit code {result.returncode}):\n"
+            f"{result.stdout}{result.stderr}"
+        )
     return os.path.join(work, "dist", "pun")
 
 
@@ -106,8 +150,10 @@ def shared_libraries(elf: str) -> List[str]:
         return []
     missing = [line.strip() for line in result.stdout.splitlines() if "not found" in line]
     if result.returncode != 0 or missing:
-        raise FreezeError(f"ldd cannot resolve the libraries of {elf}:\n"
-                          + "\n".join(missing or [result.stderr.strip()]))
+        raise FreezeError(
+            f"ldd cannot resolve the libraries of {elf}:\n"
+            + "\n".join(missing or [result.stderr.strip()])
+        )
     found = []
     for line in result.stdout.splitlines():
         for word in line.split():
@@ -164,11 +210,15 @@ def smoke_test(rootfs: str) -> Dict[str, Any]:
     finally:
         os.rmdir(os.path.join(rootfs, "dev"))
     if version.returncode != 0 or "pun version" not in version.stdout:
-        raise FreezeError(f"the frozen `pun --version` failed (exit code {version.returncode}):"
-                          f"\n{version.stdout}{version.stderr}")
+        raise FreezeError(
+            f"the frozen `pun --version` failed (exit code {version.returncode}):"
+            f"\n{version.stdout}{version.stderr}"
+        )
     if "cannot talk to BuildKit" not in frontend.stderr:
-        raise FreezeError(f"the frozen pun did not start as a frontend (exit code "
-                          f"{frontend.returncode}):\n{frontend.stdout}{frontend.stderr}")
+        raise FreezeError(
+            f"the frozen pun did not start as a frontend (exit code "
+            f"{frontend.returncode}):\n{frontend.stdout}{frontend.stderr}"
+        )
     return {"version": version.stdout.strip(), "chroot": bool(prefix)}
 
 
@@ -185,11 +235,15 @@ def _chroot_prefix(rootfs: str) -> List[str]:
 
 def _run_frozen(argv: List[str], env: Dict[str, str]) -> "subprocess.CompletedProcess[str]":
     # As a frontend, pun writes HTTP/2 frames to stdout: bytes, decoded leniently.
-    done = subprocess.run(argv, env={**os.environ, **env}, stdin=subprocess.DEVNULL,
-                          capture_output=True, timeout=120)
-    return subprocess.CompletedProcess(argv, done.returncode,
-                                       done.stdout.decode("utf-8", "replace"),
-                                       done.stderr.decode("utf-8", "replace"))
+    done = subprocess.run(
+        argv, env={**os.environ, **env}, stdin=subprocess.DEVNULL, capture_output=True, timeout=120
+    )
+    return subprocess.CompletedProcess(
+        argv,
+        done.returncode,
+        done.stdout.decode("utf-8", "replace"),
+        done.stderr.decode("utf-8", "replace"),
+    )
 
 
 # --- 3. the image --------------------------------------------------------------------------------
@@ -233,8 +287,14 @@ def build_image(
     )
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     layer = NewLayer("pun_frontend_image: pun frozen by PyInstaller", entries)
-    written = write_image(ImageSpec(host, None, steps), archive_output(output, oci), work,
-                          layers=[layer], open_content=open_new_content, epoch=epoch)
+    written = write_image(
+        ImageSpec(host, None, steps),
+        archive_output(output, oci),
+        work,
+        layers=[layer],
+        open_content=open_new_content,
+        epoch=epoch,
+    )
     return written.image
 
 
@@ -245,8 +305,7 @@ def name_archive(frozen: str, names: Sequence[str], output: str, epoch: int) -> 
     try:
         image = read_archive(frozen, scratch)
         os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-        deliver(image, archive_output(output, image.oci, names), epoch, scratch,
-                Progress("quiet"))
+        deliver(image, archive_output(output, image.oci, names), epoch, scratch, Progress("quiet"))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -261,15 +320,22 @@ def freeze(output: str, metadata: str, labels: Dict[str, str], epoch: int, oci: 
     finally:
         shutil.rmtree(work, ignore_errors=True)
     with atomic_file(metadata) as sink:
-        sink.write(json.dumps({
-            "containerimage.digest": image.manifest_digest,
-            "containerimage.config.digest": image.config_digest,
-            "layer_bytes": image.layers[0].size,
-            "platform": str(image.platform),
-            "annotations": json.loads(image.manifest).get("annotations", {}),
-            "system_libraries": libraries,
-            "smoke_test": smoke,
-        }, indent=2, sort_keys=True).encode() + b"\n")
+        sink.write(
+            json.dumps(
+                {
+                    "containerimage.digest": image.manifest_digest,
+                    "containerimage.config.digest": image.config_digest,
+                    "layer_bytes": image.layers[0].size,
+                    "platform": str(image.platform),
+                    "annotations": json.loads(image.manifest).get("annotations", {}),
+                    "system_libraries": libraries,
+                    "smoke_test": smoke,
+                },
+                indent=2,
+                sort_keys=True,
+            ).encode()
+            + b"\n"
+        )
 
 
 def main(argv: Sequence[str]) -> int:
@@ -278,8 +344,12 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--format", choices=("oci", "docker"), default="oci")
     parser.add_argument("--metadata", help="freeze: a JSON file of digests and sizes")
     parser.add_argument("--label", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--from", dest="frozen", metavar="ARCHIVE",
-                        help="name: write this frozen archive again, naming it with --name")
+    parser.add_argument(
+        "--from",
+        dest="frozen",
+        metavar="ARCHIVE",
+        help="name: write this frozen archive again, naming it with --name",
+    )
     parser.add_argument("--name", action="append", default=[], help="an image name, for the index")
     args = parser.parse_args(argv)
     epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))

@@ -15,11 +15,7 @@ from pants.core.util_rules.external_tool import (
     TemplatedExternalTool,
 )
 from pants.core.util_rules.search_paths import ExecutableSearchPathsOptionMixin
-from pants.core.util_rules.system_binaries import (
-    BinaryPathRequest,
-    BinaryPaths,
-    BinaryPathTest,
-)
+from pants.core.util_rules.system_binaries import BinaryPathRequest, BinaryPaths, BinaryPathTest
 from pants.engine.fs import Digest
 from pants.engine.internals.native_engine import EMPTY_DIGEST
 from pants.engine.platform import Platform

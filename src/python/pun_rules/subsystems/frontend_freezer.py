@@ -98,14 +98,15 @@ def _tools(found: Tuple[BinaryPaths, ...]) -> Tuple[BinaryPath, ...]:
 
 
 @rule(desc="Build the pun frontend freezer PEX")
-async def frontend_freezer_pex(
-    tool: PunFrontendFreezer, sources: PunSources
-) -> FrontendFreezerPex:
+async def frontend_freezer_pex(tool: PunFrontendFreezer, sources: PunSources) -> FrontendFreezerPex:
     script = await Get(
         Digest,
         CreateDigest(
-            [_module_file(pun_rules.__file__), _module_file(freeze_frontend.__file__),
-             FileContent("pun_rules/sandbox/__init__.py", b"")]
+            [
+                _module_file(pun_rules.__file__),
+                _module_file(freeze_frontend.__file__),
+                FileContent("pun_rules/sandbox/__init__.py", b""),
+            ]
         ),
     )
     merged = await Get(Digest, MergeDigests([sources.digest, script]))

@@ -117,5 +117,3 @@ class PunSubsystem(Subsystem):
 
     def registries(self) -> Registries:
         return Registries.from_options(self._registries)
-
-

@@ -34,8 +34,12 @@ class PunTool(PythonToolBase):
     )
 
     default_version = "dockerfile==3.4.0"
-    default_extra_requirements = ["protobuf>=6.31.1,<7", "requests>=2.28,<3", "isal>=1.7,<2",
-                                  "PyYAML>=6,<7"]
+    default_extra_requirements = [
+        "protobuf>=6.31.1,<7",
+        "requests>=2.28,<3",
+        "isal>=1.7,<2",
+        "PyYAML>=6,<7",
+    ]
     default_requirements = [default_version, *default_extra_requirements]
     default_main = EntryPoint("pun.cli.main", "main")
 

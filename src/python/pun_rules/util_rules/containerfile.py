@@ -24,13 +24,13 @@ from pun.keyvalue import bare_keys, parse_pairs
 from pun.platform import DEFAULT_TARGET, Platform, parse_platform
 from pun_rules.errors import UnikernelImageError
 from pun_rules.subsystems.pun import PunSubsystem
-from pun_rules.util_rules.image_aliases import AddressPlaceholders
 from pun_rules.target_types import (
     UnikernelImageBuildArgsField,
     UnikernelImagePlatformField,
     UnikernelImagePlatformsField,
     UnikernelImageSourceField,
 )
+from pun_rules.util_rules.image_aliases import AddressPlaceholders
 
 
 @dataclass(frozen=True)

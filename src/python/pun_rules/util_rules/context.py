@@ -118,9 +118,7 @@ async def assemble_build_context(request: BuildContextRequest) -> BuildContext:
     root = resolve_context_root(
         target[UnikernelImageContextRootField].value or ".", request.address
     )
-    dependencies = await Get(
-        Targets, DependenciesRequest(target[UnikernelImageDependenciesField])
-    )
+    dependencies = await Get(Targets, DependenciesRequest(target[UnikernelImageDependenciesField]))
     sources, field_sets = await MultiGet(
         Get(
             SourceFiles,

@@ -41,9 +41,7 @@ def interpolation_context(
 def _format(
     context: InterpolationContext, text: str, address: Address, field: str, alias: str
 ) -> str:
-    source = InterpolationContext.TextSource(
-        address=address, target_alias=alias, field_alias=field
-    )
+    source = InterpolationContext.TextSource(address=address, target_alias=alias, field_alias=field)
     try:
         return context.format(text, source=source)
     except InterpolationError as exc:

@@ -71,8 +71,9 @@ def produced_names(target: Target, pun_options: PunSubsystem) -> Tuple[str, ...]
         if "pants.hash" in tag:
             continue
         try:
-            names.extend(n.name for n in image_names(address, context, repository, (tag,),
-                                                     registries))
+            names.extend(
+                n.name for n in image_names(address, context, repository, (tag,), registries)
+            )
         except UnikernelImageError:
             continue  # a placeholder this context cannot fill: not nameable from a FROM
     return tuple(names)
@@ -188,9 +189,7 @@ async def build_upstream_images(request: UpstreamImagesRequest) -> UpstreamImage
     by_address: Dict[Address, UpstreamImage] = {}
     digests = []
     for address, package in zip(addresses, packages):
-        artifact = next(
-            (a for a in package.artifacts if getattr(a, "image_digest", "")), None
-        )
+        artifact = next((a for a in package.artifacts if getattr(a, "image_digest", "")), None)
         if artifact is None or artifact.relpath is None:
             raise UnikernelImageError(
                 request.address,

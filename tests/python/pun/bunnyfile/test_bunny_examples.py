@@ -32,22 +32,36 @@ P = "com.urunc.unikernel."
 # mountRootfs "true" only for raw; initrd = /.boot/rootfs for a copied or built initrd).
 EXPECTED: Dict[str, Dict[str, str]] = {
     "readme-trying-it-out": {
-        "unikernelType": "unikraft", "hypervisor": "qemu", "binary": "/.boot/kernel",
-        "cmdline": "/server", "unikernelVersion": "0.17.0", "mountRootfs": "false",
+        "unikernelType": "unikraft",
+        "hypervisor": "qemu",
+        "binary": "/.boot/kernel",
+        "cmdline": "/server",
+        "unikernelVersion": "0.17.0",
+        "mountRootfs": "false",
         "initrd": "/.boot/rootfs",
     },
     "chttp-unikraft": {
-        "unikernelType": "unikraft", "hypervisor": "qemu", "binary": "/unikraft/bin/kernel",
-        "cmdline": "/chttp", "unikernelVersion": "0.18.0", "mountRootfs": "false",
+        "unikernelType": "unikraft",
+        "hypervisor": "qemu",
+        "binary": "/unikraft/bin/kernel",
+        "cmdline": "/chttp",
+        "unikernelVersion": "0.18.0",
+        "mountRootfs": "false",
         "initrd": "/.boot/rootfs",
     },
     "nginx-unikraft": {
-        "unikernelType": "unikraft", "hypervisor": "qemu", "binary": "/.boot/kernel",
-        "cmdline": "-c /nginx/conf/nginx.conf", "mountRootfs": "false",
+        "unikernelType": "unikraft",
+        "hypervisor": "qemu",
+        "binary": "/.boot/kernel",
+        "cmdline": "-c /nginx/conf/nginx.conf",
+        "mountRootfs": "false",
     },
     "redis-rumprun": {
-        "unikernelType": "rumprun", "hypervisor": "hvt", "binary": "/.boot/kernel",
-        "cmdline": "redis-server /data/conf/redis.conf", "mountRootfs": "true",
+        "unikernelType": "rumprun",
+        "hypervisor": "hvt",
+        "binary": "/.boot/kernel",
+        "cmdline": "redis-server /data/conf/redis.conf",
+        "mountRootfs": "true",
     },
 }
 BUILDABLE = ["readme-trying-it-out", "redis-rumprun"]
@@ -90,7 +104,8 @@ def test_base_copies_and_config_are_bunny_s(case: str) -> None:
     cmd = [s.args for s in steps if isinstance(s, SetCmd)]
     assert cmd == ([tuple(bunny["cmd"])] if bunny["cmd"] else [])
     assert [s.args for s in steps if isinstance(s, SetEntrypoint)] == (
-        [tuple(bunny["entrypoint"])] if bunny["entrypoint"] else [])
+        [tuple(bunny["entrypoint"])] if bunny["entrypoint"] else []
+    )
     assert [f"{s.key}={s.value}" for s in steps if isinstance(s, SetEnv)] == (bunny["env"] or [])
 
 
@@ -141,8 +156,17 @@ def test_a_kernel_from_an_image_is_copied_out_of_it() -> None:
 def test_pun_build_makes_bunny_s_files(case: str, tmp_path: Path) -> None:
     context = writable_copy(BUNNY / case, tmp_path / "context")
     out = tmp_path / "rootfs"
-    done = pun_build(["-f", str(context / "bunnyfile"), "--context", str(context),
-                      "--output", f"type=local,dest={out}"], tmp_path / "cache")
+    done = pun_build(
+        [
+            "-f",
+            str(context / "bunnyfile"),
+            "--context",
+            str(context),
+            "--output",
+            f"type=local,dest={out}",
+        ],
+        tmp_path / "cache",
+    )
     assert done.code == 0, done.err
     expected = (BUNNY / case / "expected" / "rootfs.txt").read_text().splitlines()
     assert listing(out) == expected  # urunc.json included: the same bytes as bunny's
@@ -153,21 +177,50 @@ def test_the_image_carries_the_annotations_and_config(case: str, tmp_path: Path)
     skopeo, umoci = require("skopeo"), require("umoci")
     context = writable_copy(BUNNY / case, tmp_path / "context")
     archive = tmp_path / "image.oci.tar"
-    done = pun_build(["-f", str(context / "bunnyfile"), "--context", str(context),
-                      "--output", f"type=oci,dest={archive}"], tmp_path / "cache")
+    done = pun_build(
+        [
+            "-f",
+            str(context / "bunnyfile"),
+            "--context",
+            str(context),
+            "--output",
+            f"type=oci,dest={archive}",
+        ],
+        tmp_path / "cache",
+    )
     assert done.code == 0, done.err
     labels = {P + k: v for k, v in EXPECTED[case].items()}
-    manifest = json.loads(subprocess.run([skopeo, "inspect", "--raw", f"oci-archive:{archive}"],
-                                         capture_output=True, check=True).stdout)
+    manifest = json.loads(
+        subprocess.run(
+            [skopeo, "inspect", "--raw", f"oci-archive:{archive}"], capture_output=True, check=True
+        ).stdout
+    )
     assert manifest["annotations"] == labels
-    config = json.loads(subprocess.run([skopeo, "inspect", "--config", f"oci-archive:{archive}"],
-                                       capture_output=True, check=True).stdout)
+    config = json.loads(
+        subprocess.run(
+            [skopeo, "inspect", "--config", f"oci-archive:{archive}"],
+            capture_output=True,
+            check=True,
+        ).stdout
+    )
     assert (config["os"], config["architecture"]) == ("linux", "amd64")  # architecture: x86
     assert config["config"]["Labels"] == labels
     assert config["config"]["Cmd"] == recorded(case)["cmd"]
-    subprocess.run([skopeo, "copy", "--quiet", f"oci-archive:{archive}",
-                    f"oci:{tmp_path}/layout:latest"], check=True)
-    subprocess.run([umoci, "unpack", "--rootless", "--image", f"{tmp_path}/layout:latest",
-                    str(tmp_path / "bundle")], check=True, capture_output=True)
+    subprocess.run(
+        [skopeo, "copy", "--quiet", f"oci-archive:{archive}", f"oci:{tmp_path}/layout:latest"],
+        check=True,
+    )
+    subprocess.run(
+        [
+            umoci,
+            "unpack",
+            "--rootless",
+            "--image",
+            f"{tmp_path}/layout:latest",
+            str(tmp_path / "bundle"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     urunc = json.loads((tmp_path / "bundle" / "rootfs" / "urunc.json").read_bytes())
     assert {k: base64.b64decode(v).decode() for k, v in urunc.items()} == labels

@@ -14,8 +14,30 @@ from pun_testing.shared import BUNNY
 
 SEED = int(os.environ.get("PUN_FUZZ_SEED", "20261201"))
 MUTANTS = 3000
-_PIECES = [":", " ", "\n", "-", "[", "]", "{", "}", "'", '"', "#", "&a", "*a", "!!str", "\t",
-           "version: v0.1", "from: local", "type: block", "type: raw", "include:", "\x00", "~"]
+_PIECES = [
+    ":",
+    " ",
+    "\n",
+    "-",
+    "[",
+    "]",
+    "{",
+    "}",
+    "'",
+    '"',
+    "#",
+    "&a",
+    "*a",
+    "!!str",
+    "\t",
+    "version: v0.1",
+    "from: local",
+    "type: block",
+    "type: raw",
+    "include:",
+    "\x00",
+    "~",
+]
 
 
 def mutate(text: str, rng: random.Random) -> str:
@@ -36,7 +58,7 @@ def mutate(text: str, rng: random.Random) -> str:
         else:
             line = lines[where]
             at = rng.randrange(len(line) + 1)
-            lines[where] = line[:at] + rng.choice(_PIECES) + line[at + rng.randint(0, 3):]
+            lines[where] = line[:at] + rng.choice(_PIECES) + line[at + rng.randint(0, 3) :]
     return "".join(lines)
 
 

@@ -39,7 +39,7 @@ def failure(text: str, **options: object) -> PunError:
 
 
 def labels(plan: PackPlan) -> Dict[str, str]:
-    return {k[len(P):]: v for k, v in plan.label_values().items()}
+    return {k[len(P) :]: v for k, v in plan.label_values().items()}
 
 
 def copies(plan: PackPlan) -> Dict[str, tuple]:
@@ -91,22 +91,37 @@ def test_valid_all_fields_legacy_cmdline_becomes_cmd() -> None:
         # yaml.v3: "mapping values are not allowed in this context"
         ('version: "0.1"::\n', 1, "not valid YAML"),
         (VALID_ALL_FIELDS.replace("0.1", "999.99"), 1, "unsupported bunnyfile version 999.99"),
-        ("version: not.a.version\nplatforms: {framework: f, monitor: m}\n", 1,
-         "cannot read version"),
+        (
+            "version: not.a.version\nplatforms: {framework: f, monitor: m}\n",
+            1,
+            "cannot read version",
+        ),
         ("version: 0.2.0\n", 1, "unsupported bunnyfile version 0.2.0"),
         # missing platform: the framework is the first thing bunny asks for
-        ("version: 0.1\nkernel:\n  from: local\n  path: foo\n", 1,
-         "platforms.framework is required"),
+        (
+            "version: 0.1\nkernel:\n  from: local\n  path: foo\n",
+            1,
+            "platforms.framework is required",
+        ),
         ("version: 0.1\nplatforms:\n  framework: foo\n", 3, "platforms.monitor is required"),
-        (HEAD.format(framework="foo", monitor="bar") + "rootfs:\n  from: local\n  path: foo\n", 1,
-         "kernel.from is required"),
-        (HEAD.format(framework="foo", monitor="bar") + "kernel:\n  from: local\n", 6,
-         "kernel.path is required"),
+        (
+            HEAD.format(framework="foo", monitor="bar") + "rootfs:\n  from: local\n  path: foo\n",
+            1,
+            "kernel.from is required",
+        ),
+        (
+            HEAD.format(framework="foo", monitor="bar") + "kernel:\n  from: local\n",
+            6,
+            "kernel.path is required",
+        ),
         # "Invalid wrong rootfs": a path without from (from defaults to scratch)
-        (HEAD.format(framework="foo", monitor="bar")
-         + "kernel:\n  from: local\n  path: foo\nrootfs:\n  path: foo\n", 9,
-         "rootfs.path needs rootfs.from to be `local` or an image"),
-        ("#syntax=foo\nversion: 0.1\ncmdline: \"foo bar\"\n", 2, "platforms.framework is required"),
+        (
+            HEAD.format(framework="foo", monitor="bar")
+            + "kernel:\n  from: local\n  path: foo\nrootfs:\n  path: foo\n",
+            9,
+            "rootfs.path needs rootfs.from to be `local` or an image",
+        ),
+        ('#syntax=foo\nversion: 0.1\ncmdline: "foo bar"\n', 2, "platforms.framework is required"),
     ],
 )
 def test_bunny_parse_errors_name_the_line(text: str, line: int, message: str) -> None:
@@ -137,6 +152,7 @@ def test_a_containerfile_is_still_a_containerfile() -> None:
 
 # --- hops/validate_test.go TestValidateBunnyfileVersion / Rootfs ------------------------------
 
+
 @pytest.mark.parametrize("version", ["0.1", "v0.1", "0.0.9", "0.1.0", "0.1-rc1", "0.1+build"])
 def test_accepted_versions(version: str) -> None:
     plan_of(VALID_ALL_FIELDS.replace("version: 0.1", f"version: {version}"))
@@ -150,17 +166,23 @@ ROOTFS = HEAD.format(framework="linux", monitor="qemu") + "kernel:\n  from: loca
     [
         ("rootfs:\n  path: p\n", 9, "rootfs.path needs rootfs.from"),
         ("rootfs:\n  from: scratch\n  path: p\n", 10, "rootfs.path needs rootfs.from"),
-        ("rootfs:\n  from: local\n  path: p\n  type: raw\n", 10,
-         "cannot be combined with type raw"),
+        (
+            "rootfs:\n  from: local\n  path: p\n  type: raw\n",
+            10,
+            "cannot be combined with type raw",
+        ),
         ("rootfs:\n  from: local\n  type: raw\n", 10, "type raw cannot come from local"),
-        ("rootfs:\n  from: local\n  path: p\n  include: [\"foo:bar\"]\n", 11,
-         "rootfs.include cannot be combined with rootfs.from: local"),
+        (
+            'rootfs:\n  from: local\n  path: p\n  include: ["foo:bar"]\n',
+            11,
+            "rootfs.include cannot be combined with rootfs.from: local",
+        ),
         # package.go handleRootfs: a type the framework does not take
         ("rootfs:\n  from: local\n  path: p\n  type: foo\n", 11, "rootfs.type 'foo' is not one"),
         # pun: `from: local` without a path would copy the whole context (bunny does)
         ("rootfs:\n  from: local\n  type: initrd\n", 9, "rootfs.from: local needs rootfs.path"),
         # parse_file.go FileToInclude.UnmarshalYAML
-        ("rootfs:\n  include:\n    - \":dst\"\n", 10, "has no source before ':'"),
+        ('rootfs:\n  include:\n    - ":dst"\n', 10, "has no source before ':'"),
         ("rootfs:\n  include:\n    - from: img\n      destination: /d\n", 10, "has no source"),
         ("rootfs:\n  include:\n    - source: s\n", 10, "has no destination"),
     ],
@@ -181,17 +203,22 @@ def test_unikraft_takes_no_block_rootfs() -> None:
 
 # --- hops/package_test.go TestPackToPack, through ParseBunnyfile (rootfs.from = scratch) ------
 
+
 def kernel_local(framework: str = "linux", rootfs: str = "") -> str:
     return (
         HEAD.format(framework=framework, monitor="qemu")
-        + "kernel:\n  from: local\n  path: kernel\n" + rootfs + 'cmd: ["cmd"]\n'
+        + "kernel:\n  from: local\n  path: kernel\n"
+        + rootfs
+        + 'cmd: ["cmd"]\n'
     )
 
 
 def kernel_image(framework: str, rootfs: str = "", image: str = "harbor.nbfc.io/foo") -> str:
     return (
         HEAD.format(framework=framework, monitor="qemu")
-        + f"kernel:\n  from: {image}\n  path: /kernel\n" + rootfs + 'cmd: ["cmd"]\n'
+        + f"kernel:\n  from: {image}\n  path: /kernel\n"
+        + rootfs
+        + 'cmd: ["cmd"]\n'
     )
 
 
@@ -200,8 +227,11 @@ def test_kernel_local_rootfs_none() -> None:
     assert base(plan) is None and copies(plan) == {"/.boot/kernel": ("kernel", None)}
     # rootfs.from defaults to scratch, and the generic default type is raw: mountRootfs=true
     assert labels(plan) == {
-        "unikernelType": "rumprun", "hypervisor": "qemu", "binary": "/.boot/kernel",
-        "cmdline": "cmd", "mountRootfs": "true",
+        "unikernelType": "rumprun",
+        "hypervisor": "qemu",
+        "binary": "/.boot/kernel",
+        "cmdline": "cmd",
+        "mountRootfs": "true",
     }
 
 
@@ -212,8 +242,11 @@ def test_kernel_registry_rootfs_none_copies_the_kernel_out() -> None:
     assert base(plan) is None
     assert copies(plan) == {"/.boot/kernel": ("/kernel", "harbor.nbfc.io/foo:latest")}
     assert labels(plan) == {
-        "unikernelType": "unikraft", "hypervisor": "qemu", "binary": "/.boot/kernel",
-        "cmdline": "cmd", "mountRootfs": "false",
+        "unikernelType": "unikraft",
+        "hypervisor": "qemu",
+        "binary": "/.boot/kernel",
+        "cmdline": "cmd",
+        "mountRootfs": "false",
     }
     # Copied out of that image as COPY --from does: a second docker-image source in the LLB.
     made = generate(dedent(kernel_image("unikraft")), GenerateOptions(path="bunnyfile"))
@@ -230,15 +263,22 @@ def test_kernel_local_rootfs_local_initrd_and_version() -> None:
     text = kernel_local("linux", "rootfs:\n  from: local\n  path: rootfs\n  type: initrd\n")
     plan = plan_of(text.replace("  monitor: qemu\n", "  monitor: qemu\n  version: v1.7.0\n"))
     assert labels(plan) == {
-        "unikernelType": "linux", "hypervisor": "qemu", "binary": "/.boot/kernel",
-        "cmdline": "cmd", "unikernelVersion": "v1.7.0", "mountRootfs": "false",
+        "unikernelType": "linux",
+        "hypervisor": "qemu",
+        "binary": "/.boot/kernel",
+        "cmdline": "cmd",
+        "unikernelVersion": "v1.7.0",
+        "mountRootfs": "false",
         "initrd": "/.boot/rootfs",
     }
 
 
 def test_kernel_local_rootfs_remote_initrd_names_the_path_in_the_image() -> None:
-    plan = plan_of(kernel_local("linux", "rootfs:\n  from: harbor.nbfc.io/foo\n  path: rootfs\n"
-                                         "  type: initrd\n"))
+    plan = plan_of(
+        kernel_local(
+            "linux", "rootfs:\n  from: harbor.nbfc.io/foo\n  path: rootfs\n" "  type: initrd\n"
+        )
+    )
     assert base(plan) == "harbor.nbfc.io/foo:latest"
     assert copies(plan) == {"/.boot/kernel": ("kernel", None)}
     assert labels(plan)["initrd"] == "rootfs" and labels(plan)["binary"] == "/.boot/kernel"
@@ -251,8 +291,9 @@ def test_kernel_local_rootfs_remote_no_type_is_raw() -> None:
 
 
 def test_kernel_local_rootfs_scratch_includes_unikraft_builds_an_initrd() -> None:
-    plan = plan_of(kernel_local("unikraft", "rootfs:\n  from: scratch\n  include:\n"
-                                            "    - foo:bar\n"))
+    plan = plan_of(
+        kernel_local("unikraft", "rootfs:\n  from: scratch\n  include:\n" "    - foo:bar\n")
+    )
     assert plan.rootfs is not None
     assert (plan.rootfs.kind, plan.rootfs.path) == ("initrd", "/.boot/rootfs")
     assert [(i.source, i.dest, i.image) for i in plan.rootfs.includes] == [("foo", "bar", None)]
@@ -276,16 +317,24 @@ def test_kernel_registry_rootfs_local_unikraft() -> None:
 
 
 def test_kernel_remote_rootfs_remote_initrd() -> None:
-    plan = plan_of(kernel_image("linux", "rootfs:\n  from: harbor.nbfc.io/bar\n  path: rootfs\n"
-                                         "  type: initrd\n"))
+    plan = plan_of(
+        kernel_image(
+            "linux", "rootfs:\n  from: harbor.nbfc.io/bar\n  path: rootfs\n" "  type: initrd\n"
+        )
+    )
     assert base(plan) == "harbor.nbfc.io/bar:latest"  # the rootfs image is the base
     assert copies(plan) == {"/.boot/kernel": ("/kernel", "harbor.nbfc.io/foo:latest")}
     assert labels(plan)["binary"] == "/.boot/kernel" and labels(plan)["initrd"] == "rootfs"
 
 
 def test_kernel_registry_rootfs_scratch_includes_unikraft() -> None:
-    plan = plan_of(kernel_image("unikraft", "rootfs:\n  from: scratch\n  include:\n"
-                                            "    - foo:bar\n", image="harbor.nbfc.io/bar"))
+    plan = plan_of(
+        kernel_image(
+            "unikraft",
+            "rootfs:\n  from: scratch\n  include:\n" "    - foo:bar\n",
+            image="harbor.nbfc.io/bar",
+        )
+    )
     assert base(plan) == "harbor.nbfc.io/bar:latest" and plan.copies == ()
     assert plan.rootfs is not None and plan.rootfs.kind == "initrd"
     assert labels(plan)["binary"] == "/kernel" and labels(plan)["initrd"] == "/.boot/rootfs"
@@ -293,8 +342,9 @@ def test_kernel_registry_rootfs_scratch_includes_unikraft() -> None:
 
 def test_block_rootfs_labels_and_the_rumprun_mount_point() -> None:
     for framework, mount in (("linux", "/"), ("rumprun", "/data")):
-        plan = plan_of(kernel_local(framework, "rootfs:\n  from: local\n  path: disk.img\n"
-                                               "  type: block\n"))
+        plan = plan_of(
+            kernel_local(framework, "rootfs:\n  from: local\n  path: disk.img\n" "  type: block\n")
+        )
         assert labels(plan)["block"] == "/.boot/rootfs"
         assert labels(plan)["blkMntPoint"] == mount
         assert labels(plan)["mountRootfs"] == "false"
@@ -308,7 +358,10 @@ def test_block_built_from_includes_is_a_rootfs_request() -> None:
 
 
 def test_includes_from_another_image_and_raw_on_an_image() -> None:
-    text = kernel_local("linux", dedent("""\
+    text = kernel_local(
+        "linux",
+        dedent(
+            """\
         rootfs:
           from: debian:bookworm
           type: raw
@@ -317,7 +370,9 @@ def test_includes_from_another_image_and_raw_on_an_image() -> None:
             - from: busybox:1.36
               source: /bin/busybox
               destination: /bin/sh
-        """))
+        """
+        ),
+    )
     plan = plan_of(text)
     assert base(plan) == "docker.io/library/debian:bookworm"
     assert copies(plan) == {
@@ -349,8 +404,11 @@ def test_envs_entry_without_equals_is_an_error() -> None:
     "text, line, message",
     [
         ("version: v0.1\nplatforms: [a, b]\n", 2, "platforms must be a mapping"),
-        ("version: v0.1\nplatforms:\n  framework: [a]\n", 3,
-         "platforms.framework must be a single value"),
+        (
+            "version: v0.1\nplatforms:\n  framework: [a]\n",
+            3,
+            "platforms.framework must be a single value",
+        ),
         (kernel_local() + "cmd: x\n", 9, "given twice (first at line 8)"),
         (kernel_local().replace('cmd: ["cmd"]', "cmd: app"), 8, "cmd must be a list"),
         ("version: v0.1\nplatforms:\n  framework: a\n  framework: b\n", 4, "given twice"),
@@ -372,8 +430,10 @@ def test_unknown_fields_are_warned_about_with_their_line() -> None:
 ARCH = kernel_local("linux").replace("  monitor: qemu\n", "  monitor: qemu\n  architecture: {}\n")
 
 
-@pytest.mark.parametrize("written, arch", [("x86", "amd64"), ("x86_64", "amd64"),
-                                           ("aarch64", "arm64"), ("arm64", "arm64")])
+@pytest.mark.parametrize(
+    "written, arch",
+    [("x86", "amd64"), ("x86_64", "amd64"), ("aarch64", "arm64"), ("arm64", "arm64")],
+)
 def test_architecture_sets_the_target_platform(written: str, arch: str) -> None:
     generated = generate(dedent(ARCH.format(written)), GenerateOptions(path="bunnyfile"))
     assert generated.image.platform == Platform("linux", arch)
@@ -381,20 +441,22 @@ def test_architecture_sets_the_target_platform(written: str, arch: str) -> None:
 
 
 def test_architecture_against_an_explicit_platform() -> None:
-    same = GenerateOptions(path="bunnyfile", target_platform=Platform("linux", "arm64"),
-                           platform_given=True)
+    same = GenerateOptions(
+        path="bunnyfile", target_platform=Platform("linux", "arm64"), platform_given=True
+    )
     assert generate(dedent(ARCH.format("aarch64")), same).image.platform.architecture == "arm64"
-    (diagnostic,) = failure(ARCH.format("x86"), target_platform=Platform("linux", "arm64"),
-                            platform_given=True).diagnostics
+    (diagnostic,) = failure(
+        ARCH.format("x86"), target_platform=Platform("linux", "arm64"), platform_given=True
+    ).diagnostics
     assert diagnostic.line == 5 and "linux/arm64" in diagnostic.message
     (unknown,) = failure(ARCH.format("sparc")).diagnostics
     assert unknown.line == 5 and "unknown architecture" in unknown.message
 
 
 def test_unikraft_firecracker_images_are_pulled_as_fc() -> None:
-    text = kernel_image("unikraft", "rootfs:\n  from: local\n  path: r\n",
-                        image="unikraft.org/base:latest").replace("monitor: qemu",
-                                                                  "monitor: firecracker")
+    text = kernel_image(
+        "unikraft", "rootfs:\n  from: local\n  path: r\n", image="unikraft.org/base:latest"
+    ).replace("monitor: qemu", "monitor: firecracker")
     plan = plan_of(text)
     assert plan.base.platform == Platform("fc", "amd64")  # hops/llb.go GetSourceState
 
@@ -409,10 +471,17 @@ ENV = {
     ),
 }
 
+
 def test_cli_error_is_one_line_pair_and_no_traceback(tmp_path: Path) -> None:
     (tmp_path / "bunnyfile").write_text("version: v0.1\nplatforms:\n  framework: foo\n")
-    done = subprocess.run([sys.executable, "-m", "pun.cli.main", "--LLB", "-f", "bunnyfile"],
-                          cwd=tmp_path, capture_output=True, text=True, check=False, env=ENV)
+    done = subprocess.run(
+        [sys.executable, "-m", "pun.cli.main", "--LLB", "-f", "bunnyfile"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=ENV,
+    )
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.startswith("bunnyfile:3: error: platforms.monitor is required\n")
     assert "Traceback" not in done.stderr
@@ -426,8 +495,9 @@ def test_containerfiles_do_not_import_yaml(tmp_path: Path) -> None:
         "assert 'yaml' not in sys.modules, 'yaml imported'\n"
         "assert 'pun.bunnyfile' not in sys.modules\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
-                          check=False, env=ENV)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, check=False, env=ENV
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -443,7 +513,10 @@ def test_odd_yaml_is_one_error_each() -> None:
 
 
 def test_unknown_keys_inside_an_include_are_warned_about() -> None:
-    plan = plan_of(kernel_local("linux", "rootfs:\n  include:\n    - {source: a, destination: "
-                                         "/a, mode: 644}\n"))
+    plan = plan_of(
+        kernel_local(
+            "linux", "rootfs:\n  include:\n    - {source: a, destination: " "/a, mode: 644}\n"
+        )
+    )
     (note,) = [w for w in plan.warnings if "mode" in w.message]
     assert note.line == 10 and "rootfs.include[0].mode" in note.message

@@ -71,8 +71,20 @@ def test_backtick_escape() -> None:
 
 @pytest.mark.parametrize(
     "word",
-    ["'open", '"open', "${", "${A", "${NOPE:?must be set}", "${EMPTY:?}", "${}", "${:x}",
-     "${A:%x}", "${A!x}", "${V%\\.gz}", "${V/a"],
+    [
+        "'open",
+        '"open',
+        "${",
+        "${A",
+        "${NOPE:?must be set}",
+        "${EMPTY:?}",
+        "${}",
+        "${:x}",
+        "${A:%x}",
+        "${A!x}",
+        "${V%\\.gz}",
+        "${V/a",
+    ],
 )
 def test_bad_words_raise(word: str) -> None:
     with pytest.raises(WordError):

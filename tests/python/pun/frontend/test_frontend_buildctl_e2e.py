@@ -30,6 +30,7 @@ from pun_testing.tools import require
 
 __all__ = ["buildkit"]  # pytest fixture, used by name below
 
+
 @pytest.fixture(scope="module")
 def frontend(buildkit: BuildKit, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     registry: Registry
@@ -42,13 +43,23 @@ def frontend(buildkit: BuildKit, tmp_path_factory: pytest.TempPathFactory) -> It
         stop_registry(process)
 
 
-def buildctl(frontend: str, context: Path, *output: str,
-             filename: str = "Containerfile") -> subprocess.CompletedProcess:
+def buildctl(
+    frontend: str, context: Path, *output: str, filename: str = "Containerfile"
+) -> subprocess.CompletedProcess:
     argv: List[str] = [
-        *require_buildkit().argv("build"), "--progress=plain",
-        "--frontend", "gateway.v0", "--opt", f"source={frontend}",
-        "--opt", f"filename={filename}",
-        "--local", f"context={context}", "--local", f"dockerfile={context}", *output,
+        *require_buildkit().argv("build"),
+        "--progress=plain",
+        "--frontend",
+        "gateway.v0",
+        "--opt",
+        f"source={frontend}",
+        "--opt",
+        f"filename={filename}",
+        "--local",
+        f"context={context}",
+        "--local",
+        f"dockerfile={context}",
+        *output,
     ]
     return subprocess.run(argv, capture_output=True, text=True, timeout=600)
 
@@ -70,20 +81,41 @@ def test_buildctl_gateway_build_is_annotated_with_the_recorded_rootfs(
 ) -> None:
     skopeo, umoci = require("skopeo"), require("umoci")
     archive = tmp_path / "image.tar"
-    built = buildctl(frontend, case_context(case, tmp_path / "context"),
-                     "--output", f"type=oci,dest={archive}")
+    built = buildctl(
+        frontend, case_context(case, tmp_path / "context"), "--output", f"type=oci,dest={archive}"
+    )
     assert built.returncode == 0, built.stderr
     labels = expected_labels(case)
-    manifest = json.loads(subprocess.run([skopeo, "inspect", "--raw", f"oci-archive:{archive}"],
-                                         capture_output=True, check=True).stdout)
+    manifest = json.loads(
+        subprocess.run(
+            [skopeo, "inspect", "--raw", f"oci-archive:{archive}"], capture_output=True, check=True
+        ).stdout
+    )
     assert labels.items() <= (manifest.get("annotations") or {}).items()
-    config = json.loads(subprocess.run([skopeo, "inspect", "--config", f"oci-archive:{archive}"],
-                                       capture_output=True, check=True).stdout)
+    config = json.loads(
+        subprocess.run(
+            [skopeo, "inspect", "--config", f"oci-archive:{archive}"],
+            capture_output=True,
+            check=True,
+        ).stdout
+    )
     assert config["config"].get("Labels", {}) == labels  # Go omits an empty Labels
-    subprocess.run([skopeo, "copy", "--quiet", f"oci-archive:{archive}",
-                    f"oci:{tmp_path}/layout:latest"], check=True)
-    subprocess.run([umoci, "unpack", "--rootless", "--image", f"{tmp_path}/layout:latest",
-                    str(tmp_path / "bundle")], check=True, capture_output=True)
+    subprocess.run(
+        [skopeo, "copy", "--quiet", f"oci-archive:{archive}", f"oci:{tmp_path}/layout:latest"],
+        check=True,
+    )
+    subprocess.run(
+        [
+            umoci,
+            "unpack",
+            "--rootless",
+            "--image",
+            f"{tmp_path}/layout:latest",
+            str(tmp_path / "bundle"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     rootfs = tmp_path / "bundle" / "rootfs"
     expected = (CASES / case / "expected" / "rootfs.txt").read_text().splitlines()
     assert listing(rootfs) == expected
@@ -92,15 +124,23 @@ def test_buildctl_gateway_build_is_annotated_with_the_recorded_rootfs(
 
 
 def test_buildctl_shows_warnings_and_errors(frontend: str, tmp_path: Path) -> None:
-    warned = buildctl(frontend, case_context("unsupported-instructions", tmp_path / "w"),
-                      "--output", f"type=oci,dest={tmp_path / 'w.tar'}")
+    warned = buildctl(
+        frontend,
+        case_context("unsupported-instructions", tmp_path / "w"),
+        "--output",
+        f"type=oci,dest={tmp_path / 'w.tar'}",
+    )
     assert warned.returncode == 0, warned.stderr
     lines = (CASES / "unsupported-instructions" / "Containerfile").read_text().splitlines()
     for keyword in ("RUN",):  # ENV, EXPOSE and CMD go into the image config
         number = next(i for i, text in enumerate(lines, 1) if text.startswith(keyword))
         assert f"Containerfile:{number}: warning: {keyword} " in warned.stderr, warned.stderr
-    failed = buildctl(frontend, case_context("err-multistage", tmp_path / "e"),
-                      "--output", f"type=oci,dest={tmp_path / 'e.tar'}")
+    failed = buildctl(
+        frontend,
+        case_context("err-multistage", tmp_path / "e"),
+        "--output",
+        f"type=oci,dest={tmp_path / 'e.tar'}",
+    )
     assert failed.returncode != 0
     assert "multi-stage builds are not supported" in failed.stderr, failed.stderr
 
@@ -136,21 +176,40 @@ def test_the_three_builders_describe_the_image_alike(frontend: str, tmp_path: Pa
     assert built.returncode == 0, built.stderr
     daemon = require_buildkit()
     for builder in ("embedded", "buildctl"):
-        result = pun_build(["--context", str(context), "--builder", builder,
-                            "--buildkit-addr", daemon.host, "--buildctl", daemon.buildctl,
-                            "--output", f"type=oci,dest={archives[builder]}"], tmp_path / "cache")
+        result = pun_build(
+            [
+                "--context",
+                str(context),
+                "--builder",
+                builder,
+                "--buildkit-addr",
+                daemon.host,
+                "--buildctl",
+                daemon.buildctl,
+                "--output",
+                f"type=oci,dest={archives[builder]}",
+            ],
+            tmp_path / "cache",
+        )
         assert result.code == 0, result.err
 
     def described(archive: Path) -> Dict[str, object]:
         def inspect(*flags: str) -> Dict[str, object]:
-            out = subprocess.run([skopeo, "inspect", *flags, f"oci-archive:{archive}"],
-                                 capture_output=True, check=True, timeout=60).stdout
+            out = subprocess.run(
+                [skopeo, "inspect", *flags, f"oci-archive:{archive}"],
+                capture_output=True,
+                check=True,
+                timeout=60,
+            ).stdout
             value: Dict[str, object] = json.loads(out)
             return value
 
         config = inspect("--config")
-        return {"config": config["config"], "platform": (config["os"], config["architecture"]),
-                "annotations": inspect("--raw").get("annotations")}
+        return {
+            "config": config["config"],
+            "platform": (config["os"], config["architecture"]),
+            "annotations": inspect("--raw").get("annotations"),
+        }
 
     frontend_view = described(archives["frontend"])
     assert frontend_view == described(archives["embedded"]) == described(archives["buildctl"])
@@ -162,8 +221,9 @@ def test_the_three_builders_describe_the_image_alike(frontend: str, tmp_path: Pa
     assert isinstance(config, dict) and config["WorkingDir"] == "/unikernel"
 
 
-def test_a_bunnyfile_through_the_frontend_makes_bunny_s_image(frontend: str,
-                                                              tmp_path: Path) -> None:
+def test_a_bunnyfile_through_the_frontend_makes_bunny_s_image(
+    frontend: str, tmp_path: Path
+) -> None:
     """bunny's examples/Redis_Rumprun.md bunnyfile, `filename=bunnyfile`: the files and the
     annotations bunny itself made of it (tests/data/bunny/redis-rumprun/expected)."""
     skopeo, umoci = require("skopeo"), require("umoci")
@@ -171,19 +231,40 @@ def test_a_bunnyfile_through_the_frontend_makes_bunny_s_image(frontend: str,
     context = writable_copy(case, tmp_path / "context")
     shutil.rmtree(context / "expected")
     archive = tmp_path / "image.tar"
-    built = buildctl(frontend, context, "--output", f"type=oci,dest={archive}",
-                     filename="bunnyfile")
+    built = buildctl(
+        frontend, context, "--output", f"type=oci,dest={archive}", filename="bunnyfile"
+    )
     assert built.returncode == 0, built.stderr
     bunny = json.loads((case / "expected" / "bunny.json").read_text())
-    manifest = json.loads(subprocess.run([skopeo, "inspect", "--raw", f"oci-archive:{archive}"],
-                                         capture_output=True, check=True).stdout)
+    manifest = json.loads(
+        subprocess.run(
+            [skopeo, "inspect", "--raw", f"oci-archive:{archive}"], capture_output=True, check=True
+        ).stdout
+    )
     assert manifest["annotations"] == bunny["annotations"]
-    config = json.loads(subprocess.run([skopeo, "inspect", "--config", f"oci-archive:{archive}"],
-                                       capture_output=True, check=True).stdout)
+    config = json.loads(
+        subprocess.run(
+            [skopeo, "inspect", "--config", f"oci-archive:{archive}"],
+            capture_output=True,
+            check=True,
+        ).stdout
+    )
     assert config["config"]["Cmd"] == bunny["cmd"]
-    subprocess.run([skopeo, "copy", "--quiet", f"oci-archive:{archive}",
-                    f"oci:{tmp_path}/layout:latest"], check=True)
-    subprocess.run([umoci, "unpack", "--rootless", "--image", f"{tmp_path}/layout:latest",
-                    str(tmp_path / "bundle")], check=True, capture_output=True)
+    subprocess.run(
+        [skopeo, "copy", "--quiet", f"oci-archive:{archive}", f"oci:{tmp_path}/layout:latest"],
+        check=True,
+    )
+    subprocess.run(
+        [
+            umoci,
+            "unpack",
+            "--rootless",
+            "--image",
+            f"{tmp_path}/layout:latest",
+            str(tmp_path / "bundle"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     expected = (case / "expected" / "rootfs.txt").read_text().splitlines()
     assert listing(tmp_path / "bundle" / "rootfs") == expected

@@ -33,10 +33,17 @@ from pun_testing.tools import require
 
 # Fixture cases with a recorded root filesystem, plus one whose ignored instructions must not
 # stop the build (it packs the same files as scratch-single).
-CASES_WITH_ROOTFS = ["scratch-single", "copy-into-dir", "label-forms", "syntax-directive",
-                     "rumprun-redis"]
-EXPECTED_ROOTFS = {**{c: c for c in CASES_WITH_ROOTFS},
-                   "unsupported-instructions": "scratch-single"}
+CASES_WITH_ROOTFS = [
+    "scratch-single",
+    "copy-into-dir",
+    "label-forms",
+    "syntax-directive",
+    "rumprun-redis",
+]
+EXPECTED_ROOTFS = {
+    **{c: c for c in CASES_WITH_ROOTFS},
+    "unsupported-instructions": "scratch-single",
+}
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +70,9 @@ def frontend(registry: Registry) -> str:
 
 
 @pytest.fixture(scope="module")
-def built(engine: DockerEngine, frontend: str,
-          tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, Tuple[str, Path]]]:
+def built(
+    engine: DockerEngine, frontend: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Dict[str, Tuple[str, Path]]]:
     """Each case built once through the frontend: case -> (image tag, its unpacked rootfs)."""
     results: Dict[str, Tuple[str, Path]] = {}
     tags: List[str] = []
@@ -86,8 +94,11 @@ def with_syntax_line(case: str, context: Path, frontend: str) -> Path:
     """A writable copy of a fixture case whose first line names our frontend."""
     writable_copy(CASES / case, context)
     containerfile = context / "Containerfile"
-    lines = [line for line in containerfile.read_text().splitlines(keepends=True)
-             if not line.lower().startswith(("#syntax=", "# syntax="))]
+    lines = [
+        line
+        for line in containerfile.read_text().splitlines(keepends=True)
+        if not line.lower().startswith(("#syntax=", "# syntax="))
+    ]
     containerfile.write_text(f"#syntax={frontend}\n" + "".join(lines))
     shutil.rmtree(context / "expected", ignore_errors=True)
     return context
@@ -99,17 +110,18 @@ def expected_labels(case: str) -> Dict[str, str]:
 
 
 @pytest.mark.parametrize("case", list(EXPECTED_ROOTFS))
-def test_docker_build_makes_the_recorded_rootfs(built: Dict[str, Tuple[str, Path]],
-                                                case: str) -> None:
+def test_docker_build_makes_the_recorded_rootfs(
+    built: Dict[str, Tuple[str, Path]], case: str
+) -> None:
     _, rootfs = built[case]
     expected = (CASES / EXPECTED_ROOTFS[case] / "expected" / "rootfs.txt").read_text()
     assert listing(rootfs) == expected.splitlines()
 
 
 @pytest.mark.parametrize("case", list(EXPECTED_ROOTFS))
-def test_labels_reach_the_image_config_and_urunc_json(engine: DockerEngine,
-                                                      built: Dict[str, Tuple[str, Path]],
-                                                      case: str) -> None:
+def test_labels_reach_the_image_config_and_urunc_json(
+    engine: DockerEngine, built: Dict[str, Tuple[str, Path]], case: str
+) -> None:
     tag, rootfs = built[case]
     labels = expected_labels(EXPECTED_ROOTFS[case])
     image = engine.inspect(tag)
@@ -129,7 +141,8 @@ def test_labels_reach_the_image_config_and_urunc_json(engine: DockerEngine,
 
 
 def test_ignored_instructions_are_shown_in_docker_build_output(
-        built: Dict[str, Tuple[str, Path]]) -> None:
+    built: Dict[str, Tuple[str, Path]]
+) -> None:
     """Docker 20.10 has no Warn call: each warning is a named step in the progress output."""
     _, rootfs = built["unsupported-instructions"]
     output = (rootfs.parent / "docker-build.log").read_text()
@@ -143,39 +156,67 @@ def test_ignored_instructions_are_shown_in_docker_build_output(
 
 
 @pytest.mark.parametrize("case", list(EXPECTED_ROOTFS))
-def test_same_rootfs_as_the_embedded_builder(built: Dict[str, Tuple[str, Path]], case: str,
-                                             tmp_path: Path) -> None:
+def test_same_rootfs_as_the_embedded_builder(
+    built: Dict[str, Tuple[str, Path]], case: str, tmp_path: Path
+) -> None:
     """`pun build --builder embedded` (the core's LLB, solved in-process) agrees with BuildKit."""
     _, docker_rootfs = built[case]
     context = writable_copy(CASES / case, tmp_path / "context")
     shutil.rmtree(context / "expected", ignore_errors=True)
     out = tmp_path / "out"
-    run = pun_build(["--builder", "embedded", "-f", str(context / "Containerfile"),
-                     "--context", str(context), "--output", f"type=local,dest={out}"],
-                    tmp_path / "cache")
+    run = pun_build(
+        [
+            "--builder",
+            "embedded",
+            "-f",
+            str(context / "Containerfile"),
+            "--context",
+            str(context),
+            "--output",
+            f"type=local,dest={out}",
+        ],
+        tmp_path / "cache",
+    )
     assert run.code == 0, run.err
     assert listing(out) == listing(docker_rootfs)
 
 
-def test_an_error_reaches_docker_build_output(engine: DockerEngine, frontend: str,
-                                              tmp_path: Path) -> None:
+def test_an_error_reaches_docker_build_output(
+    engine: DockerEngine, frontend: str, tmp_path: Path
+) -> None:
     context = with_syntax_line("err-multistage", tmp_path / "context", frontend)
-    second_from = [n for n, line in enumerate(
-        (context / "Containerfile").read_text().splitlines(), 1) if line.startswith("FROM")][1]
+    second_from = [
+        n
+        for n, line in enumerate((context / "Containerfile").read_text().splitlines(), 1)
+        if line.startswith("FROM")
+    ][1]
     result = engine.build(context, "Containerfile", f"pun-e2e/err:{unique_tag()}")
     assert result.code != 0
-    assert f"Containerfile:{second_from}: error: multi-stage builds are not supported" \
-        in result.output, result.output
+    assert (
+        f"Containerfile:{second_from}: error: multi-stage builds are not supported" in result.output
+    ), result.output
 
 
-def test_base_image_config_is_inherited(engine: DockerEngine, registry: Registry, frontend: str,
-                                        tmp_path: Path) -> None:
+def test_base_image_config_is_inherited(
+    engine: DockerEngine, registry: Registry, frontend: str, tmp_path: Path
+) -> None:
     base = f"{registry.host}/unikernels/base:{unique_tag()}"
     layout = multiarch_layout(tmp_path / "layout")
     skopeo = require("skopeo")
-    copied = subprocess.run([skopeo, "copy", "--quiet", "--all", "--dest-tls-verify=false",
-                             f"oci:{layout}:1.0", f"docker://{base}"], capture_output=True,
-                            timeout=120, check=False)
+    copied = subprocess.run(
+        [
+            skopeo,
+            "copy",
+            "--quiet",
+            "--all",
+            "--dest-tls-verify=false",
+            f"oci:{layout}:1.0",
+            f"docker://{base}",
+        ],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
     assert copied.returncode == 0, copied.stderr
     context = tmp_path / "context"
     context.mkdir()
@@ -191,9 +232,13 @@ def test_base_image_config_is_inherited(engine: DockerEngine, registry: Registry
     try:
         config = engine.inspect(tag)["Config"]
         base_config = json.loads(
-            subprocess.run([skopeo, "inspect", "--config", "--tls-verify=false",
-                            f"docker://{base}"], capture_output=True, timeout=60,
-                           check=True).stdout)["config"]
+            subprocess.run(
+                [skopeo, "inspect", "--config", "--tls-verify=false", f"docker://{base}"],
+                capture_output=True,
+                timeout=60,
+                check=True,
+            ).stdout
+        )["config"]
         for key in ("Env", "Cmd", "Entrypoint", "WorkingDir"):
             assert config[key] == base_config[key], key
         assert config["Labels"] == {
@@ -211,7 +256,8 @@ def test_base_image_config_is_inherited(engine: DockerEngine, registry: Registry
 
 
 def test_containerfile_outside_the_context_with_build_args_and_platform(
-        engine: DockerEngine, frontend: str, tmp_path: Path) -> None:
+    engine: DockerEngine, frontend: str, tmp_path: Path
+) -> None:
     """docker build -f elsewhere: read from the `dockerfile` local; ARG and --platform honoured."""
     context, definitions = tmp_path / "context", tmp_path / "definitions"
     context.mkdir()
@@ -223,9 +269,20 @@ def test_containerfile_outside_the_context_with_build_args_and_platform(
         "COPY $KERNEL /unikernel/app.hvt\nLABEL com.urunc.unikernel.binary=/unikernel/app.hvt\n"
     )
     tag = f"pun-e2e/args:{unique_tag()}"
-    result = engine.run("build", "--progress=plain", "-f", str(definitions / "Pack.containerfile"),
-                        "--platform", "linux/arm64", "--build-arg", "KERNEL=arm.hvt", "-t", tag,
-                        str(context), check=False)
+    result = engine.run(
+        "build",
+        "--progress=plain",
+        "-f",
+        str(definitions / "Pack.containerfile"),
+        "--platform",
+        "linux/arm64",
+        "--build-arg",
+        "KERNEL=arm.hvt",
+        "-t",
+        tag,
+        str(context),
+        check=False,
+    )
     assert result.code == 0, result.output
     try:
         image = engine.inspect(tag)
@@ -270,8 +327,14 @@ COPY_FORMS = {
 def copy_forms_context(root: Path) -> Path:
     """Files, a nested directory, an executable, symlinks and a name with a space."""
     (root / "dir" / "sub").mkdir(parents=True)
-    for name, text in {"a.txt": "a\n", "b.txt": "b\n", "dir/x": "x\n", "dir/sub/y": "y\n",
-                       "sp ace.txt": "s\n", "exec.sh": "#!/bin/sh\n"}.items():
+    for name, text in {
+        "a.txt": "a\n",
+        "b.txt": "b\n",
+        "dir/x": "x\n",
+        "dir/sub/y": "y\n",
+        "sp ace.txt": "s\n",
+        "exec.sh": "#!/bin/sh\n",
+    }.items():
         (root / name).write_text(text)
         (root / name).chmod(0o755 if name == "exec.sh" else 0o644)
     (root / "link").symlink_to("a.txt")
@@ -282,12 +345,15 @@ def copy_forms_context(root: Path) -> Path:
 
 
 @pytest.mark.parametrize("form", list(COPY_FORMS))
-def test_copy_forms_agree_with_buildkit(engine: DockerEngine, frontend: str, form: str,
-                                        tmp_path: Path) -> None:
+def test_copy_forms_agree_with_buildkit(
+    engine: DockerEngine, frontend: str, form: str, tmp_path: Path
+) -> None:
     context = copy_forms_context(tmp_path / "context")
-    body = (f"FROM scratch\n{COPY_FORMS[form]}\n"
-            "LABEL com.urunc.unikernel.binary=/a com.urunc.unikernel.unikernelType=rumprun "
-            "com.urunc.unikernel.hypervisor=hvt\n")
+    body = (
+        f"FROM scratch\n{COPY_FORMS[form]}\n"
+        "LABEL com.urunc.unikernel.binary=/a com.urunc.unikernel.unikernelType=rumprun "
+        "com.urunc.unikernel.hypervisor=hvt\n"
+    )
     (tmp_path / "Containerfile").write_text(f"#syntax={frontend}\n{body}")
     (tmp_path / "Plain").write_text(body)
     tag = f"pun-e2e/copy-{form}:{unique_tag()}"
@@ -298,8 +364,17 @@ def test_copy_forms_agree_with_buildkit(engine: DockerEngine, frontend: str, for
     finally:
         engine.remove_image(tag)
     out = tmp_path / "embedded"
-    run = pun_build(["-f", str(tmp_path / "Plain"), "--context", str(context),
-                     "--output", f"type=local,dest={out}"], tmp_path / "cache")
+    run = pun_build(
+        [
+            "-f",
+            str(tmp_path / "Plain"),
+            "--context",
+            str(context),
+            "--output",
+            f"type=local,dest={out}",
+        ],
+        tmp_path / "cache",
+    )
     assert run.code == 0, run.err
     assert listing(out) == listing(docker_rootfs)
     if os.geteuid() == 0:  # unpacked as root, both trees keep their owners
@@ -315,8 +390,9 @@ def owners(root: Path) -> Dict[str, Tuple[int, int]]:
 
 
 @pytest.mark.parametrize("ignore_file", [".dockerignore", "Containerfile.dockerignore"])
-def test_the_ignore_file_applies_through_the_frontend(engine: DockerEngine, frontend: str,
-                                                      ignore_file: str, tmp_path: Path) -> None:
+def test_the_ignore_file_applies_through_the_frontend(
+    engine: DockerEngine, frontend: str, ignore_file: str, tmp_path: Path
+) -> None:
     """The frontend reads the ignore file through the daemon (context root, or beside the
     Containerfile) and the context loses what it lists, as with the embedded builder."""
     context = copy_forms_context(tmp_path / "context")
@@ -338,8 +414,17 @@ def test_the_ignore_file_applies_through_the_frontend(engine: DockerEngine, fron
     finally:
         engine.remove_image(tag)
     out = tmp_path / "embedded"
-    run = pun_build(["-f", str(tmp_path / "Plain"), "--context", str(context),
-                     "--output", f"type=local,dest={out}"], tmp_path / "cache")
+    run = pun_build(
+        [
+            "-f",
+            str(tmp_path / "Plain"),
+            "--context",
+            str(context),
+            "--output",
+            f"type=local,dest={out}",
+        ],
+        tmp_path / "cache",
+    )
     assert run.code == 0, run.err
     assert listing(out) == listing(docker_rootfs)
     kept = {line.split(" ")[0] for line in listing(out)}

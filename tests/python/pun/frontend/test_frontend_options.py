@@ -32,17 +32,26 @@ def test_started_by_buildkit(environ: dict, expected: bool) -> None:
 
 
 def test_read_environment_splits_on_the_first_equals_twice() -> None:
-    env = read_environment({
-        "BUILDKIT_FRONTEND_OPT_1": "build-arg:X=a=b",
-        "BUILDKIT_FRONTEND_OPT_0": "filename=Containerfile",
-        "BUILDKIT_FRONTEND_OPT_2": "no-value",
-        "BUILDKIT_SESSION_ID": "sess",
-        "BUILDKIT_WORKERS": json.dumps([
-            {"id": "w1", "platforms": [{"os": "linux", "architecture": "arm64"},
-                                       {"os": "linux", "architecture": "arm", "variant": "v7"}]},
-            {"id": "w2", "platforms": None},
-        ]),
-    })
+    env = read_environment(
+        {
+            "BUILDKIT_FRONTEND_OPT_1": "build-arg:X=a=b",
+            "BUILDKIT_FRONTEND_OPT_0": "filename=Containerfile",
+            "BUILDKIT_FRONTEND_OPT_2": "no-value",
+            "BUILDKIT_SESSION_ID": "sess",
+            "BUILDKIT_WORKERS": json.dumps(
+                [
+                    {
+                        "id": "w1",
+                        "platforms": [
+                            {"os": "linux", "architecture": "arm64"},
+                            {"os": "linux", "architecture": "arm", "variant": "v7"},
+                        ],
+                    },
+                    {"id": "w2", "platforms": None},
+                ]
+            ),
+        }
+    )
     assert env.opts == {"build-arg:X": "a=b", "filename": "Containerfile", "no-value": ""}
     assert env.session_id == "sess"
     assert env.worker_platforms == (ARM64, Platform("linux", "arm", "v7"))
@@ -54,17 +63,27 @@ def test_bad_workers_json_is_a_clear_error() -> None:
 
 
 def test_request_defaults_match_the_dockerfile_frontend() -> None:
-    assert read_request({}) == BuildRequest(filename="Dockerfile",
-                                            containerfile_locals=("dockerfile", "context"))
+    assert read_request({}) == BuildRequest(
+        filename="Dockerfile", containerfile_locals=("dockerfile", "context")
+    )
 
 
 def test_request_options() -> None:
-    request = read_request({
-        "filename": "./sub/Containerfile", "dockerfilekey": "defs",
-        "build-arg:A": "1", "build-arg:B": "", "label:org.x": "y",
-        "platform": "linux/arm64, linux/arm64", "source": "img", "cmdline": "img",
-        "no-cache": "", "mystery": "1", "contextkey": "other",
-    })
+    request = read_request(
+        {
+            "filename": "./sub/Containerfile",
+            "dockerfilekey": "defs",
+            "build-arg:A": "1",
+            "build-arg:B": "",
+            "label:org.x": "y",
+            "platform": "linux/arm64, linux/arm64",
+            "source": "img",
+            "cmdline": "img",
+            "no-cache": "",
+            "mystery": "1",
+            "contextkey": "other",
+        }
+    )
     assert request.filename == "sub/Containerfile"
     assert request.containerfile_locals == ("defs", "context")
     assert request.build_args == {"A": "1", "B": ""}
@@ -93,7 +112,9 @@ def test_scratch_config_is_docker_s_empty_image_with_the_labels() -> None:
     spec = ImageSpec.from_labels({"b": "2", "a": "1"}, Platform("linux", "arm", "v7"))
     config = json.loads(exporter_config(spec, None))
     assert config == {
-        "architecture": "arm", "os": "linux", "variant": "v7",
+        "architecture": "arm",
+        "os": "linux",
+        "variant": "v7",
         "config": {"Env": EMPTY_IMAGE_ENV, "WorkingDir": "/", "Labels": {"a": "1", "b": "2"}},
         "rootfs": {"type": "layers", "diff_ids": []},
     }
@@ -107,18 +128,31 @@ def test_config_is_go_json() -> None:
 
 
 def test_base_config_is_inherited_but_the_platform_is_the_build_s() -> None:
-    base = parse_base_config(json.dumps({
-        "architecture": "amd64", "os": "linux", "variant": "x", "created": "2020",
-        "config": {"Entrypoint": ["/e"], "Labels": {"a": "base", "keep": "1"}},
-        "rootfs": {"type": "layers", "diff_ids": ["sha256:1"]},
-        "history": [{"created_by": "x"}], "docker_version": "1",
-    }).encode(), "img")
+    base = parse_base_config(
+        json.dumps(
+            {
+                "architecture": "amd64",
+                "os": "linux",
+                "variant": "x",
+                "created": "2020",
+                "config": {"Entrypoint": ["/e"], "Labels": {"a": "base", "keep": "1"}},
+                "rootfs": {"type": "layers", "diff_ids": ["sha256:1"]},
+                "history": [{"created_by": "x"}],
+                "docker_version": "1",
+            }
+        ).encode(),
+        "img",
+    )
     config = json.loads(exporter_config(ImageSpec.from_labels({"a": "mine"}, ARM64), base))
     assert config == {
-        "architecture": "arm64", "os": "linux",
+        "architecture": "arm64",
+        "os": "linux",
         # PATH is always set (dockerfile2llb: "make sure that PATH is always set").
-        "config": {"Entrypoint": ["/e"], "Env": EMPTY_IMAGE_ENV,
-                   "Labels": {"a": "mine", "keep": "1"}},
+        "config": {
+            "Entrypoint": ["/e"],
+            "Env": EMPTY_IMAGE_ENV,
+            "Labels": {"a": "mine", "keep": "1"},
+        },
         "rootfs": {"type": "layers", "diff_ids": ["sha256:1"]},
         "history": [{"created_by": "x"}],
     }

@@ -26,8 +26,13 @@ def child_env(**extra: str) -> Dict[str, str]:
 
 
 def python(code: str, env: Dict[str, str]) -> "subprocess.CompletedProcess[bytes]":
-    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                          stdin=subprocess.DEVNULL, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+    )
 
 
 def test_take_stdio_sends_stray_prints_to_stderr() -> None:
@@ -72,7 +77,7 @@ def test_relay_copies_both_ways_and_accepts_one_connection() -> None:
     us_to_daemon_r, us_to_daemon_w = os.pipe()
     relay = StdioRelay(StdioFds(read_fd=daemon_to_us_r, write_fd=us_to_daemon_w))
     relay.start()
-    path = relay.target[len("unix:"):]
+    path = relay.target[len("unix:") :]
     assert relay.target.startswith("unix:")
     assert os.stat(os.path.dirname(path)).st_mode & 0o777 == 0o700  # private to this user
     client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -107,9 +112,13 @@ def test_relay_copies_both_ways_and_accepts_one_connection() -> None:
 
 
 def test_pun_without_llb_outside_buildkit_is_a_usage_error() -> None:
-    done = subprocess.run([sys.executable, "-c", "import sys; from pun.cli.main import main; "
-                           "sys.exit(main([]))"], env=child_env(), capture_output=True,
-                          stdin=subprocess.DEVNULL, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys; from pun.cli.main import main; " "sys.exit(main([]))"],
+        env=child_env(),
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert done.stdout == b""  # never the HTTP/2 preface, unlike the original
     assert b"BuildKit did not start it" in done.stderr and b"pun --LLB" in done.stderr

@@ -20,8 +20,8 @@ from pun.api import GenerateOptions, generate
 from pun.llb.daemon_digest import daemon_digests
 from pun.llb.pb import ops_pb2
 from pun_testing.fake_llbbridge import FakeDaemon, FrontendRun, frontend_env, run_frontend
-from pun_testing.shared import CASES
 from pun_testing.frontend_image import ENTRYPOINT, frontend_archive, unpack_rootfs
+from pun_testing.shared import CASES
 
 SCRATCH = """\
 FROM scratch
@@ -184,8 +184,16 @@ def test_falls_back_to_the_context_local_like_the_original(tmp_path: Path) -> No
     daemon = FakeDaemon(locals={"context": make_context(tmp_path, SCRATCH)})
     run_ = run(daemon, {"filename": "Containerfile"})
     assert run_.returncode == 0, run_.stderr
-    assert daemon.methods() == ["Ping", "Solve", "ReadFile", "Solve", "ReadFile",
-                                *NO_IGNORE_FILE, "Solve", "Return"]
+    assert daemon.methods() == [
+        "Ping",
+        "Solve",
+        "ReadFile",
+        "Solve",
+        "ReadFile",
+        *NO_IGNORE_FILE,
+        "Solve",
+        "Return",
+    ]
     first, second, _, _ = daemon.requests("Solve")
     assert list(sources(first.Definition)) == ["local://dockerfile"]
     assert list(sources(second.Definition)) == ["local://context"]
@@ -219,16 +227,23 @@ def test_missing_containerfile_is_returned_as_an_error(tmp_path: Path) -> None:
 def test_build_args_and_platform_reach_the_llb(tmp_path: Path) -> None:
     text = "ARG SRC=missing\nFROM alpine\nARG SRC\nCOPY $SRC /dst\n"
     context = make_context(tmp_path, text)
-    daemon = FakeDaemon(locals={"dockerfile": context, "context": context},
-                        images={"docker.io/library/alpine:latest": b"{}"})
-    run_ = run(daemon, {"filename": "Containerfile", "build-arg:SRC": "hello.txt",
-                        "platform": "linux/arm64"})
+    daemon = FakeDaemon(
+        locals={"dockerfile": context, "context": context},
+        images={"docker.io/library/alpine:latest": b"{}"},
+    )
+    run_ = run(
+        daemon,
+        {"filename": "Containerfile", "build-arg:SRC": "hello.txt", "platform": "linux/arm64"},
+    )
     assert run_.returncode == 0, run_.stderr
     main = daemon.requests("Solve")[-1].Definition
     image = sources(main)["docker-image://docker.io/library/alpine:latest"]
     assert (image.platform.OS, image.platform.Architecture) == ("linux", "arm64")
-    copies = [ops_pb2.Op.FromString(d).file.actions[0].copy for d in getattr(main, "def")
-              if ops_pb2.Op.FromString(d).WhichOneof("op") == "file"]
+    copies = [
+        ops_pb2.Op.FromString(d).file.actions[0].copy
+        for d in getattr(main, "def")
+        if ops_pb2.Op.FromString(d).WhichOneof("op") == "file"
+    ]
     assert copies[0].src == "/hello.txt"
     (resolve,) = daemon.requests("ResolveImageConfig")
     assert (resolve.Platform.OS, resolve.Platform.Architecture) == ("linux", "arm64")
@@ -245,21 +260,35 @@ def test_default_platform_is_the_first_worker_platform(tmp_path: Path) -> None:
 
 def test_base_image_config_is_inherited(tmp_path: Path) -> None:
     base = {
-        "architecture": "amd64", "os": "linux", "created": "2020-01-01T00:00:00Z",
-        "config": {"Env": ["PATH=/bin"], "Cmd": ["/start"], "WorkingDir": "/srv",
-                   "Labels": {"from.base": "yes", "com.urunc.unikernel.binary": "/old"}},
+        "architecture": "amd64",
+        "os": "linux",
+        "created": "2020-01-01T00:00:00Z",
+        "config": {
+            "Env": ["PATH=/bin"],
+            "Cmd": ["/start"],
+            "WorkingDir": "/srv",
+            "Labels": {"from.base": "yes", "com.urunc.unikernel.binary": "/old"},
+        },
         "rootfs": {"type": "layers", "diff_ids": ["sha256:" + "1" * 64]},
         "history": [{"created_by": "base layer"}],
         "container_config": {"Cmd": ["legacy"]},
     }
     text = "FROM 127.0.0.1:5000/unikernels/base:1.0\n" + SCRATCH.split("\n", 1)[1]
     context = make_context(tmp_path, text)
-    daemon = FakeDaemon(locals={"dockerfile": context, "context": context},
-                        images={"127.0.0.1:5000/unikernels/base:1.0": json.dumps(base).encode()})
+    daemon = FakeDaemon(
+        locals={"dockerfile": context, "context": context},
+        images={"127.0.0.1:5000/unikernels/base:1.0": json.dumps(base).encode()},
+    )
     run_ = run(daemon, {"filename": "Containerfile", "label:org.example.by": "docker --label"})
     assert run_.returncode == 0, run_.stderr
     assert daemon.methods() == [
-        "Ping", "Solve", "ReadFile", *NO_IGNORE_FILE, "Solve", "ResolveImageConfig", "Return"
+        "Ping",
+        "Solve",
+        "ReadFile",
+        *NO_IGNORE_FILE,
+        "Solve",
+        "ResolveImageConfig",
+        "Return",
     ]
     config = config_of(daemon)
     assert config["config"]["Env"] == ["PATH=/bin"] and config["config"]["Cmd"] == ["/start"]
@@ -287,16 +316,18 @@ def test_unresolvable_base_image_names_the_from_line(tmp_path: Path) -> None:
     daemon = FakeDaemon(locals={"dockerfile": context, "context": context})
     assert run(daemon, {"filename": "Containerfile"}).returncode == 1
     message = returned(daemon).error.message
-    assert message.startswith("Containerfile:2: error: cannot resolve base image "
-                              "127.0.0.1:5000/nothing/here:1"), message
+    assert message.startswith(
+        "Containerfile:2: error: cannot resolve base image " "127.0.0.1:5000/nothing/here:1"
+    ), message
 
 
 @pytest.mark.parametrize(
     "case, line, must_say",
     [("err-multistage", None, "multi-stage"), ("err-no-from", None, "no FROM")],
 )
-def test_containerfile_errors_are_returned(tmp_path: Path, case: str, line: Optional[int],
-                                           must_say: str) -> None:
+def test_containerfile_errors_are_returned(
+    tmp_path: Path, case: str, line: Optional[int], must_say: str
+) -> None:
     daemon = FakeDaemon(locals={"dockerfile": CASES / case, "context": CASES / case})
     run_ = run(daemon, {"filename": "Containerfile"})
     assert run_.returncode == 1
@@ -311,8 +342,9 @@ def test_containerfile_errors_are_returned(tmp_path: Path, case: str, line: Opti
 def ignored_case() -> Tuple[Path, Dict[str, int]]:
     path = CASES / "unsupported-instructions"
     lines = (path / "Containerfile").read_text().splitlines()
-    keywords = {k: next(i for i, t in enumerate(lines, 1) if t.startswith(k))
-                for k in ("RUN",)}  # ENV, EXPOSE and CMD now go into the image config
+    keywords = {
+        k: next(i for i, t in enumerate(lines, 1) if t.startswith(k)) for k in ("RUN",)
+    }  # ENV, EXPOSE and CMD now go into the image config
     return path, keywords
 
 
@@ -328,7 +360,8 @@ def test_warnings_go_to_the_bridge_when_the_daemon_supports_it(tmp_path: Path) -
     # oneof body after platform/constraints (test_daemon_digest.py checks that rule against
     # BuildKit v0.32.2's own progress stream).
     read_digest = daemon_digests(read_def.SerializeToString())[
-        "sha256:" + hashlib.sha256(getattr(read_def, "def")[0]).hexdigest()]
+        "sha256:" + hashlib.sha256(getattr(read_def, "def")[0]).hexdigest()
+    ]
     for keyword, line in keywords.items():
         (warn,) = [w for w in warns if f":{line}: warning: {keyword}" in w.short.decode()]
         assert warn.level == 1 and warn.digest == read_digest
@@ -340,8 +373,11 @@ def test_warnings_go_to_the_bridge_when_the_daemon_supports_it(tmp_path: Path) -
 
 
 def step_names(definition: ops_pb2.Definition) -> List[str]:
-    return sorted(meta.description["llb.customname"] for meta in definition.metadata.values()
-                  if "llb.customname" in meta.description)
+    return sorted(
+        meta.description["llb.customname"]
+        for meta in definition.metadata.values()
+        if "llb.customname" in meta.description
+    )
 
 
 def test_without_the_warnings_cap_warnings_become_build_steps(tmp_path: Path) -> None:
@@ -350,13 +386,24 @@ def test_without_the_warnings_cap_warnings_become_build_steps(tmp_path: Path) ->
     run_ = run(daemon, {"filename": "Containerfile"})
     assert run_.returncode == 0
     assert "Warn" not in daemon.methods()
-    assert daemon.methods() == ["Ping", "Solve", "ReadFile", *NO_IGNORE_FILE, "Solve",
-                                "ReadFile", "Solve", "Return"]
+    assert daemon.methods() == [
+        "Ping",
+        "Solve",
+        "ReadFile",
+        *NO_IGNORE_FILE,
+        "Solve",
+        "ReadFile",
+        "Solve",
+        "Return",
+    ]
     # A side definition whose steps are named after the warnings, read once to run it...
     _, _, steps, main = daemon.requests("Solve")
     names = step_names(steps.Definition)
-    logged = sorted("[pun] " + line[len("pun frontend: "):] for line in run_.stderr.splitlines()
-                    if line.startswith("pun frontend: Containerfile:") and ": warning: " in line)
+    logged = sorted(
+        "[pun] " + line[len("pun frontend: ") :]
+        for line in run_.stderr.splitlines()
+        if line.startswith("pun frontend: Containerfile:") and ": warning: " in line
+    )
     assert names == logged  # every warning, exactly once, as on stderr
     for keyword, line in keywords.items():
         assert any(n.startswith(f"[pun] Containerfile:{line}: warning: {keyword}") for n in names)
@@ -377,8 +424,10 @@ def test_with_the_warnings_cap_no_warning_steps(tmp_path: Path) -> None:
 
 def test_old_daemon_without_refarray_gets_bare_ref_ids(tmp_path: Path) -> None:
     context = make_context(tmp_path, SCRATCH)
-    daemon = FakeDaemon(locals={"dockerfile": context, "context": context},
-                        frontend_caps=("return", "resolveimage", "readfile"))
+    daemon = FakeDaemon(
+        locals={"dockerfile": context, "context": context},
+        frontend_caps=("return", "resolveimage", "readfile"),
+    )
     assert run(daemon, {"filename": "Containerfile"}).returncode == 0
     assert all(not r.allowResultArrayRef for r in daemon.requests("Solve"))
     assert returned(daemon).result.refDeprecated == "ref-3"
@@ -386,9 +435,16 @@ def test_old_daemon_without_refarray_gets_bare_ref_ids(tmp_path: Path) -> None:
 
 def test_missing_llb_caps_fail_before_the_daemon_does(tmp_path: Path) -> None:
     context = make_context(tmp_path, SCRATCH)
-    llb = ("source.local", "source.local.unique", "source.local.includepatterns",
-           "source.local.followpaths", "source.local.excludepatterns",
-           "constraints", "platform", "meta.description")  # no file.base
+    llb = (
+        "source.local",
+        "source.local.unique",
+        "source.local.includepatterns",
+        "source.local.followpaths",
+        "source.local.excludepatterns",
+        "constraints",
+        "platform",
+        "meta.description",
+    )  # no file.base
     daemon = FakeDaemon(locals={"dockerfile": context, "context": context}, llb_caps=llb)
     assert run(daemon, {"filename": "Containerfile"}).returncode == 1
     assert "file.base" in returned(daemon).error.message

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import List, Tuple
 
 import pytest
-from pun_testing.tools import require
 
 from pun.cli.main import main
+from pun_testing.tools import require
 
 
 def pun_initrd(argv: List[str], capfd: pytest.CaptureFixture[str]) -> Tuple[int, str]:
@@ -69,7 +69,15 @@ def test_cpio_lists_sorted_entries_with_numeric_owners(
     ).stdout.decode()
     names = [line.split()[8] for line in listing.splitlines()]
     assert names == [
-        "bin", "bin/busybox", "bin/sh", "dev", "etc", "etc/link", "etc/motd", "init", "proc"
+        "bin",
+        "bin/busybox",
+        "bin/sh",
+        "dev",
+        "etc",
+        "etc/link",
+        "etc/motd",
+        "init",
+        "proc",
     ]
     for line in listing.splitlines():
         fields = line.split()
@@ -87,7 +95,10 @@ def test_cpio_extracts_the_same_files(tmp_path: Path, capfd: pytest.CaptureFixtu
     out.mkdir()
     subprocess.run(
         [cpio, "-i", "-d", "-v", "--no-absolute-filenames"],
-        input=data, cwd=out, capture_output=True, check=True,
+        input=data,
+        cwd=out,
+        capture_output=True,
+        check=True,
     )
     assert (out / "init").read_bytes() == b"#!/bin/sh\necho hi\n"
     assert (out / "etc" / "motd").read_bytes() == b"xxxxx"
@@ -188,7 +199,9 @@ def test_device_nodes_are_declared_not_copied(
     code, err = pun_initrd(["-o", str(out), "--device", "/dev/console=c:5:1"], capfd)
     assert code == 0, err
     listing = subprocess.run(
-        [cpio, "-t", "-v", "--numeric-uid-gid"], stdin=out.open("rb"), capture_output=True,
+        [cpio, "-t", "-v", "--numeric-uid-gid"],
+        stdin=out.open("rb"),
+        capture_output=True,
         check=True,
     ).stdout.decode()
     console = [line for line in listing.splitlines() if line.endswith("dev/console")][0]

@@ -21,9 +21,19 @@ __all__ = ["buildkit"]  # pytest fixture, used by name below
 
 def solved_vertices(buildkit: BuildKit, definition: bytes, context: Path) -> Set[str]:
     done = subprocess.run(
-        buildkit.argv("build", "--progress", "rawjson", "--local", f"context={context}",
-                      "--output", "type=tar,dest=/dev/null"),
-        input=definition, capture_output=True, timeout=300, check=False,
+        buildkit.argv(
+            "build",
+            "--progress",
+            "rawjson",
+            "--local",
+            f"context={context}",
+            "--output",
+            "type=tar,dest=/dev/null",
+        ),
+        input=definition,
+        capture_output=True,
+        timeout=300,
+        check=False,
     )
     assert done.returncode == 0, done.stderr.decode()
     found: Set[str] = set()

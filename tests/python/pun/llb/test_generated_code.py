@@ -42,9 +42,9 @@ def test_generated_code_is_fresh(tmp_path: Path) -> None:
     for relative in generated:
         checked_in = root / "src" / "python" / relative
         assert checked_in.is_file(), f"{checked_in} is missing: run build-support/regenerate-protos"
-        assert checked_in.read_text() == (tmp_path / relative).read_text(), (
-            f"{checked_in} is stale: run build-support/regenerate-protos"
-        )
+        assert (
+            checked_in.read_text() == (tmp_path / relative).read_text()
+        ), f"{checked_in} is stale: run build-support/regenerate-protos"
     # And nothing generated is left behind from a .proto that is gone.
     leftovers = set(_generated(root / "src" / "python")) - set(generated)
     assert not leftovers, f"generated files without a .proto: {sorted(map(str, leftovers))}"

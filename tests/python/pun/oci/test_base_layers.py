@@ -30,18 +30,22 @@ def paths(layer_paths: List[str]) -> List[str]:
 
 
 def test_whiteouts_hide_lower_layers(tmp_path: Path) -> None:
-    lower = layer(tmp_path / "1", [("d/", b""), ("d/a", b""), ("d/b", b""), ("gone/", b""),
-                                   ("gone/x", b""), ("kept", b"")])
-    upper = layer(tmp_path / "2", [("d/", b""), ("d/.wh..wh..opq", b""), ("d/c", b""),
-                                   (".wh.gone", b"")])
+    lower = layer(
+        tmp_path / "1",
+        [("d/", b""), ("d/a", b""), ("d/b", b""), ("gone/", b""), ("gone/x", b""), ("kept", b"")],
+    )
+    upper = layer(
+        tmp_path / "2", [("d/", b""), ("d/.wh..wh..opq", b""), ("d/c", b""), (".wh.gone", b"")]
+    )
     assert paths([lower, upper]) == ["/d", "/d/c", "/kept"]
 
 
 def test_an_opaque_marker_keeps_what_its_own_layer_wrote_before_it(tmp_path: Path) -> None:
     # The spec does not require the marker to come first in the tar.
     lower = layer(tmp_path / "1", [("d/", b""), ("d/old", b"")])
-    upper = layer(tmp_path / "2", [("d/", b""), ("d/new/", b""), ("d/new/f", b""),
-                                   ("d/.wh..wh..opq", b"")])
+    upper = layer(
+        tmp_path / "2", [("d/", b""), ("d/new/", b""), ("d/new/f", b""), ("d/.wh..wh..opq", b"")]
+    )
     assert paths([lower, upper]) == ["/d", "/d/new", "/d/new/f"]
 
 

@@ -7,9 +7,9 @@ import json
 from typing import Any, Dict
 
 from pun.imagespec import ImageSpec, SetEntrypoint
-from pun.platform import Platform
 from pun.oci.image import PulledImage, config_with_layers
 from pun.oci.layers import Blob, Layer
+from pun.platform import Platform
 
 BASE_CONFIG: Dict[str, Any] = {
     "architecture": "amd64",
@@ -27,8 +27,11 @@ BASE_CONFIG: Dict[str, Any] = {
     "history": [{"created_by": "base layer"}],
 }
 
-LAYER = Layer(Blob("sha256:bbbb", 10, "application/vnd.oci.image.layer.v1.tar+gzip", "/x"),
-              "sha256:cccc", "COPY app /app")
+LAYER = Layer(
+    Blob("sha256:bbbb", 10, "application/vnd.oci.image.layer.v1.tar+gzip", "/x"),
+    "sha256:cccc",
+    "COPY app /app",
+)
 
 
 def config_over_base(spec: ImageSpec) -> Dict[str, Any]:

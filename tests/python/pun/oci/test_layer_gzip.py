@@ -40,8 +40,9 @@ def sha(data: bytes) -> str:
 
 @pytest.mark.parametrize("level", range(10))
 def test_each_level_writes_a_valid_gzip_of_the_tar(tmp_path: Path, level: int) -> None:
-    layer = write_layer(entries(), str(tmp_path), open_new_content, 0, Compression("gzip", level),
-                        True, "COPY")
+    layer = write_layer(
+        entries(), str(tmp_path), open_new_content, 0, Compression("gzip", level), True, "COPY"
+    )
     blob = Path(layer.blob.path).read_bytes()
     assert layer.blob.digest == sha(blob) and layer.blob.size == len(blob)
     assert Path(layer.blob.path).name == layer.blob.digest.split(":")[1]
@@ -64,8 +65,9 @@ def test_the_same_entries_give_the_same_blob(tmp_path: Path) -> None:
     for run in range(3):
         work = tmp_path / str(run)
         work.mkdir()
-        layer = write_layer(entries(), str(work), open_new_content, 0, Compression("gzip", 6),
-                            True, "COPY")
+        layer = write_layer(
+            entries(), str(work), open_new_content, 0, Compression("gzip", 6), True, "COPY"
+        )
         digests.add((layer.blob.digest, layer.diff_id))
     assert len(digests) == 1
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from pun.diagnostics import PunError
 from pun.solve import parse_output_spec
 

@@ -11,11 +11,12 @@ import threading
 from pathlib import Path
 
 import pytest
+
 from pun.diagnostics import PunError
-from pun.platform import Platform, base_image_platform
 from pun.oci.cache import BlobCache
 from pun.oci.pull import select_platform
 from pun.oci.registry.credentials import Credentials, lookup
+from pun.platform import Platform, base_image_platform
 from pun_testing.building import environment
 
 INDEX = {

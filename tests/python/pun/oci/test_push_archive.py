@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
+
+from pun.cli.main import main
 from pun_testing.building import Run, environment, pun_build
 from pun_testing.registry import Registry, registry
 from pun_testing.rootfs import writable_copy
 from pun_testing.shared import CASES
 from pun_testing.tools import require, run
-
-from pun.cli.main import main
 
 __all__ = ["registry"]  # pytest fixture, used by name below
 
@@ -127,8 +127,10 @@ def test_push_refuses_a_descriptor_with_the_wrong_size(
         new_digest = hashlib.sha256(new_manifest).hexdigest()
         index = json.loads(read_member(src, "index.json"))
         index["manifests"][0].update(digest=f"sha256:{new_digest}", size=len(new_manifest))
-        replaced = {"index.json": json.dumps(index).encode(),
-                    f"blobs/sha256/{new_digest}": new_manifest}
+        replaced = {
+            "index.json": json.dumps(index).encode(),
+            f"blobs/sha256/{new_digest}": new_manifest,
+        }
         with tarfile.open(lying, "w") as dst:
             for member in src.getmembers():
                 if member.isfile() and member.name not in replaced:
@@ -144,13 +146,13 @@ def test_push_refuses_a_descriptor_with_the_wrong_size(
 
     assert result.code == 1
     layer = manifest["layers"][0]
-    assert f"blob {layer['digest']} is {layer['size'] - 1} bytes, but its descriptor says " \
+    assert (
+        f"blob {layer['digest']} is {layer['size'] - 1} bytes, but its descriptor says "
         f"{layer['size']}" in result.err
+    )
 
 
-def test_push_rejects_an_invalid_name(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_push_rejects_an_invalid_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     archive = tmp_path / "image.tar"
     build(tmp_path, f"type=oci,dest={archive}")
 

@@ -20,15 +20,15 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
 import pytest
+
+from pun.diagnostics import PunError
+from pun.oci.registry.client import RegistryClient
 from pun_testing.building import pun_build
 from pun_testing.images import multiarch_layout
 from pun_testing.registry import Registry, auth_registry, registry, start_registry, stop_registry
 from pun_testing.rootfs import listing, writable_copy
 from pun_testing.shared import CASES, buildroot
 from pun_testing.tools import require, run
-
-from pun.diagnostics import PunError
-from pun.oci.registry.client import RegistryClient
 
 __all__ = ["registry", "auth_registry"]  # pytest fixtures, used by name below
 
@@ -435,5 +435,8 @@ def test_an_upload_cut_midway_closes_the_blob_file(
         assert open_descriptors_of(blob) == []
         gc.collect()
     assert cutting_proxy.cut.is_set()
-    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)
-            and str(blob) in str(w.message)] == []
+    assert [
+        str(w.message)
+        for w in caught
+        if issubclass(w.category, ResourceWarning) and str(blob) in str(w.message)
+    ] == []

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Iterator, List, Tuple
 
 import pytest
+
 from pun_testing.building import pun_build
 from pun_testing.registry import Registry, registry
 from pun_testing.rootfs import writable_copy

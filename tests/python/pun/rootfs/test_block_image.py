@@ -15,8 +15,8 @@ import pytest
 from pun.containerfile.plan import ROOTFS_BLOCK
 from pun.diagnostics import PunError
 from pun.rootfs.make import make_artifact
-from pun_testing.tools import require
 from pun_testing.rootfs_cases import EXPECTED, FILES, request, write_context
+from pun_testing.tools import require
 
 
 def _sbin(program: str) -> str:

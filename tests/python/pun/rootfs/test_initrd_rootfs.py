@@ -10,8 +10,8 @@ from pathlib import Path
 
 from pun.containerfile.plan import ROOTFS_INITRD
 from pun.rootfs.make import make_artifact
-from pun_testing.tools import require
 from pun_testing.rootfs_cases import EXPECTED, request, write_context
+from pun_testing.tools import require
 
 
 def build(tmp: Path, name: str, mtime: int, epoch: int = 0, **extra: object) -> Path:
@@ -74,16 +74,24 @@ def test_gzip_has_no_name_and_mtime_zero_and_holds_the_plain_archive(tmp_path: P
     assert zipped[:3] == b"\x1f\x8b\x08"
     assert zipped[3] & 0x08 == 0 and zipped[4:8] == b"\0\0\0\0"
     assert gzip.decompress(zipped) == plain
-    listing = subprocess.run(
-        [require("cpio"), "-t", "--quiet"], input=gzip.decompress(zipped), capture_output=True,
-        check=True,
-    ).stdout.decode().split("\n")
+    listing = (
+        subprocess.run(
+            [require("cpio"), "-t", "--quiet"],
+            input=gzip.decompress(zipped),
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\n")
+    )
     assert "init" in listing
 
 
 def _names(archive: Path) -> list:
     listing = subprocess.run(
-        [require("cpio"), "-t", "--quiet"], stdin=archive.open("rb"), capture_output=True,
+        [require("cpio"), "-t", "--quiet"],
+        stdin=archive.open("rb"),
+        capture_output=True,
         check=True,
     ).stdout.decode()
     return listing.split("\n")[:-1]
@@ -126,7 +134,11 @@ def test_a_later_include_replaces_an_earlier_one_as_a_later_copy_does(tmp_path: 
     archive = Path(make_artifact(req, str(context), str(out), 0))
     extracted = tmp_path / "x"
     extracted.mkdir()
-    subprocess.run([require("cpio"), "-i", "-d", "--quiet"], stdin=archive.open("rb"),
-                   cwd=extracted, check=True)
+    subprocess.run(
+        [require("cpio"), "-i", "-d", "--quiet"],
+        stdin=archive.open("rb"),
+        cwd=extracted,
+        check=True,
+    )
     assert (extracted / "etc" / "app.conf").read_bytes() == (context / "init").read_bytes()
     assert (extracted / "etc" / "sub" / "deep.txt").exists()

@@ -81,8 +81,20 @@ def unpack(archive: Path, work: Path) -> Path:
 def test_pun_build_puts_the_block_image_and_its_labels_in_the_image(tmp_path: Path) -> None:
     root = context(tmp_path / "ctx")
     archive = tmp_path / "image.oci.tar"
-    assert pun(["build", "--context", str(root), "--progress", "quiet",
-                "--output", f"type=oci,dest={archive}"]) == 0
+    assert (
+        pun(
+            [
+                "build",
+                "--context",
+                str(root),
+                "--progress",
+                "quiet",
+                "--output",
+                f"type=oci,dest={archive}",
+            ]
+        )
+        == 0
+    )
     inspected = json.loads(run([require("skopeo"), "inspect", f"oci-archive:{archive}"]).stdout)
     assert (inspected["Labels"][BLOCK], inspected["Labels"][MOUNT_POINT]) == ("/rootfs.ext4", "/")
     manifest_entry = archive_json(archive, "index.json")["manifests"][0]
@@ -110,9 +122,24 @@ def test_two_builds_give_the_same_image(tmp_path: Path) -> None:
         for path in root.rglob("*"):
             os.utime(path, (mtime, mtime))
         meta = tmp_path / f"{name}.json"
-        assert pun(["build", "--context", str(root), "--progress", "quiet",
-                    "--local-unique-id", "pinned", "--metadata-file", str(meta),
-                    "--output", f"type=oci,dest={tmp_path / name}.tar"]) == 0
+        assert (
+            pun(
+                [
+                    "build",
+                    "--context",
+                    str(root),
+                    "--progress",
+                    "quiet",
+                    "--local-unique-id",
+                    "pinned",
+                    "--metadata-file",
+                    str(meta),
+                    "--output",
+                    f"type=oci,dest={tmp_path / name}.tar",
+                ]
+            )
+            == 0
+        )
         digests.append(json.loads(meta.read_text())["containerimage.digest"])
     assert digests[0] == digests[1]
 
@@ -126,19 +153,41 @@ def test_a_planned_build_makes_the_same_image_as_the_containerfile(tmp_path: Pat
     generated = generate(CONTAINERFILE, GenerateOptions(local_unique_id="pinned"))
     (tmp_path / "definition.pb").write_bytes(generated.definition)
     (tmp_path / "image-spec.json").write_bytes(
-        spec_file_bytes(generated.image, "Containerfile", generated.source_map,
-                        generated.plan.rootfs)
+        spec_file_bytes(
+            generated.image, "Containerfile", generated.source_map, generated.plan.rootfs
+        )
     )
     digests = []
     for name, extra in (
-        ("planned", ["--definition", str(tmp_path / "definition.pb"),
-                     "--image-spec", str(tmp_path / "image-spec.json")]),
+        (
+            "planned",
+            [
+                "--definition",
+                str(tmp_path / "definition.pb"),
+                "--image-spec",
+                str(tmp_path / "image-spec.json"),
+            ],
+        ),
         ("direct", ["-f", str(root / "Containerfile"), "--local-unique-id", "pinned"]),
     ):
         meta = tmp_path / f"{name}.json"
-        assert pun(["build", "--context", str(root), "--progress", "quiet", *extra,
-                    "--metadata-file", str(meta), "--output",
-                    f"type=oci,dest={tmp_path / name}.tar"]) == 0
+        assert (
+            pun(
+                [
+                    "build",
+                    "--context",
+                    str(root),
+                    "--progress",
+                    "quiet",
+                    *extra,
+                    "--metadata-file",
+                    str(meta),
+                    "--output",
+                    f"type=oci,dest={tmp_path / name}.tar",
+                ]
+            )
+            == 0
+        )
         digests.append(json.loads(meta.read_text())["containerimage.digest"])
     assert digests[0] == digests[1]
 
@@ -150,12 +199,22 @@ def test_buildctl_builder_gives_the_embedded_builders_files(
     outputs = {}
     for builder in ("embedded", "buildctl"):
         dest = tmp_path / builder
-        argv = ["build", "--context", str(root), "--progress", "quiet", "--builder", builder,
-                "--output", f"type=local,dest={dest}"]
+        argv = [
+            "build",
+            "--context",
+            str(root),
+            "--progress",
+            "quiet",
+            "--builder",
+            builder,
+            "--output",
+            f"type=local,dest={dest}",
+        ]
         if builder == "buildctl":
             argv += ["--buildctl", buildkit.buildctl, "--buildkit-addr", buildkit.host]
         assert pun(argv) == 0
         outputs[builder] = dest
+
     # buildctl's local exporter writes every file as the client's user; compare the rest.
     def files(dest: Path) -> list:
         return [(p, k, m, c) for p, k, m, _, _, c in tree(dest)]
@@ -172,20 +231,34 @@ def test_pun_llb_and_pun_rootfs_feed_plain_buildctl(
 ) -> None:
     root = context(tmp_path / "ctx")
     made = tmp_path / "made"
-    assert pun(["rootfs", "--context", str(root), "-f", str(root / "Containerfile"),
-                "-o", str(made)]) == 0
+    assert (
+        pun(["rootfs", "--context", str(root), "-f", str(root / "Containerfile"), "-o", str(made)])
+        == 0
+    )
     definition = subprocess.run(
         [sys.executable, "-m", "pun.cli.main", "--LLB", "-f", "Containerfile"],
-        cwd=root, capture_output=True, check=True,
+        cwd=root,
+        capture_output=True,
+        check=True,
         # Absolute: Pants' sandbox puts relative entries on sys.path, and cwd changes here.
         env={**os.environ, "PYTHONPATH": os.pathsep.join(os.path.abspath(p) for p in sys.path)},
     )
     assert b"pun rootfs" in definition.stderr  # the note says how to make the local
     out = tmp_path / "out"
     subprocess.run(
-        buildkit.argv("build", "--local", f"context={root}", "--local", f"pun-rootfs={made}",
-                      "--output", f"type=local,dest={out}"),
-        input=definition.stdout, capture_output=True, check=True, timeout=300,
+        buildkit.argv(
+            "build",
+            "--local",
+            f"context={root}",
+            "--local",
+            f"pun-rootfs={made}",
+            "--output",
+            f"type=local,dest={out}",
+        ),
+        input=definition.stdout,
+        capture_output=True,
+        check=True,
+        timeout=300,
     )
     assert (out / "rootfs.ext4").read_bytes() == (made / "rootfs").read_bytes()
     assert not (out / "rootfs").exists()
@@ -228,13 +301,30 @@ def test_an_initrd_rootfs_through_pun_build(tmp_path: Path, kind: str) -> None:
     )
     root = context(tmp_path / "ctx", text)
     dest = tmp_path / "local"
-    assert pun(["build", "--context", str(root), "--progress", "quiet",
-                "--output", f"type=local,dest={dest}"]) == 0
-    listing = subprocess.run(
-        [require("cpio"), "-t", "--quiet"],
-        input=gzip.decompress((dest / "boot" / "initrd.gz").read_bytes()),
-        capture_output=True, check=True,
-    ).stdout.decode().split()
+    assert (
+        pun(
+            [
+                "build",
+                "--context",
+                str(root),
+                "--progress",
+                "quiet",
+                "--output",
+                f"type=local,dest={dest}",
+            ]
+        )
+        == 0
+    )
+    listing = (
+        subprocess.run(
+            [require("cpio"), "-t", "--quiet"],
+            input=gzip.decompress((dest / "boot" / "initrd.gz").read_bytes()),
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split()
+    )
     assert listing == ["etc", "etc/app", "etc/app/app.conf", "init"]
     urunc = json.loads((dest / "urunc.json").read_text())
     assert base64.b64decode(urunc["com.urunc.unikernel.initrd"]) == b"/boot/initrd.gz"
@@ -251,8 +341,20 @@ def test_a_rootfs_from_another_image_with_copies_over_it(
     (base_ctx / "etc" / "app.conf").write_text("base config\n")
     (base_ctx / "Containerfile").write_text("FROM scratch\nCOPY etc /etc\n")
     base_archive = tmp_path / "base.tar"
-    assert pun(["build", "--context", str(base_ctx), "--progress", "quiet",
-                "--output", f"type=oci,dest={base_archive}"]) == 0
+    assert (
+        pun(
+            [
+                "build",
+                "--context",
+                str(base_ctx),
+                "--progress",
+                "quiet",
+                "--output",
+                f"type=oci,dest={base_archive}",
+            ]
+        )
+        == 0
+    )
     reference = f"{registry.host}/rootfs/base:1"
     push_archive(base_archive, reference)
     text = CONTAINERFILE.replace(
@@ -263,14 +365,27 @@ def test_a_rootfs_from_another_image_with_copies_over_it(
     artifacts = []
     for name in ("one", "two"):
         made = tmp_path / name
-        assert pun(["rootfs", "--context", str(root), "-o", str(made),
-                    "--cache-dir", str(tmp_path / f"cache-{name}")]) == 0
+        assert (
+            pun(
+                [
+                    "rootfs",
+                    "--context",
+                    str(root),
+                    "-o",
+                    str(made),
+                    "--cache-dir",
+                    str(tmp_path / f"cache-{name}"),
+                ]
+            )
+            == 0
+        )
         artifacts.append((made / "rootfs").read_bytes())
     assert artifacts[0] == artifacts[1]
     out = tmp_path / "extracted"
     out.mkdir()
-    subprocess.run([require("cpio"), "-i", "-d", "--quiet"], input=artifacts[0], cwd=out,
-                   check=True)
+    subprocess.run(
+        [require("cpio"), "-i", "-d", "--quiet"], input=artifacts[0], cwd=out, check=True
+    )
     assert (out / "etc" / "motd").read_text() == "from the base image\n"
     assert (out / "etc" / "app" / "app.conf").read_text() == "answer = 42\n"  # the COPY
     assert (out / "etc" / "app.conf").read_text() == "base config\n"
@@ -288,10 +403,28 @@ def test_the_context_ignore_file_keeps_files_out_of_the_rootfs(tmp_path: Path) -
     (root / "conf" / "secret.key").write_text("never in an image\n")
     (root / ".dockerignore").write_text("**/*.key\n")
     dest = tmp_path / "local"
-    assert pun(["build", "--context", str(root), "--progress", "quiet",
-                "--output", f"type=local,dest={dest}"]) == 0
-    listing = subprocess.run(
-        [require("cpio"), "-t", "--quiet"], stdin=(dest / "initrd").open("rb"),
-        capture_output=True, check=True,
-    ).stdout.decode().split()
+    assert (
+        pun(
+            [
+                "build",
+                "--context",
+                str(root),
+                "--progress",
+                "quiet",
+                "--output",
+                f"type=local,dest={dest}",
+            ]
+        )
+        == 0
+    )
+    listing = (
+        subprocess.run(
+            [require("cpio"), "-t", "--quiet"],
+            stdin=(dest / "initrd").open("rb"),
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split()
+    )
     assert listing == ["etc", "etc/app", "etc/app/app.conf", "init"]

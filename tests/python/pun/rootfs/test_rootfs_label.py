@@ -115,7 +115,7 @@ def test_the_llb_copies_the_artifact_from_the_pun_rootfs_local() -> None:
         ('COPY a /r/a\nLABEL pun.rootfs="type=initrd,src=/r,fs=ext4"\n', "fs=ext4"),
         ('COPY --chmod=600 a /r/a\nLABEL pun.rootfs="type=initrd,src=/r"\n', "--chmod"),
         (
-            'COPY a /r/a\nLABEL com.urunc.unikernel.initrd=/other\n'
+            "COPY a /r/a\nLABEL com.urunc.unikernel.initrd=/other\n"
             'LABEL pun.rootfs="type=initrd,src=/r,path=/i"\n',
             "contradicts pun.rootfs",
         ),

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from pun_testing.booting import image_env, pun_run, strip_urunc_settings
 from pun_testing.tools import require
 
@@ -21,9 +22,7 @@ BOOT_LIMIT = 120  # seconds; under TCG on a loaded 2-core machine a boot takes 6
 def boot(archive: Path, capsys: pytest.CaptureFixture[str]) -> bytes:
     require("qemu-system-x86_64")
     started = time.monotonic()
-    done = pun_run(
-        [str(archive), "--timeout", str(BOOT_LIMIT)], timeout=BOOT_LIMIT + 60
-    )
+    done = pun_run([str(archive), "--timeout", str(BOOT_LIMIT)], timeout=BOOT_LIMIT + 60)
     seconds = time.monotonic() - started
     err = done.stderr.decode("utf-8", "replace")
     console = done.stdout.decode("utf-8", "replace")
@@ -58,6 +57,8 @@ def test_linux_hello_with_the_initrd_pun_made_boots(capsys: pytest.CaptureFixtur
     assert ROOTFS_ARCHIVE.is_file(), "the examples/linux-hello:image-rootfs package is missing"
     err = boot(ROOTFS_ARCHIVE, capsys)
     assert b"-initrd " in err and b"initrd.cpio.gz" in err
+
+
 def test_the_same_guest_from_a_bunnyfile_boots(capsys: pytest.CaptureFixture[str]) -> None:
     """examples/linux-hello/bunnyfile: bunny's rules put the kernel at /.boot/kernel and the
     prebuilt initrd at /.boot/rootfs (bunny hops/package.go), and urunc's rules boot them."""

@@ -54,11 +54,34 @@ def test_qemu_argv_for_a_linux_guest() -> None:
     args = monitors.MonitorArgs("/r/k", "/r/i", "CMD", "linux")
     argv = monitors.qemu_argv("/usr/bin/qemu-system-x86_64", args)
     assert argv == [
-        "/usr/bin/qemu-system-x86_64", "-m", "256M", "-L", "/usr/share/qemu",
-        "-cpu", "host", "-enable-kvm", "-display", "none", "-vga", "none",
-        "-monitor", "null", "-serial", "stdio", "-smp", "1",
-        "-kernel", "/r/k", "-nic", "none", "-initrd", "/r/i",
-        "-no-reboot", "-nodefaults", "-append", "CMD",
+        "/usr/bin/qemu-system-x86_64",
+        "-m",
+        "256M",
+        "-L",
+        "/usr/share/qemu",
+        "-cpu",
+        "host",
+        "-enable-kvm",
+        "-display",
+        "none",
+        "-vga",
+        "none",
+        "-monitor",
+        "null",
+        "-serial",
+        "stdio",
+        "-smp",
+        "1",
+        "-kernel",
+        "/r/k",
+        "-nic",
+        "none",
+        "-initrd",
+        "/r/i",
+        "-no-reboot",
+        "-nodefaults",
+        "-append",
+        "CMD",
     ]
 
 
@@ -81,7 +104,11 @@ def test_solo5_hvt_argv() -> None:
     # hypervisors/hvt.go: binary, "--mem=" + MB, then "--", the unikernel, the command if any.
     args = monitors.MonitorArgs("/r/redis.hvt", "", '{"cmdline":"redis"}', "rumprun")
     assert monitors.solo5_argv("/usr/bin/solo5-hvt", args) == [
-        "/usr/bin/solo5-hvt", "--mem=256", "--", "/r/redis.hvt", '{"cmdline":"redis"}'
+        "/usr/bin/solo5-hvt",
+        "--mem=256",
+        "--",
+        "/r/redis.hvt",
+        '{"cmdline":"redis"}',
     ]
 
 
@@ -93,15 +120,24 @@ def test_firecracker_config_and_argv() -> None:
     config = json.loads(monitors.firecracker_config(args))
     assert config == {
         "boot-source": {
-            "kernel_image_path": "/r/k", "boot_args": "console=ttyS0", "initrd_path": "/r/i"
+            "kernel_image_path": "/r/k",
+            "boot_args": "console=ttyS0",
+            "initrd_path": "/r/i",
         },
         "machine-config": {
-            "vcpu_count": 1, "mem_size_mib": 256, "smt": False, "track_dirty_pages": False
+            "vcpu_count": 1,
+            "mem_size_mib": 256,
+            "smt": False,
+            "track_dirty_pages": False,
         },
         "drives": [],
     }
     assert monitors.firecracker_argv("fc", "/t/fc.json") == [
-        "fc", "--no-api", "--config-file", "/t/fc.json", "--no-seccomp"
+        "fc",
+        "--no-api",
+        "--config-file",
+        "/t/fc.json",
+        "--no-seccomp",
     ]
 
 
@@ -122,7 +158,7 @@ def test_mirage_and_unikraft_strings() -> None:
     # the initrd fstab.
     text = guests.unikraft_command(GuestParams(("-c", "x"), ("A=1",), "qemu", "initrd"))
     assert text == (
-        'Unikraft  env.vars=[ A=1 ] netdev.ip=/24::8.8.8.8   '
+        "Unikraft  env.vars=[ A=1 ] netdev.ip=/24::8.8.8.8   "
         'vfs.fstab=[ "initrd0:/:extract:::" ] -- -c x'
     )
 

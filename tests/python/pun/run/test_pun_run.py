@@ -8,15 +8,8 @@ import json
 import os
 from pathlib import Path
 
-from pun_testing.booting import (
-    build_image,
-    fake_monitor,
-    image_env,
-    pun_run,
-    strip_urunc_settings,
-)
-
 from pun.run.settings import read_urunc_json
+from pun_testing.booting import build_image, fake_monitor, image_env, pun_run, strip_urunc_settings
 
 HVT_IMAGE = """FROM scratch
 COPY hello.hvt /unikernel/hello.hvt
@@ -79,17 +72,14 @@ def test_unknown_pair_fails_before_the_monitor_starts(tmp_path: Path) -> None:
 def test_missing_hypervisor_fails_before_the_monitor_starts(tmp_path: Path) -> None:
     # annotations.go validate: "unikernel configuration is missing mandatory field: %s"; with
     # /urunc.json lacking it too, GetUnikernelConfig returns ErrNotUnikernel (runc takes over).
-    text = "\n".join(
-        line for line in HVT_IMAGE.splitlines() if "hypervisor" not in line
-    )
+    text = "\n".join(line for line in HVT_IMAGE.splitlines() if "hypervisor" not in line)
     archive = build_image(context(tmp_path), text + "\n", tmp_path / "c")
     record = fake_monitor(tmp_path / "bin", "solo5-hvt")
     done = pun_run([str(archive)], env=path_with(tmp_path / "bin"))
     assert done.returncode == 1
     err = done.stderr.decode()
     assert (
-        "unikernel configuration is missing mandatory field: com.urunc.unikernel.hypervisor"
-        in err
+        "unikernel configuration is missing mandatory field: com.urunc.unikernel.hypervisor" in err
     )
     assert "/urunc.json lacks it too" in err and "hands it to runc" in err
     assert not record.exists()

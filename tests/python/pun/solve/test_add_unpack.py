@@ -28,8 +28,15 @@ ADD app.tar.gz plain.txt /many/
 """
 
 
-def add(tar: tarfile.TarFile, name: str, kind: bytes, mode: int, uid: int, data: bytes = b"",
-        link: str = "") -> None:
+def add(
+    tar: tarfile.TarFile,
+    name: str,
+    kind: bytes,
+    mode: int,
+    uid: int,
+    data: bytes = b"",
+    link: str = "",
+) -> None:
     info = tarfile.TarInfo(name)
     info.type, info.mode, info.uid, info.gid, info.mtime = kind, mode, uid, uid + 1, 1234567
     info.linkname, info.size = link, len(data)
@@ -57,14 +64,33 @@ def test_add_unpacks_like_buildkit(tmp_path: Path, buildkit: BuildKit) -> None: 
     context = make_context(tmp_path / "ctx")
     oracle = tmp_path / "buildkit.tar"
     subprocess.run(
-        buildkit.argv("build", "--frontend", "dockerfile.v0", "--local", f"context={context}",
-                      "--local", f"dockerfile={context}", "--output",
-                      f"type=tar,dest={oracle}"),
-        check=True, capture_output=True, timeout=300,
+        buildkit.argv(
+            "build",
+            "--frontend",
+            "dockerfile.v0",
+            "--local",
+            f"context={context}",
+            "--local",
+            f"dockerfile={context}",
+            "--output",
+            f"type=tar,dest={oracle}",
+        ),
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     ours = tmp_path / "rootfs"
-    result = pun_build(["-f", str(context / "Dockerfile"), "--context", str(context),
-                        "--output", f"type=local,dest={ours}"], tmp_path / "cache")
+    result = pun_build(
+        [
+            "-f",
+            str(context / "Dockerfile"),
+            "--context",
+            str(context),
+            "--output",
+            f"type=local,dest={ours}",
+        ],
+        tmp_path / "cache",
+    )
     assert result.code == 0, result.err
     expected = tar_snapshot(oracle, skip=PUN_ONLY_PATHS)
     assert snapshot(ours, skip=PUN_ONLY_PATHS) == expected
@@ -92,7 +118,8 @@ def test_a_hard_link_is_a_file_with_its_target_s_bytes(tmp_path: Path) -> None:
         add(tar, "h", tarfile.LNKTYPE, 0o644, 0, link="f")
     (context / "Containerfile").write_text("FROM scratch\nADD a.tar /x/\n")
     ours = tmp_path / "rootfs"
-    result = pun_build(["--context", str(context), "--output", f"type=local,dest={ours}"],
-                       tmp_path / "cache")
+    result = pun_build(
+        ["--context", str(context), "--output", f"type=local,dest={ours}"], tmp_path / "cache"
+    )
     assert result.code == 0, result.err
     assert (ours / "x" / "h").read_bytes() == b"same\n" == (ours / "x" / "f").read_bytes()

@@ -183,15 +183,31 @@ def test_a_planned_build_gives_the_same_image_as_the_containerfile(tmp_path: Pat
         spec_file_bytes(generated.image, "Containerfile", generated.source_map)
     )
     planned = pun_build(
-        ["--definition", str(tmp_path / "def.pb"), "--image-spec", str(tmp_path / "spec.json"),
-         "--context", str(ctx), "--output", f"type=oci,dest={tmp_path / 'planned.tar'}",
-         "--metadata-file", str(tmp_path / "planned.json")],
+        [
+            "--definition",
+            str(tmp_path / "def.pb"),
+            "--image-spec",
+            str(tmp_path / "spec.json"),
+            "--context",
+            str(ctx),
+            "--output",
+            f"type=oci,dest={tmp_path / 'planned.tar'}",
+            "--metadata-file",
+            str(tmp_path / "planned.json"),
+        ],
         tmp_path / "cache",
     )
     direct = pun_build(
-        ["--context", str(ctx), "--local-unique-id", "pinned",
-         "--output", f"type=oci,dest={tmp_path / 'direct.tar'}",
-         "--metadata-file", str(tmp_path / "direct.json")],
+        [
+            "--context",
+            str(ctx),
+            "--local-unique-id",
+            "pinned",
+            "--output",
+            f"type=oci,dest={tmp_path / 'direct.tar'}",
+            "--metadata-file",
+            str(tmp_path / "direct.json"),
+        ],
         tmp_path / "cache",
     )
     assert planned.code == direct.code == 0, planned.err + direct.err
@@ -207,12 +223,25 @@ def test_a_planned_build_refuses_llb_shaping_flags(tmp_path: Path) -> None:
     (tmp_path / "d").write_bytes(b"")
     (tmp_path / "s").write_text("{}")
     out = f"type=oci,dest={tmp_path / 'x.tar'}"
-    mixed = pun_build(["--definition", str(tmp_path / "d"), "--image-spec", str(tmp_path / "s"),
-                       "--platform", "linux/arm64", "--output", out], tmp_path / "cache")
+    mixed = pun_build(
+        [
+            "--definition",
+            str(tmp_path / "d"),
+            "--image-spec",
+            str(tmp_path / "s"),
+            "--platform",
+            "linux/arm64",
+            "--output",
+            out,
+        ],
+        tmp_path / "cache",
+    )
     assert mixed.code == 1 and "--platform shape the LLB" in mixed.err
     half = pun_build(["--definition", str(tmp_path / "d"), "--output", out], tmp_path / "cache")
     assert half.code == 1 and "go together" in half.err
-    bad = pun_build(["--definition", str(tmp_path / "d"), "--image-spec", str(tmp_path / "s"),
-                     "--output", out], tmp_path / "cache")
+    bad = pun_build(
+        ["--definition", str(tmp_path / "d"), "--image-spec", str(tmp_path / "s"), "--output", out],
+        tmp_path / "cache",
+    )
     assert bad.code == 1 and "not an image spec file" in bad.err and "Traceback" not in bad.err
     assert not (tmp_path / "x.tar").exists()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest
+
 from pun.api import GenerateOptions, generate
 from pun.imagespec import ImageSpec
 from pun.solve import BuildOptions, build
@@ -135,8 +136,9 @@ def test_stdin_is_exactly_the_definition(tmp_path: Path, fake_buildctl: Path) ->
             ImageSpec.from_labels(LABELS),
             f"type=oci,dest={tmp_path / 'image.tar'}",
             builder="buildctl",
-            options=BuildOptions(buildkit_addr=ADDR, progress="quiet",
-                                 cache_dir=str(tmp_path / "cache")),
+            options=BuildOptions(
+                buildkit_addr=ADDR, progress="quiet", cache_dir=str(tmp_path / "cache")
+            ),
         )
     assert (fake_buildctl / "stdin.bin").read_bytes() == definition
 
@@ -327,8 +329,10 @@ def test_real_docker_archive_loads_with_labels(buildkit: BuildKit, tmp_path: Pat
     docker = require_docker()
     run([docker, "load", "-i", str(dest)], env=docker_env())
     try:
-        labels = run([docker, "image", "inspect", "--format", "{{json .Config.Labels}}", name],
-                     env=docker_env()).stdout
+        labels = run(
+            [docker, "image", "inspect", "--format", "{{json .Config.Labels}}", name],
+            env=docker_env(),
+        ).stdout
         assert json.loads(labels) == LABELS
     finally:
         run([docker, "rmi", name], env=docker_env(), check=False)
@@ -345,8 +349,9 @@ def test_real_push_has_exact_case_annotations(
     buildkit: BuildKit, registry: Registry, tmp_path: Path
 ) -> None:
     name = f"{registry.host}/unikernels/redis:buildctl"
-    reported = real_build(buildkit, tmp_path, f"type=image,name={name},push=true",
-                          context(tmp_path))
+    reported = real_build(
+        buildkit, tmp_path, f"type=image,name={name},push=true", context(tmp_path)
+    )
     skopeo = [require("skopeo"), "inspect", "--tls-verify=false"]
     raw = json.loads(run([*skopeo, "--raw", f"docker://{name}"]).stdout)
     assert raw["annotations"] == LABELS

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
+
 from pun_testing import fake_buildctl as fake
-from pun_testing.buildkit import BuildKit, buildkit
 from pun_testing.building import pun_build
+from pun_testing.buildkit import BuildKit, buildkit
 from pun_testing.images import multiarch_layout
 from pun_testing.registry import Registry, start_registry, stop_registry
 from pun_testing.rootfs import writable_copy
@@ -46,8 +47,17 @@ def base_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     registry, process = start_registry(work / "registry")
     try:
         layout = multiarch_layout(work / "layout")
-        run([require("skopeo"), "copy", "--all", "--quiet", "--dest-tls-verify=false",
-             f"oci:{layout}:1.0", f"docker://{registry.host}/base:1.0"])
+        run(
+            [
+                require("skopeo"),
+                "copy",
+                "--all",
+                "--quiet",
+                "--dest-tls-verify=false",
+                f"oci:{layout}:1.0",
+                f"docker://{registry.host}/base:1.0",
+            ]
+        )
         yield registry.host
     finally:
         stop_registry(process)
@@ -106,10 +116,23 @@ def buildctl_env(request: pytest.FixtureRequest, tmp_path: Path) -> Dict[str, st
     return {"BUILDKIT_HOST": "tcp://127.0.0.1:1", "buildctl": str(script)}
 
 
-def build_with(builder: str, context: Path, output: str, cache: Path,
-               buildctl_env: Dict[str, str]) -> Dict[str, Any]:
-    argv = ["--context", str(context), "--output", output, "--builder", builder,
-            "--source-date-epoch", EPOCH, "--progress", "quiet", "--metadata-file", "-"]
+def build_with(
+    builder: str, context: Path, output: str, cache: Path, buildctl_env: Dict[str, str]
+) -> Dict[str, Any]:
+    argv = [
+        "--context",
+        str(context),
+        "--output",
+        output,
+        "--builder",
+        builder,
+        "--source-date-epoch",
+        EPOCH,
+        "--progress",
+        "quiet",
+        "--metadata-file",
+        "-",
+    ]
     env = {}
     if builder == "buildctl":
         argv += ["--buildctl", buildctl_env["buildctl"]]
@@ -143,8 +166,16 @@ def files_of(transport: str, tmp: Path) -> List[Tuple[Any, ...]]:
     """Every entry of the unpacked image: path, type, mode, owner, content hash, link target."""
     layout = tmp / "layout"
     tmp.mkdir(parents=True, exist_ok=True)
-    run([require("skopeo"), "copy", "--quiet", "--src-tls-verify=false", transport,
-         f"oci:{layout}:x"])
+    run(
+        [
+            require("skopeo"),
+            "copy",
+            "--quiet",
+            "--src-tls-verify=false",
+            transport,
+            f"oci:{layout}:x",
+        ]
+    )
     rootless = [] if os.geteuid() == 0 else ["--rootless"]
     run([require("umoci"), "unpack", *rootless, "--image", f"{layout}:x", str(tmp / "bundle")])
     root = tmp / "bundle" / "rootfs"
@@ -159,8 +190,16 @@ def files_of(transport: str, tmp: Path) -> List[Tuple[Any, ...]]:
             elif stat.S_ISLNK(st.st_mode):
                 link = os.readlink(path)
             owner = (st.st_uid, st.st_gid) if not rootless else ()
-            entries.append((str(path.relative_to(root)), stat.S_IFMT(st.st_mode),
-                            stat.S_IMODE(st.st_mode), owner, content, link))
+            entries.append(
+                (
+                    str(path.relative_to(root)),
+                    stat.S_IFMT(st.st_mode),
+                    stat.S_IMODE(st.st_mode),
+                    owner,
+                    content,
+                    link,
+                )
+            )
     return sorted(entries)
 
 
@@ -169,12 +208,21 @@ def base_layer_count(name: str) -> int:
 
 
 @pytest.mark.parametrize("case", CASE_NAMES)
-def test_oci_archives_agree(case: str, buildctl_env: Dict[str, str], tmp_path: Path,
-                            request: pytest.FixtureRequest) -> None:
+def test_oci_archives_agree(
+    case: str, buildctl_env: Dict[str, str], tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     context = make_case(case, tmp_path, request)
     archives = {b: tmp_path / f"{b}.oci.tar" for b in ("embedded", "buildctl")}
-    reported = {b: build_with(b, context, f"type=oci,dest={archives[b]},name=unikernels/x:1",
-                              tmp_path / "cache", buildctl_env) for b in archives}
+    reported = {
+        b: build_with(
+            b,
+            context,
+            f"type=oci,dest={archives[b]},name=unikernels/x:1",
+            tmp_path / "cache",
+            buildctl_env,
+        )
+        for b in archives
+    }
     manifests, configs, indexes, files = {}, {}, {}, {}
     for builder, archive in archives.items():
         transport = f"oci-archive:{archive}"
@@ -189,7 +237,8 @@ def test_oci_archives_agree(case: str, buildctl_env: Dict[str, str], tmp_path: P
     assert buildctl["annotations"] == embedded["annotations"]
     assert any(k != k.lower() for k in buildctl["annotations"])  # the case survived
     assert buildctl["annotations"] == configs["buildctl"]["config"]["Labels"] or case == (
-        "over-a-registry-base")  # the base's label is inherited into Labels, not annotations
+        "over-a-registry-base"
+    )  # the base's label is inherited into Labels, not annotations
     assert buildctl["config"]["mediaType"] == embedded["config"]["mediaType"]
     assert buildctl["layers"][:below] == embedded["layers"][:below]  # the base's own blobs
     media_types = [[x["mediaType"] for x in m["layers"]] for m in (buildctl, embedded)]
@@ -198,31 +247,41 @@ def test_oci_archives_agree(case: str, buildctl_env: Dict[str, str], tmp_path: P
     config_b, layers_b = own_layers(configs["buildctl"], below)
     assert config_b == config_e
     assert len(layers_b) == len(layers_e) > 0
-    strip = lambda index: [{k: v for k, v in m.items() if k not in ("digest", "size")}  # noqa
-                           for m in index["manifests"]]
+
+    def strip(index: Dict[str, Any]) -> List[Dict[str, Any]]:
+        return [
+            {k: v for k, v in m.items() if k not in ("digest", "size")} for m in index["manifests"]
+        ]
+
     assert strip(indexes["buildctl"]) == strip(indexes["embedded"])
     assert indexes["buildctl"]["manifests"][0]["annotations"]["io.containerd.image.name"] == (
-        "docker.io/unikernels/x:1")
+        "docker.io/unikernels/x:1"
+    )
     assert files["buildctl"] == files["embedded"]
     assert any(entry[0] == "urunc.json" for entry in files["buildctl"])
 
 
-def test_pushed_images_agree(buildctl_env: Dict[str, str], tmp_path: Path,
-                             request: pytest.FixtureRequest) -> None:
+def test_pushed_images_agree(
+    buildctl_env: Dict[str, str], tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     context = make_case("over-a-registry-base", tmp_path, request)
     host = request.getfixturevalue("base_registry")
     seen = {}
     for builder in ("embedded", "buildctl"):
         name = f"{host}/pushed/{builder}:1"
-        reported = build_with(builder, context, f"type=image,name={name},push=true",
-                              tmp_path / "cache", buildctl_env)
+        reported = build_with(
+            builder, context, f"type=image,name={name},push=true", tmp_path / "cache", buildctl_env
+        )
         transport = f"docker://{name}"
         manifest = skopeo_json("inspect", "--raw", "--tls-verify=false", transport)
         config = skopeo_json("inspect", "--config", "--tls-verify=false", transport)
         digest = skopeo_json("inspect", "--tls-verify=false", transport)["Digest"]
         assert reported["containerimage.digest"] == digest
-        seen[builder] = (manifest, own_layers(config, 2)[0],
-                         files_of(transport, tmp_path / builder))
+        seen[builder] = (
+            manifest,
+            own_layers(config, 2)[0],
+            files_of(transport, tmp_path / builder),
+        )
     (m_e, c_e, f_e), (m_b, c_b, f_b) = seen["embedded"], seen["buildctl"]
     assert m_b["annotations"] == m_e["annotations"]
     assert "Org.Example.MixedCase" in m_b["annotations"]
@@ -232,19 +291,26 @@ def test_pushed_images_agree(buildctl_env: Dict[str, str], tmp_path: Path,
     assert f_b == f_e
 
 
-def test_docker_archives_agree(buildctl_env: Dict[str, str], tmp_path: Path,
-                               request: pytest.FixtureRequest) -> None:
+def test_docker_archives_agree(
+    buildctl_env: Dict[str, str], tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     context = make_case("over-a-registry-base", tmp_path, request)
     seen = {}
     for builder in ("embedded", "buildctl"):
         archive = tmp_path / f"{builder}.docker.tar"
-        build_with(builder, context, f"type=docker,dest={archive},name=unikernels/d:1",
-                   tmp_path / "cache", buildctl_env)
+        build_with(
+            builder,
+            context,
+            f"type=docker,dest={archive},name=unikernels/d:1",
+            tmp_path / "cache",
+            buildctl_env,
+        )
         transport = f"docker-archive:{archive}"
         manifest = skopeo_json("inspect", "--raw", transport)
         config = skopeo_json("inspect", "--config", transport)
         seen[builder] = (manifest, own_layers(config, 2)[0])
         assert {x["mediaType"] for x in manifest["layers"]} == {
-            "application/vnd.docker.image.rootfs.diff.tar.gzip"}
+            "application/vnd.docker.image.rootfs.diff.tar.gzip"
+        }
     assert seen["buildctl"][1] == seen["embedded"][1]
     assert seen["buildctl"][0]["layers"][:2] == seen["embedded"][0]["layers"][:2]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 import pytest
+
 from pun.api import GenerateOptions, generate
 from pun.diagnostics import PunError
 from pun_testing.building import pun_build
@@ -64,8 +65,14 @@ def _image(layout: Path, arch: str) -> Dict[str, Any]:
     first = _layer(
         [
             ("etc/", b"", 0o755, 0, 0, "dir"),
-            ("etc/passwd", b"root:x:0:0::/root:/bin/sh\napp:x:1234:5678::/:/bin/sh\n",
-             0o644, 0, 0, "file"),
+            (
+                "etc/passwd",
+                b"root:x:0:0::/root:/bin/sh\napp:x:1234:5678::/:/bin/sh\n",
+                0o644,
+                0,
+                0,
+                "file",
+            ),
             ("etc/group", b"root:x:0:\napp:x:5678:\n", 0o644, 0, 0, "file"),
             ("opt/", b"", 0o755, 0, 0, "dir"),
             ("opt/tool/", b"", 0o750, 1234, 5678, "dir"),
@@ -151,8 +158,17 @@ def source_image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Image]:
     registry, process = start_registry(work / "registry")
     try:
         layout, digest = source_layout(work / "layout")
-        run([require("skopeo"), "copy", "--all", "--quiet", "--dest-tls-verify=false",
-             f"oci:{layout}:1.0", f"docker://{registry.host}/tools/src:1.0"])
+        run(
+            [
+                require("skopeo"),
+                "copy",
+                "--all",
+                "--quiet",
+                "--dest-tls-verify=false",
+                f"oci:{layout}:1.0",
+                f"docker://{registry.host}/tools/src:1.0",
+            ]
+        )
         yield Image(f"{registry.host}/tools/src:1.0", f"{registry.host}/tools/src@{digest}")
     finally:
         stop_registry(process)
@@ -237,8 +253,9 @@ def test_puns_llb_through_buildkit_matches_its_dockerfile_frontend(
     path = context / "Containerfile"
     oracle, ours = tmp_path / "frontend.tar", tmp_path / "llb.tar"
     buildkit_dockerfile(context, oracle)
-    buildkit_llb(generate(path.read_text(), GenerateOptions(path=str(path))).definition,
-                 context, ours)
+    buildkit_llb(
+        generate(path.read_text(), GenerateOptions(path=str(path))).definition, context, ours
+    )
     assert_same(oracle, ours)
 
 
@@ -262,12 +279,23 @@ def test_embedded_builder_against_docker_engine(
 
 def test_the_copied_files_are_the_target_platforms(tmp_path: Path, source_image: Image) -> None:
     # Stated fact: the layout's arm64 image holds `bin-arm64`, the amd64 one `bin-amd64`.
-    context = make(tmp_path, Case("FROM scratch\nCOPY --from={img} /opt/tool/bin /b\n"),
-                   source_image)
+    context = make(
+        tmp_path, Case("FROM scratch\nCOPY --from={img} /opt/tool/bin /b\n"), source_image
+    )
     for platform, expected in (("linux/amd64", b"bin-amd64"), ("linux/arm64", b"bin-arm64")):
         dest = tmp_path / platform.replace("/", "-")
-        result = pun_build(["--context", str(context), "--platform", platform, "--progress=quiet",
-                            "--output", f"type=local,dest={dest}"], tmp_path / "cache")
+        result = pun_build(
+            [
+                "--context",
+                str(context),
+                "--platform",
+                platform,
+                "--progress=quiet",
+                "--output",
+                f"type=local,dest={dest}",
+            ],
+            tmp_path / "cache",
+        )
         assert result.code == 0, result.err
         assert (dest / "b").read_bytes() == expected
 
@@ -320,8 +348,10 @@ def test_a_missing_source_is_one_error_naming_the_image(
     tmp_path: Path, source_image: Image
 ) -> None:
     context = make(tmp_path, Case("FROM scratch\nCOPY --from={img} /nope /n\n"), source_image)
-    result = pun_build(["--context", str(context), "--output",
-                        f"type=local,dest={tmp_path / 'out'}"], tmp_path / "cache")
+    result = pun_build(
+        ["--context", str(context), "--output", f"type=local,dest={tmp_path / 'out'}"],
+        tmp_path / "cache",
+    )
     assert result.code == 1 and not (tmp_path / "out").exists()
     assert f"Containerfile:2: error: COPY source /nope not found in image {source_image.ref}" in (
         result.err
@@ -342,21 +372,35 @@ def test_the_buildctl_builder_makes_the_same_image(tmp_path: Path, source_image:
     from pun_testing.buildkit import require_buildkit
 
     kit = require_buildkit()
-    case = Case(
-        "FROM {img}\nCOPY --from={img} /opt/tool /copied/\nCOPY a.txt /a\n", {"a.txt": "a"}
-    )
+    case = Case("FROM {img}\nCOPY --from={img} /opt/tool /copied/\nCOPY a.txt /a\n", {"a.txt": "a"})
     context = make(tmp_path, case, source_image)
     roots = []
     for builder in ("embedded", "buildctl"):
         archive = tmp_path / f"{builder}.oci.tar"
         result = pun_build(
-            ["--context", str(context), "--builder", builder, "--buildctl", kit.buildctl,
-             "--buildkit-addr", kit.host, "--progress=quiet",
-             "--output", f"type=oci,dest={archive}"],
+            [
+                "--context",
+                str(context),
+                "--builder",
+                builder,
+                "--buildctl",
+                kit.buildctl,
+                "--buildkit-addr",
+                kit.host,
+                "--progress=quiet",
+                "--output",
+                f"type=oci,dest={archive}",
+            ],
             tmp_path / "cache",
         )
         assert result.code == 0, result.err
         roots.append(tree(_unpacked(archive, tmp_path / builder), ("urunc.json", "Containerfile")))
     assert roots[0] == roots[1], differences(roots[0], roots[1])
-    assert ("copied/bin", "file", "0755", 1234, 5678,
-            hashlib.sha256(b"bin-amd64").hexdigest()[:16]) in roots[0]
+    assert (
+        "copied/bin",
+        "file",
+        "0755",
+        1234,
+        5678,
+        hashlib.sha256(b"bin-amd64").hexdigest()[:16],
+    ) in roots[0]

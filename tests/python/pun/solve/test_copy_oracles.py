@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Dict, Mapping, NamedTuple, Optional
 
 import pytest
+
 from pun.api import GenerateOptions, generate
 from pun.cli.options import context_excludes
 from pun_testing.building import pun_build
@@ -129,9 +130,7 @@ def assert_same(oracle_tar: Path, ours: Path) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_embedded_builder_matches_buildkits_dockerfile_frontend(
-    name: str, tmp_path: Path
-) -> None:
+def test_embedded_builder_matches_buildkits_dockerfile_frontend(name: str, tmp_path: Path) -> None:
     context = make(tmp_path, CASES[name])
     oracle = tmp_path / "buildkit.tar"
     buildkit_dockerfile(context, oracle)

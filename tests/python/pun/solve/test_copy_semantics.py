@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Dict, List
 
 import pytest
+
 from pun.diagnostics import PunError
+from pun.imagespec import ImageSpec
 from pun.llb.marshal import MarshalOptions, marshal
 from pun.llb.state import Copy, Mkdir, Mkfile, Owner, State, local, scratch
-from pun.imagespec import ImageSpec
 from pun.solve import BuildOptions, build
 from pun_testing.rootfs import listing
 

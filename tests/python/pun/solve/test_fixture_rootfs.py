@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from pun_testing.building import pun_build
 from pun_testing.rootfs import listing, writable_copy
 from pun_testing.shared import CASES

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import List
 
 import pytest
+
 from pun.diagnostics import PunError
-from pun.llb.pb import ops_pb2
 from pun.imagespec import ImageSpec
+from pun.llb.pb import ops_pb2
 from pun.solve import BuildOptions, build
 from pun.solve.graph import decode_chain
 

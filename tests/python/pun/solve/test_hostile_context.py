@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from pun_testing.building import pun_build
 from pun_testing.shared import buildroot
 

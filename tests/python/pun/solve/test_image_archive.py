@@ -18,8 +18,14 @@ def build(tmp_path: Path, name: str, containerfile: str, *extra: str) -> Path:
     (context / "Containerfile").write_text(containerfile)
     archive = tmp_path / f"{name}.oci.tar"
     result = pun_build(
-        ["--context", str(context), "--progress=quiet", *extra,
-         "--output", f"type=oci,dest={archive}"],
+        [
+            "--context",
+            str(context),
+            "--progress=quiet",
+            *extra,
+            "--output",
+            f"type=oci,dest={archive}",
+        ],
         tmp_path / f"cache-{name}",
     )
     assert result.code == 0, result.err
@@ -27,8 +33,9 @@ def build(tmp_path: Path, name: str, containerfile: str, *extra: str) -> Path:
 
 
 def inspect(archive: Path, *flags: str) -> Dict[str, Any]:
-    return dict(json.loads(run([require("skopeo"), "inspect", *flags,
-                                f"oci-archive:{archive}"]).stdout))
+    return dict(
+        json.loads(run([require("skopeo"), "inspect", *flags, f"oci-archive:{archive}"]).stdout)
+    )
 
 
 def test_from_and_copy_from_an_archive(tmp_path: Path) -> None:
@@ -36,9 +43,11 @@ def test_from_and_copy_from_an_archive(tmp_path: Path) -> None:
     digest = inspect(base)["Digest"]
     ref = f"examples/base:1@{digest}"
     derived = build(
-        tmp_path, "derived",
+        tmp_path,
+        "derived",
         f"FROM {ref}\nCOPY --from=examples/base:1 /k /copied\nCOPY kernel /own\n",
-        f"--image-archive={ref}={base}", f"--image-archive=examples/base:1={base}",
+        f"--image-archive={ref}={base}",
+        f"--image-archive=examples/base:1={base}",
     )
     config = inspect(derived, "--config")
     assert config["config"]["Labels"]["base"] == "yes" and "B=1" in config["config"]["Env"]
@@ -47,8 +56,15 @@ def test_from_and_copy_from_an_archive(tmp_path: Path) -> None:
     out = tmp_path / "rootfs"
     context = tmp_path / "derived"
     result = pun_build(
-        ["--context", str(context), "--progress=quiet", f"--image-archive={ref}={base}",
-         f"--image-archive=examples/base:1={base}", "--output", f"type=local,dest={out}"],
+        [
+            "--context",
+            str(context),
+            "--progress=quiet",
+            f"--image-archive={ref}={base}",
+            f"--image-archive=examples/base:1={base}",
+            "--output",
+            f"type=local,dest={out}",
+        ],
         tmp_path / "cache-local",
     )
     assert result.code == 0, result.err
@@ -63,8 +79,13 @@ def test_a_pinned_digest_must_be_the_archives(tmp_path: Path) -> None:
     context = write_context(tmp_path / "d", {})
     (context / "Containerfile").write_text(f"FROM examples/base@{wrong}\n")
     result = pun_build(
-        ["--context", str(context), f"--image-archive=examples/base@{wrong}={base}",
-         "--output", f"type=oci,dest={tmp_path / 'd.tar'}"],
+        [
+            "--context",
+            str(context),
+            f"--image-archive=examples/base@{wrong}={base}",
+            "--output",
+            f"type=oci,dest={tmp_path / 'd.tar'}",
+        ],
         tmp_path / "cache-d",
     )
     assert result.code == 1 and not (tmp_path / "d.tar").exists()

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Dict
 
 import pytest
+
 from pun_testing.building import pun_build
 from pun_testing.rootfs import listing, writable_copy
 from pun_testing.shared import CASES

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
+
 from pun_testing.building import pun_build
 from pun_testing.buildkit import BuildKit, buildkit
 from pun_testing.images import archive_json, multiarch_layout
@@ -89,8 +90,14 @@ def pun_cli(*argv: str, path: str = "") -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     if path:
         env["PATH"] = path
-    return subprocess.run([sys.executable, "-c", _PUN, *argv], capture_output=True,
-                          env=env, timeout=300, check=False, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-c", _PUN, *argv],
+        capture_output=True,
+        env=env,
+        timeout=300,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def urunc_json(rootfs: Path) -> Dict[str, str]:
@@ -104,8 +111,14 @@ def blob(archive: Path, digest: str) -> Any:
 
 def test_an_oci_index_with_one_image_per_platform(tmp_path: Path) -> None:
     archive = tmp_path / "image.tar"
-    meta = build(tmp_path, context(tmp_path), "--platform", PLATFORMS,
-                 "--output", f"type=oci,dest={archive},name={NAME}")
+    meta = build(
+        tmp_path,
+        context(tmp_path),
+        "--platform",
+        PLATFORMS,
+        "--output",
+        f"type=oci,dest={archive},name={NAME}",
+    )
     # The layout names one index (BuildKit's oci exporter: the name on index.json's entry).
     top = archive_json(archive, "index.json")
     (entry,) = top["manifests"]
@@ -127,8 +140,9 @@ def test_an_oci_index_with_one_image_per_platform(tmp_path: Path) -> None:
         info = skopeo_json("--override-arch", arch, "inspect", f"oci-archive:{archive}")
         assert info["Architecture"] == arch and info["Os"] == "linux"
         assert info["Labels"]["org.example.arch"] == arch
-        config = skopeo_json("--override-arch", arch, "inspect", "--config",
-                             f"oci-archive:{archive}")
+        config = skopeo_json(
+            "--override-arch", arch, "inspect", "--config", f"oci-archive:{archive}"
+        )
         assert config["architecture"] == arch
         manifest = blob(archive, descriptor["digest"])
         assert manifest["annotations"]["org.example.arch"] == arch
@@ -146,8 +160,14 @@ def test_each_platform_is_the_single_platform_build(tmp_path: Path) -> None:
     archive = tmp_path / "multi.tar"
     meta = build(tmp_path, ctx, "--platform", PLATFORMS, "--output", f"type=oci,dest={archive}")
     for arch, child in zip(ARCHES, meta["pun.platforms"]):
-        alone = build(tmp_path, ctx, "--platform", f"linux/{arch}",
-                      "--output", f"type=oci,dest={tmp_path / arch}.tar")
+        alone = build(
+            tmp_path,
+            ctx,
+            "--platform",
+            f"linux/{arch}",
+            "--output",
+            f"type=oci,dest={tmp_path / arch}.tar",
+        )
         assert child["platform"] == f"linux/{arch}"
         assert child["containerimage.digest"] == alone["containerimage.digest"]
         assert child["containerimage.config.digest"] == alone["containerimage.config.digest"]
@@ -162,20 +182,30 @@ def test_bases_are_pulled_per_platform_and_the_index_is_pushed(
 ) -> None:
     base = f"{registry.host}/bases/multi:1.0"
     layout = multiarch_layout(tmp_path / "base-layout")
-    run([require("skopeo"), "copy", "--all", "--dest-tls-verify=false",
-         f"oci:{layout}:1.0", f"docker://{base}"])
+    run(
+        [
+            require("skopeo"),
+            "copy",
+            "--all",
+            "--dest-tls-verify=false",
+            f"oci:{layout}:1.0",
+            f"docker://{base}",
+        ]
+    )
     ctx = context(tmp_path, CONTAINERFILE.replace("FROM scratch", f"FROM {base}"))
     name = f"{registry.host}/unikernels/multi:1.0"
-    meta = build(tmp_path, ctx, "--platform", PLATFORMS,
-                 "--output", f"type=image,name={name},push=true")
+    meta = build(
+        tmp_path, ctx, "--platform", PLATFORMS, "--output", f"type=image,name={name},push=true"
+    )
     raw = skopeo_json("inspect", "--tls-verify=false", "--raw", f"docker://{name}")
     assert raw["mediaType"] == OCI_INDEX
     assert [m["digest"] for m in raw["manifests"]] == [
         p["containerimage.digest"] for p in meta["pun.platforms"]
     ]
     for arch in ARCHES:
-        info = skopeo_json("--override-arch", arch, "inspect", "--tls-verify=false",
-                           f"docker://{name}")
+        info = skopeo_json(
+            "--override-arch", arch, "inspect", "--tls-verify=false", f"docker://{name}"
+        )
         assert info["Architecture"] == arch
         # The base's config for that platform (the test's base sets BASE_ARCH per image).
         assert f"BASE_ARCH={arch}" in info["Env"]
@@ -190,8 +220,9 @@ def test_pun_push_sends_an_index_archive_children_first(tmp_path: Path, registry
     from pun.oci.registry.client import RegistryClient
 
     archive = tmp_path / "image.tar"
-    meta = build(tmp_path, context(tmp_path), "--platform", PLATFORMS,
-                 "--output", f"type=oci,dest={archive}")
+    meta = build(
+        tmp_path, context(tmp_path), "--platform", PLATFORMS, "--output", f"type=oci,dest={archive}"
+    )
     name = f"{registry.host}/unikernels/pushed:2.0"
     # The registry (distribution) refuses an index whose children it does not hold ...
     index = blob(archive, meta["containerimage.digest"])
@@ -215,8 +246,9 @@ def test_pun_push_sends_an_index_archive_children_first(tmp_path: Path, registry
 
 def test_local_output_has_one_directory_per_platform(tmp_path: Path) -> None:
     dest = tmp_path / "rootfs"
-    build(tmp_path, context(tmp_path), "--platform", PLATFORMS,
-          "--output", f"type=local,dest={dest}")
+    build(
+        tmp_path, context(tmp_path), "--platform", PLATFORMS, "--output", f"type=local,dest={dest}"
+    )
     assert sorted(p.name for p in dest.iterdir()) == ["linux_amd64", "linux_arm64"]
     for arch in ARCHES:
         assert (dest / f"linux_{arch}" / "unikernel" / "kernel").read_text() == f"a {arch} kernel\n"
@@ -241,22 +273,35 @@ def test_planned_builds_per_platform(tmp_path: Path) -> None:
         )
         argv += [f"--definition={tmp_path / arch}.pb", f"--image-spec={tmp_path / arch}.json"]
     planned = build(tmp_path, ctx, *argv, "--output", f"type=oci,dest={tmp_path / 'p.tar'}")
-    direct = build(tmp_path, ctx, "--platform", PLATFORMS, "--local-unique-id", "x",
-                   "--output", f"type=oci,dest={tmp_path / 'd.tar'}")
+    direct = build(
+        tmp_path,
+        ctx,
+        "--platform",
+        PLATFORMS,
+        "--local-unique-id",
+        "x",
+        "--output",
+        f"type=oci,dest={tmp_path / 'd.tar'}",
+    )
     assert planned["containerimage.digest"] == direct["containerimage.digest"]
 
 
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--platform", "linux/amd64,linux/amd64", "--output", "type=oci,dest=x.tar"],
-         "platform linux/amd64 is given twice"),
-        (["--platform", "linux/amd64,x86_64", "--output", "type=oci,dest=x.tar"],
-         "platform linux/amd64 is given twice"),  # aliases normalize first
-        (["--platform", PLATFORMS, "--output", "type=docker,dest=x.tar"],
-         "type=docker holds one platform"),
-        (["--platform", "linux/amd64,", "--output", "type=oci,dest=x.tar"],
-         "invalid platform"),
+        (
+            ["--platform", "linux/amd64,linux/amd64", "--output", "type=oci,dest=x.tar"],
+            "platform linux/amd64 is given twice",
+        ),
+        (
+            ["--platform", "linux/amd64,x86_64", "--output", "type=oci,dest=x.tar"],
+            "platform linux/amd64 is given twice",
+        ),  # aliases normalize first
+        (
+            ["--platform", PLATFORMS, "--output", "type=docker,dest=x.tar"],
+            "type=docker holds one platform",
+        ),
+        (["--platform", "linux/amd64,", "--output", "type=oci,dest=x.tar"], "invalid platform"),
     ],
 )
 def test_bad_platform_lists_are_one_clear_error(
@@ -279,8 +324,19 @@ def test_buildctl_builder_solves_once_per_platform(tmp_path: Path, buildkit: Bui
     ctx = context(tmp_path)
     archive = tmp_path / "bk.tar"
     env = {"BUILDKIT_HOST": buildkit.host}
-    meta = build(tmp_path, ctx, "--platform", PLATFORMS, "--builder", "buildctl",
-                 "--buildctl", buildkit.buildctl, "--output", f"type=oci,dest={archive}", env=env)
+    meta = build(
+        tmp_path,
+        ctx,
+        "--platform",
+        PLATFORMS,
+        "--builder",
+        "buildctl",
+        "--buildctl",
+        buildkit.buildctl,
+        "--output",
+        f"type=oci,dest={archive}",
+        env=env,
+    )
     assert meta["pun.builder"] == "buildctl"
     embedded = tmp_path / "embedded.tar"
     build(tmp_path, ctx, "--platform", PLATFORMS, "--output", f"type=oci,dest={embedded}")
@@ -296,8 +352,16 @@ def test_buildctl_builder_solves_once_per_platform(tmp_path: Path, buildkit: Bui
         assert "index.json" in tar.getnames()
 
 
-PLATFORM_ARGS = ("TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT",
-                 "BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT")
+PLATFORM_ARGS = (
+    "TARGETPLATFORM",
+    "TARGETOS",
+    "TARGETARCH",
+    "TARGETVARIANT",
+    "BUILDPLATFORM",
+    "BUILDOS",
+    "BUILDARCH",
+    "BUILDVARIANT",
+)
 
 
 def test_platform_args_per_platform_are_docker_builds(tmp_path: Path) -> None:
@@ -306,9 +370,13 @@ def test_platform_args_per_platform_are_docker_builds(tmp_path: Path) -> None:
     from pun_testing.docker_engine import docker_engine, unique_tag
 
     engine = docker_engine()
-    text = "FROM scratch\n" + "".join(f"ARG {n}\n" for n in PLATFORM_ARGS) + "LABEL " + " ".join(
-        f'a.{n.lower()}="${n}"' for n in PLATFORM_ARGS
-    ) + "\n"
+    text = (
+        "FROM scratch\n"
+        + "".join(f"ARG {n}\n" for n in PLATFORM_ARGS)
+        + "LABEL "
+        + " ".join(f'a.{n.lower()}="${n}"' for n in PLATFORM_ARGS)
+        + "\n"
+    )
     ctx = tmp_path / "args"
     ctx.mkdir()
     (ctx / "Containerfile").write_text(text)
@@ -342,8 +410,14 @@ def test_pun_run_boots_the_hosts_image_of_an_index(tmp_path: Path) -> None:
         "LABEL com.urunc.unikernel.unikernelType=rumprun com.urunc.unikernel.hypervisor=hvt\n"
     )
     archive = tmp_path / "image.tar"
-    build(tmp_path, context(tmp_path, hvt), "--platform", PLATFORMS,
-          "--output", f"type=oci,dest={archive}")
+    build(
+        tmp_path,
+        context(tmp_path, hvt),
+        "--platform",
+        PLATFORMS,
+        "--output",
+        f"type=oci,dest={archive}",
+    )
     record = fake_monitor(tmp_path / "bin", "solo5-hvt")
     done = pun_cli("run", str(archive), path=f"{tmp_path / 'bin'}{os.pathsep}/usr/bin:/bin")
     assert done.returncode == 0, done.stderr.decode()
@@ -353,8 +427,14 @@ def test_pun_run_boots_the_hosts_image_of_an_index(tmp_path: Path) -> None:
 
 def test_docker_media_types_make_a_manifest_list(tmp_path: Path) -> None:
     archive = tmp_path / "image.tar"
-    build(tmp_path, context(tmp_path), "--platform", PLATFORMS,
-          "--output", f"type=oci,dest={archive},oci-mediatypes=false")
+    build(
+        tmp_path,
+        context(tmp_path),
+        "--platform",
+        PLATFORMS,
+        "--output",
+        f"type=oci,dest={archive},oci-mediatypes=false",
+    )
     raw = skopeo_json("inspect", "--raw", f"oci-archive:{archive}")
     assert raw["mediaType"] == "application/vnd.docker.distribution.manifest.list.v2+json"
     assert {m["mediaType"] for m in raw["manifests"]} == {
@@ -375,10 +455,13 @@ def test_unikraft_bases_are_pulled_per_arch(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr.decode()
         ops = [json.loads(line) for line in done.stdout.decode().splitlines()]
         images = [
-            op["Op"]["platform"] for op in ops
-            if op["Op"].get("Op", {}).get("source", {}).get("identifier", "").startswith(
-                "docker-image://"
-            )
+            op["Op"]["platform"]
+            for op in ops
+            if op["Op"]
+            .get("Op", {})
+            .get("source", {})
+            .get("identifier", "")
+            .startswith("docker-image://")
         ]
         assert images == [{"OS": "qemu", "Architecture": arch}]
 
@@ -387,8 +470,19 @@ def test_a_platform_that_fails_leaves_no_output(tmp_path: Path) -> None:
     ctx = context(tmp_path)
     (ctx / "kernel-arm64").unlink()
     archive = tmp_path / "image.tar"
-    result = pun_build(["--context", str(ctx), "--platform", PLATFORMS, "--progress", "quiet",
-                        "--output", f"type=oci,dest={archive}"], tmp_path / "cache")
+    result = pun_build(
+        [
+            "--context",
+            str(ctx),
+            "--platform",
+            PLATFORMS,
+            "--progress",
+            "quiet",
+            "--output",
+            f"type=oci,dest={archive}",
+        ],
+        tmp_path / "cache",
+    )
     assert result.code == 1 and result.out == b""
     assert "Containerfile:4" in result.err and "kernel-arm64" in result.err, result.err
     assert "Traceback" not in result.err
@@ -400,8 +494,14 @@ def test_an_upstream_index_archive_gives_each_platform_its_base(tmp_path: Path) 
     plugin passes for an upstream unikernel_image): each platform builds on that platform's
     image of the index, as a registry pull would choose it."""
     upstream = tmp_path / "upstream.tar"
-    build(tmp_path, context(tmp_path), "--platform", PLATFORMS,
-          "--output", f"type=oci,dest={upstream}")
+    build(
+        tmp_path,
+        context(tmp_path),
+        "--platform",
+        PLATFORMS,
+        "--output",
+        f"type=oci,dest={upstream}",
+    )
     downstream = tmp_path / "down"
     downstream.mkdir()
     (downstream / "Containerfile").write_text(
@@ -410,16 +510,27 @@ def test_an_upstream_index_archive_gives_each_platform_its_base(tmp_path: Path) 
     (downstream / "extra").write_text("extra\n")
     archive = tmp_path / "down.tar"
     given = f"--image-archive=example.com/uk/upstream:1={upstream}"
-    build(tmp_path, downstream, given, "--platform", PLATFORMS,
-          "--output", f"type=oci,dest={archive}")
+    build(
+        tmp_path, downstream, given, "--platform", PLATFORMS, "--output", f"type=oci,dest={archive}"
+    )
     for arch in ARCHES:
         info = skopeo_json("--override-arch", arch, "inspect", f"oci-archive:{archive}")
         assert info["Labels"]["org.example.arch"] == arch  # inherited from the upstream's
         rootfs = unpack(tmp_path, f"oci-archive:{archive}", arch)
         assert (rootfs / "unikernel" / "kernel").read_text() == f"a {arch} kernel\n"
         assert (rootfs / "extra").read_text() == "extra\n"
-    result = pun_build(["--context", str(downstream), given, "--platform", "linux/riscv64",
-                        "--output", f"type=oci,dest={tmp_path / 'no.tar'}"], tmp_path / "cache")
+    result = pun_build(
+        [
+            "--context",
+            str(downstream),
+            given,
+            "--platform",
+            "linux/riscv64",
+            "--output",
+            f"type=oci,dest={tmp_path / 'no.tar'}",
+        ],
+        tmp_path / "cache",
+    )
     assert result.code == 1
     assert "no image for linux/riscv64 (it has linux/amd64, linux/arm64)" in result.err
 
@@ -445,8 +556,10 @@ def test_each_platform_makes_its_own_rootfs_artifact(tmp_path: Path) -> None:
         assert not (rootfs / "rootfs").exists()
         cpio = subprocess.run(
             [require("cpio"), "-i", "--quiet", "--to-stdout", "init"],
-            input=(rootfs / "kernel" / "initrd.cpio").read_bytes(), capture_output=True,
-            check=True, timeout=60,
+            input=(rootfs / "kernel" / "initrd.cpio").read_bytes(),
+            capture_output=True,
+            check=True,
+            timeout=60,
         )
         assert cpio.stdout.decode() == f"#!/bin/sh\necho {arch}\n"
         assert urunc_json(rootfs)["com.urunc.unikernel.initrd"] == "/kernel/initrd.cpio"

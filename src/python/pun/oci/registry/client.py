@@ -18,8 +18,8 @@ from urllib.parse import urljoin
 import requests
 
 from pun.diagnostics import PunError, error
-from pun.progress import Progress
 from pun.oci.registry.credentials import Credentials, lookup
+from pun.progress import Progress
 
 MANIFEST_ACCEPT = (
     "application/vnd.oci.image.index.v1+json",
@@ -305,4 +305,3 @@ def _read_limited(chunks: Iterable[bytes], limit: int) -> bytes:
             )
         parts.append(chunk)
     return b"".join(parts)
-
