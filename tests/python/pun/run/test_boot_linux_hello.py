@@ -15,6 +15,8 @@ ARCHIVE = Path("examples.linux-hello/image.oci.tar")  # the runtime package, at 
 # The same guest, its initrd made by pun from the Containerfile's COPYs (pun.rootfs label).
 ROOTFS_ARCHIVE = Path("examples.linux-hello/image-rootfs.oci.tar")
 BUNNYFILE_ARCHIVE = Path("examples.linux-hello/image-bunnyfile.oci.tar")  # from its bunnyfile
+# From a bunnyfile whose initrd pun builds out of its `include` list (initrd.bunnyfile).
+INITRD_BUNNYFILE_ARCHIVE = Path("examples.linux-hello/image-initrd-bunnyfile.oci.tar")
 GUEST_LINE = b"linux-hello: hello from a Linux guest booted by urunc's rules"
 BOOT_LIMIT = 120  # seconds; under TCG on a loaded 2-core machine a boot takes 6-20 s
 
@@ -65,5 +67,17 @@ def test_the_same_guest_from_a_bunnyfile_boots(capsys: pytest.CaptureFixture[str
     assert BUNNYFILE_ARCHIVE.is_file(), "the examples/linux-hello:image-bunnyfile runtime package"
     err = boot(BUNNYFILE_ARCHIVE, capsys)
     assert b"-kernel " in err and b"/.boot/kernel -" in err
+    assert b"-initrd " in err and b"/.boot/rootfs " in err
+    assert b"rdinit=/init" in err
+
+
+def test_a_bunnyfile_whose_initrd_pun_builds_from_its_includes_boots(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """examples/linux-hello/initrd.bunnyfile: rootfs.type initrd from scratch with `include`;
+    pun packs the files into a deterministic newc cpio at bunny's /.boot/rootfs."""
+    archive = INITRD_BUNNYFILE_ARCHIVE
+    assert archive.is_file(), "the examples/linux-hello:image-initrd-bunnyfile runtime package"
+    err = boot(archive, capsys)
     assert b"-initrd " in err and b"/.boot/rootfs " in err
     assert b"rdinit=/init" in err
