@@ -9,8 +9,8 @@ here. Imported only for lines with `<<` in them.
 
 from __future__ import annotations
 
-from pun.containerfile.splitter import GO_SPACE as _SPACE
-from pun.containerfile.splitter import go_quote
+from pun.containerfile.nodes import GO_SPACE as _SPACE
+from pun.containerfile.nodes import go_quote
 
 TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
 if TYPE_CHECKING:
