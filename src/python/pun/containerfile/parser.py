@@ -9,6 +9,7 @@ after parsing (expansion, meaning of flags) is ours, in this module and `words.p
 from __future__ import annotations
 
 from pun.containerfile.config import ConfigReader
+from pun.containerfile.copy_rules import COPY_FLAGS_IGNORED, CopyRules
 from pun.containerfile.directives import Directives
 from pun.containerfile.plan import (
     BaseImage,
@@ -55,8 +56,6 @@ KNOWN_INSTRUCTIONS = frozenset(
         "WORKDIR",
     }
 )
-_COPY_FLAGS_SUPPORTED = frozenset({"chmod", "chown"})
-_COPY_FLAGS_IGNORED = frozenset({"link"})  # only changes how BuildKit caches; same files
 
 
 class ParseOptions(Record):
@@ -78,7 +77,7 @@ def parse_containerfile(text: str, options: ParseOptions = ParseOptions()) -> Pa
     return _PlanBuilder(options, directives).build(commands)
 
 
-def _split_instructions(text: str, path: str) -> Tuple[Split, Sequence["_Command"]]:
+def _split_instructions(text: str, path: str) -> Tuple[Split, Sequence["Command"]]:
     # The splitter reads BuildKit's rules on str; text that is not Unicode scalar values (a
     # lone surrogate has no UTF-8) or holds NUL (BuildKit's own reader, and the `dockerfile`
     # package it is tested against, stop there) is refused first.
@@ -121,7 +120,7 @@ def _not_text(text: str) -> Optional[int]:
     return None
 
 
-def _command(parsed: Instruction, path: str) -> "_Command":
+def _command(parsed: Instruction, path: str) -> "Command":
     """One instruction, checked: a last line that is a lone `\\` gives one without a
     keyword; it ends in one error."""
     if not parsed.cmd.strip():
@@ -138,7 +137,7 @@ def _command(parsed: Instruction, path: str) -> "_Command":
             parsed.start_line,
             "remove the \\u0000 escape: no path, label or value can hold a NUL",
         )
-    return _Command(
+    return Command(
         keyword=parsed.cmd.upper(),
         written=parsed.cmd,
         flags=parsed.flags,
@@ -149,7 +148,7 @@ def _command(parsed: Instruction, path: str) -> "_Command":
     )
 
 
-class _Command(Record):
+class Command(Record):
     keyword: str
     written: str
     flags: Tuple[str, ...]
@@ -157,14 +156,6 @@ class _Command(Record):
     is_json: bool
     line: int
     has_heredoc: bool
-
-
-def _is_remote_source(source: str) -> bool:
-    """What BuildKit's ADD fetches instead of reading the context (`isHTTPSource`,
-    `gitutil.ParseGitRef` in dockerfile2llb): URLs and git references."""
-    return source.startswith(("http://", "https://", "git@", "git://", "ssh://")) or (
-        source.endswith(".git") and "://" in source
-    )
 
 
 def _platform_args(prefix: str, platform: Platform) -> Dict[str, str]:
@@ -176,7 +167,7 @@ def _platform_args(prefix: str, platform: Platform) -> Dict[str, str]:
     }
 
 
-class _PlanBuilder:
+class _PlanBuilder(CopyRules):
     """Walks the instructions once, keeping the ARG/ENV scope that expansion needs."""
 
     def __init__(self, options: ParseOptions, directives: Directives) -> None:
@@ -206,7 +197,7 @@ class _PlanBuilder:
         self.user = ""
         self.stage_name = ""  # FROM ... AS name
 
-    def build(self, commands: Sequence[_Command]) -> PackPlan:
+    def build(self, commands: Sequence[Command]) -> PackPlan:
         if not any(c.keyword == "FROM" for c in commands):
             first = commands[0].line if commands else 1
             raise error(
@@ -251,7 +242,7 @@ class _PlanBuilder:
             rootfs=rootfs,
         )
 
-    def _dispatch(self, command: _Command) -> None:
+    def _dispatch(self, command: Command) -> None:
         keyword = command.keyword
         if keyword not in KNOWN_INSTRUCTIONS:
             raise error(
@@ -325,7 +316,7 @@ class _PlanBuilder:
 
     # -- instructions ----------------------------------------------------------------------
 
-    def _from(self, command: _Command) -> None:
+    def _from(self, command: Command) -> None:
         if self.base is not None:
             raise error(
                 "multi-stage builds are not supported: a second FROM "
@@ -374,7 +365,7 @@ class _PlanBuilder:
                 "use `scratch` or a reference like registry.example.com/repo/image:tag (lowercase)",
             ) from None
 
-    def _arg(self, command: _Command) -> None:
+    def _arg(self, command: Command) -> None:
         scope = self._stage_scope() if self.base else {**self.predefined, **self.meta_args}
         for declaration in command.values:
             name, has_default, default = declaration.partition("=")
@@ -399,7 +390,7 @@ class _PlanBuilder:
             if value is not None:
                 target[name] = value
 
-    def _env(self, command: _Command) -> None:
+    def _env(self, command: Command) -> None:
         pairs = command.values
         if len(pairs) % 2:
             raise error(
@@ -413,7 +404,7 @@ class _PlanBuilder:
             self.stage_env[key] = value
             self.config.append(SetEnv(key, value, command.line))
 
-    def _label(self, command: _Command) -> None:
+    def _label(self, command: Command) -> None:
         pairs = command.values
         if len(pairs) % 2 or not pairs:
             raise error(
@@ -430,7 +421,7 @@ class _PlanBuilder:
             self.labels.append(Label(key, value, command.line))
             self.config.append(SetLabel(key, value, command.line))
 
-    def _workdir(self, command: _Command) -> None:
+    def _workdir(self, command: Command) -> None:
         if len(command.values) != 1 or not command.values[0]:
             raise error("WORKDIR takes one path", self.path, command.line, "write `WORKDIR /path`")
         path = self._expand(command.values[0], self._stage_scope(), command.line)
@@ -447,137 +438,7 @@ class _PlanBuilder:
         if self.workdir != "/":
             self.workdirs.append(WorkdirInstruction(self.workdir, command.line, self.user or None))
 
-    def _copy(self, command: _Command) -> None:
-        """COPY, and ADD of context files (ADD also unpacks local tar archives, as docker)."""
-        keyword = command.written
-        if command.has_heredoc:
-            raise error(
-                f"{keyword} from a heredoc is not supported",
-                self.path,
-                command.line,
-                "put the content in a file in the context and COPY that file",
-            )
-        flags = self._flags(
-            command, allowed=tuple(_COPY_FLAGS_SUPPORTED | _COPY_FLAGS_IGNORED | {"from"})
-        )
-        from_image = None
-        from_reference = None
-        if "from" in flags:
-            if command.keyword == "ADD":
-                raise error(
-                    "ADD --from is not a Dockerfile flag",
-                    self.path,
-                    command.line,
-                    "use COPY --from=<image> to copy files out of another image",
-                )
-            from_image = flags["from"]
-            from_reference = self._copy_from(from_image, command.line)
-        scope = self._stage_scope()
-        words = [self._expand(w, scope, command.line) for w in command.values]
-        if command.keyword == "ADD":
-            for source in words[:-1]:
-                if _is_remote_source(source):
-                    raise error(
-                        f"ADD from a URL or git repository is not supported: {source}",
-                        self.path,
-                        command.line,
-                        "fetch it with a Pants target (e.g. `http_source`, or a `shell_command` "
-                        "that downloads it) and COPY or ADD the file from the context",
-                    )
-        if len(words) < 2:
-            raise error(
-                f"{keyword} needs at least one source and a destination",
-                self.path,
-                command.line,
-                "write `COPY <src>... <dest>`",
-            )
-        *sources, dest = words
-        if not dest or any(not s for s in sources):
-            raise error(
-                f"{keyword} has an empty source or destination",
-                self.path,
-                command.line,
-                "check the variables used in this COPY",
-            )
-        if len(sources) > 1 and not dest.endswith("/"):
-            raise error(
-                f"when {keyword} has more than one source, "
-                "the destination must be a directory ending in /",
-                self.path,
-                command.line,
-                f"write the destination as {dest}/",
-            )
-        mode = None
-        if "chmod" in flags:
-            mode = self._chmod(self._expand(flags["chmod"], scope, command.line), command.line)
-        owner = None
-        if "chown" in flags:
-            owner = self._expand(flags["chown"], scope, command.line)
-            if not owner or owner.count(":") > 1:
-                raise error(
-                    f"invalid --chown value {owner!r}",
-                    self.path,
-                    command.line,
-                    "use --chown=user[:group] with names or numeric ids",
-                )
-        self.copies.append(
-            CopyInstruction(
-                tuple(sources),
-                dest,
-                command.line,
-                mode,
-                owner,
-                self.workdir,
-                unpack=command.keyword == "ADD",
-                image=from_image,
-                from_reference=from_reference,
-            )
-        )
-
-    def _copy_from(self, name: str, line: int) -> ImageReference:
-        """`COPY --from=<name>` as BuildKit's Dockerfile frontend reads it (dockerfile2llb
-        `toCommand`): no variable expansion; a stage index or name refers to a stage, and
-        anything else is an image reference, pulled like a FROM image."""
-        try:
-            unexpanded = process_word(name, {}, self.directives.escape).value == name
-        except WordError:
-            unexpanded = False
-        if not unexpanded:
-            raise error(
-                "variable expansion is not supported for --from",
-                self.path,
-                line,
-                "write the image name literally (BuildKit refuses variables here too)",
-            )
-        if name.isdigit() or name.lower() == self.stage_name:
-            raise error(
-                f"COPY --from={name} names a build stage; pun packs a single stage, so it "
-                "cannot copy from one",
-                self.path,
-                line,
-                "copy from an image (COPY --from=<image>), or build that stage as its own "
-                "image and name it here",
-            )
-        if name == "scratch":
-            raise error(
-                "COPY --from=scratch has no files to copy",
-                self.path,
-                line,
-                "name an image that holds the files",
-            )
-        return self._reference(name, "COPY --from", line)
-
-    def _chmod(self, text: str, line: int) -> int:
-        if not (0 < len(text) <= 4 and all(c in "01234567" for c in text)):
-            raise error(
-                f"invalid --chmod value {text!r}",
-                self.path,
-                line,
-                "use octal permission bits, e.g. --chmod=755",
-            )
-        return int(text, 8)
-
-    def _flags(self, command: _Command, allowed: Tuple[str, ...]) -> Dict[str, str]:
+    def _flags(self, command: Command, allowed: Tuple[str, ...]) -> Dict[str, str]:
         flags: Dict[str, str] = {}
         for flag in command.flags:
             name, _, value = flag.lstrip("-").partition("=")
@@ -588,7 +449,7 @@ class _PlanBuilder:
                     command.line,
                     "supported here: " + (", ".join(f"--{a}" for a in allowed) or "no flags"),
                 )
-            if name in _COPY_FLAGS_IGNORED:
+            if name in COPY_FLAGS_IGNORED:
                 self.warnings.append(
                     warning(
                         f"--{name} has no effect on the packed image; ignored",
