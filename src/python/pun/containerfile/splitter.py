@@ -29,8 +29,6 @@ MAX_LINE_BYTES = 64 * 1024 - 1
 _DIRECTIVES = frozenset({"syntax", "escape", "check"})  # directives.go validDirectives
 
 
-
-
 class Heredoc(Record):
     name: str
     file_descriptor: int
