@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import posixpath
 
+from pun.gopath import clean_absolute
 from pun.platform import Platform
 from pun.records import Record
 
@@ -326,5 +327,4 @@ def resolve_workdir(current: str, path: str) -> str:
     `path.Join`ed onto the current one (which cleans it)."""
     if path.startswith("/"):
         return path
-    joined = posixpath.normpath(posixpath.join(current or "/", path))
-    return "/" + joined.lstrip("/")
+    return clean_absolute(posixpath.join(current or "/", path))

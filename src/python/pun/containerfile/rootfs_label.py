@@ -25,8 +25,6 @@ set `mountRootfs=false` unless written. A label written with another value is an
 
 from __future__ import annotations
 
-import posixpath
-
 from pun.containerfile.plan import (
     ROOTFS_BLOCK,
     ROOTFS_INITRD,
@@ -36,6 +34,7 @@ from pun.containerfile.plan import (
     RootfsRequest,
 )
 from pun.diagnostics import error
+from pun.gopath import clean
 from pun.urunc import BLOCK, BLOCK_MOUNT_POINT, INITRD, MOUNT_ROOTFS
 
 TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
@@ -111,17 +110,18 @@ def _fields(label: Label, path: str) -> Dict[str, str]:
 
 
 def _absolute(value: str, key: str, label: Label, path: str) -> str:
-    cleaned = posixpath.normpath(value) if value else ""
-    root_file = key == "path" and cleaned in ("/", "//")
+    if not value:
+        raise _bad(label, path, f"{key}=", f"an absolute {key}=/...", problem="is missing")
+    cleaned = clean(value)
+    root_file = key == "path" and cleaned == "/"
     if not value.startswith("/") or root_file or ".." in value.split("/"):
-        what = f"{key}={value!r}" if value else f"no {key}"
-        raise _bad(label, path, what, f"an absolute {key}=/...")
-    return "/" + cleaned.lstrip("/")
+        raise _bad(label, path, f"{key}={value!r}", f"an absolute {key}=/...")
+    return cleaned
 
 
-def _bad(label: Label, path: str, what: str, want: str) -> Exception:
+def _bad(label: Label, path: str, what: str, want: str, problem: str = "is not valid") -> Exception:
     return error(
-        f"{ROOTFS_LABEL}: {what} is not valid",
+        f"{ROOTFS_LABEL}: {what} {problem}",
         path,
         label.line,
         f'write {want}, e.g. {ROOTFS_LABEL}="type=initrd,src=/rootfs,path=/boot/initrd"',
@@ -139,7 +139,7 @@ def _split_copies(
     for copy in copies:
         dest = resolve_dest(copy.workdir, copy.dest)
         as_dir = dest.endswith("/") or dest.endswith("/.")
-        cleaned = posixpath.normpath(dest)
+        cleaned = clean(dest)
         if cleaned != src and not cleaned.startswith(prefix):
             kept.append(copy)
             continue

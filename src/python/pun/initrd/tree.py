@@ -16,6 +16,7 @@ import stat
 from typing import Dict, Iterable, List, NamedTuple, Optional, Tuple
 
 from pun.diagnostics import error
+from pun.gopath import clean_absolute
 from pun.initrd.cpio import Entry, Kind
 
 FILE_MODE, EXEC_MODE, DIR_MODE, LINK_MODE, DEVICE_MODE = 0o644, 0o755, 0o755, 0o777, 0o600
@@ -43,7 +44,7 @@ def parse_placement(text: str) -> Placement:
 
 
 def clean_dest(path: str, given: str) -> str:
-    cleaned = posixpath.normpath("/" + path.lstrip("/"))
+    cleaned = clean_absolute(path)
     if not path.startswith("/") or cleaned != path.rstrip("/") and path != "/":
         raise error(
             f"initrd path {given!r} is not a clean absolute path",

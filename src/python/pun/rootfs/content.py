@@ -19,7 +19,7 @@ from typing import List, Optional, Sequence
 
 from pun.containerfile.plan import RootfsInclude, RootfsRequest
 from pun.diagnostics import error
-from pun.gopath import has_wildcards
+from pun.gopath import clean_absolute, has_wildcards
 from pun.initrd.cpio import Entry, Kind
 from pun.initrd.tree import DIR_MODE, EXEC_MODE, FILE_MODE, LINK_MODE, Layout
 from pun.rootfs.images import ImageFiles
@@ -102,8 +102,7 @@ def _add_include(layout: Layout, context: ContextDir, include: RootfsInclude, pa
 
 
 def _clean_dest(include: RootfsInclude, path: str) -> str:
-    cleaned = posixpath.normpath("/" + include.dest.lstrip("/"))
-    cleaned = "/" + cleaned.lstrip("/")
+    cleaned = clean_absolute(include.dest)
     if ".." in include.dest.split("/"):
         raise error(
             f"rootfs destination {include.dest!r} climbs out of the rootfs with '..'",

@@ -107,7 +107,7 @@ def test_the_llb_copies_the_artifact_from_the_pun_rootfs_local() -> None:
     [
         ('LABEL pun.rootfs="type=initrd,src=/r"\n', "no COPY writes below src=/r"),
         ('COPY a /r/a\nLABEL pun.rootfs="type=tar,src=/r"\n', "type='tar'"),
-        ('COPY a /r/a\nLABEL pun.rootfs="type=initrd"\n', "no src"),
+        ('COPY a /r/a\nLABEL pun.rootfs="type=initrd"\n', "src= is missing"),
         ('COPY a /r/a\nLABEL pun.rootfs="type=initrd,src=r"\n', "src='r'"),
         ('COPY a /r/a\nLABEL pun.rootfs="type=initrd,src=/r,size=9"\n', "'size=9'"),
         ('COPY a /r/a\nLABEL pun.rootfs="type=initrd,src=/r,path=/r/x"\n', "lies inside src"),
