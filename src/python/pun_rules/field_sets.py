@@ -7,10 +7,12 @@ from dataclasses import dataclass
 
 from pants.core.goals.package import OutputPathField, PackageFieldSet
 
-from pun_rules.target_types import (
-    DOCKER,
+from pun_rules.frontend_target_types import (
     PunFrontendImageOutputPathField,
     PunFrontendImageRepositoryField,
+)
+from pun_rules.target_types import (
+    DOCKER,
     UnikernelImageAnnotationsField,
     UnikernelImageOutputField,
     UnikernelImageOutputPathField,

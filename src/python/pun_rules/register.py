@@ -7,15 +7,13 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from pun_rules import dependency_inference
+from pun_rules.frontend_target_types import PunFrontendImageTarget
 from pun_rules.goals import package, package_frontend, package_initrd, publish
 from pun_rules.goals import run as run_goal
 from pun_rules.goals import tailor
+from pun_rules.initrd_target_types import UnikernelInitrdTarget
 from pun_rules.subsystems import buildctl, frontend_freezer, pun_tool
-from pun_rules.target_types import (
-    PunFrontendImageTarget,
-    UnikernelImageTarget,
-    UnikernelInitrdTarget,
-)
+from pun_rules.target_types import UnikernelImageTarget
 from pun_rules.util_rules import (
     build_process,
     build_request,

@@ -1,5 +1,6 @@
-"""The targets: `unikernel_image` (a Containerfile, FROM/COPY/LABEL, packed into an OCI image) and
-`pun_frontend_image` (pun itself, frozen, as the BuildKit frontend image for `#syntax=`)."""
+"""The `unikernel_image` target (a Containerfile or bunnyfile packed into an OCI image) and its
+fields. The other targets: `pun_frontend_image` (frontend_target_types.py) and
+`unikernel_initrd` (initrd_target_types.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from pants.engine.target import (
     Dependencies,
     DictStringToStringField,
     InvalidFieldException,
-    MultipleSourcesField,
     SingleSourceField,
     StringField,
     StringSequenceField,
@@ -333,190 +333,6 @@ class UnikernelImageTarget(Target):
                 repository="unikernels/redis",
                 image_tags=["0.1", "{pants.hash}"],
                 registries=["127.0.0.1:5000"],
-            )
-        """
-    )
-
-
-_FRONTEND_PLACEHOLDERS = """
-Placeholders in curly braces are filled in: `{name}` (the target name), `{directory}` and
-`{parent_directory}` (the last two parts of the BUILD file's directory), `{pun.version}` (the
-version of the pun being frozen) and `{pants.hash}` (a stable hash of every input of the
-image: the freezer PEX with pun's sources, the interpreter, the system tools, labels, output).
-"""
-
-
-class PunFrontendImageRepositoryField(UnikernelImageRepositoryField):
-    default = "pun"
-    help = help_text(
-        f"""
-        The repository part of the image name: `REGISTRY/REPOSITORY:TAG`. It may carry a
-        registry itself (`registry.example.com/tools/pun`) when `registries` is empty.
-
-        {_FRONTEND_PLACEHOLDERS}
-        """
-    )
-
-
-class PunFrontendImageTagsField(UnikernelImageTagsField):
-    help = help_text(
-        f"""
-        Tags for the image; each becomes `REGISTRY/REPOSITORY:TAG` for every registry.
-        Example: `["{{pun.version}}", "latest"]`.
-
-        {_FRONTEND_PLACEHOLDERS}
-        """
-    )
-
-
-class PunFrontendImageOutputPathField(OutputPathField):
-    help = help_text(
-        """
-        Where the image archive goes, below `--distdir` (e.g. `dist/`). Defaults to
-        `path.to.dir/NAME.oci.tar` (or `.docker.tar`); `NAME.image.json` (digest, names,
-        labels) is written next to it.
-        """
-    )
-
-
-class PunFrontendImageTarget(Target):
-    alias = "pun_frontend_image"
-    core_fields = (
-        *COMMON_TARGET_FIELDS,
-        PunFrontendImageRepositoryField,
-        PunFrontendImageTagsField,
-        UnikernelImageRegistriesField,
-        UnikernelImageSkipPushField,
-        UnikernelImageOutputField,
-        PunFrontendImageOutputPathField,
-    )
-    help = help_text(
-        """
-        pun itself as a BuildKit gateway frontend image: the pun these rules run, frozen by
-        PyInstaller (`[pun-frontend-freezer]`) with the system libraries it needs, on an
-        otherwise empty image whose Entrypoint is the frozen `pun`. Put
-        `#syntax=REGISTRY/REPOSITORY:TAG` on a Containerfile's first line and `docker build`
-        (or `buildctl build --frontend gateway.v0 --opt source=...`) runs pun inside BuildKit.
-
-        `pants package` writes `dist/path.to.dir/NAME.oci.tar` (an OCI archive; skopeo, umoci,
-        `pun push` read it; `output="docker"` for `docker load`) for this machine's
-        architecture, with pun's own image writer; `pants publish` pushes that archive to every
-        name, like `unikernel_image`.
-
-        Example:
-
-            pun_frontend_image(
-                name="pun-frontend",
-                repository="tools/pun",
-                image_tags=["{pun.version}", "latest"],
-                registries=["registry.example.com"],
-            )
-        """
-    )
-
-
-# --- unikernel_initrd ----------------------------------------------------------------------------
-GZIP, NO_COMPRESSION = "gzip", "none"
-
-
-class UnikernelInitrdSourcesField(MultipleSourcesField):
-    default = ()
-    help = help_text(
-        """
-        Files of this target that go into the initrd, at `/` plus their path relative to the
-        BUILD file's directory (`init` becomes `/init`), unless `layout` places them elsewhere.
-        Executable files keep the execute bit (mode 0755; others 0644).
-        """
-    )
-
-
-class UnikernelInitrdDependenciesField(Dependencies):
-    help = help_text(
-        """
-        Targets whose files go into the initrd: `files`/`resources`, and codegen targets such as
-        `shell_command` (their output files). They are placed like `sources`.
-        """
-    )
-
-
-class UnikernelInitrdLayoutField(DictStringToStringField):
-    alias = "layout"
-    help = help_text(
-        """
-        Where files go in the initrd: `{"SRC": "/DST"}`, SRC relative to the BUILD file's
-        directory (a file of `sources` or of a dependency), DST absolute. Example:
-        `{"debian/busybox": "/bin/busybox"}`.
-        """
-    )
-
-
-class UnikernelInitrdSymlinksField(DictStringToStringField):
-    alias = "symlinks"
-    help = help_text(
-        """
-        Symlinks to add: `{"/PATH": "TARGET"}`, e.g. `{"/bin/sh": "busybox"}` for busybox applets.
-        """
-    )
-
-
-class UnikernelInitrdDirectoriesField(StringSequenceField):
-    alias = "directories"
-    default = ()
-    help = 'Empty directories to add, e.g. `["/proc", "/sys", "/dev"]` (mount points).'
-
-
-class UnikernelInitrdCompressionField(StringField):
-    alias = "compression"
-    default = NO_COMPRESSION
-    valid_choices = (NO_COMPRESSION, GZIP)
-    help = help_text(
-        """
-        `none` (the default): a plain newc cpio, which urunc can append its own files to.
-        `gzip`: gzip with mtime 0 (the kernel unpacks both).
-        """
-    )
-
-
-class UnikernelInitrdOutputPathField(OutputPathField):
-    help = help_text(
-        """
-        Where the initrd goes, below `--distdir`; by default `path.to.dir/NAME.cpio`
-        (`.cpio.gz` with gzip). A `unikernel_image` that depends on this target finds it at
-        this path in its build context, so set e.g. `output_path="initrd.cpio"` and
-        `COPY initrd.cpio /kernel/initrd.cpio`.
-        """
-    )
-
-
-class UnikernelInitrdTarget(Target):
-    alias = "unikernel_initrd"
-    core_fields = (
-        *COMMON_TARGET_FIELDS,
-        UnikernelInitrdSourcesField,
-        UnikernelInitrdDependenciesField,
-        UnikernelInitrdLayoutField,
-        UnikernelInitrdSymlinksField,
-        UnikernelInitrdDirectoriesField,
-        UnikernelInitrdCompressionField,
-        UnikernelInitrdOutputPathField,
-    )
-    help = help_text(
-        """
-        An initrd for a Linux guest: a newc cpio archive written by `pun initrd`, the same bytes
-        on every machine (entries sorted, owners 0:0, mtimes `[pun].source_date_epoch`,
-        normalized modes, inode numbers in path order). `pants package` builds it in a cached,
-        sandboxed process; a `unikernel_image` COPYs it from its `output_path`.
-
-        Example:
-
-            unikernel_initrd(
-                name="initrd",
-                sources=["init"],
-                dependencies=[":busybox"],
-                layout={"debian/busybox": "/bin/busybox"},
-                symlinks={"/bin/sh": "busybox", "/bin/poweroff": "busybox"},
-                directories=["/proc", "/sys", "/dev"],
-                output_path="initrd.cpio",
             )
         """
     )

@@ -25,9 +25,7 @@ from pants.engine.unions import UnionRule
 from pants.util.logging import LogLevel
 
 from pun_rules.errors import UnikernelImageError
-from pun_rules.subsystems.pun import PunSubsystem
-from pun_rules.subsystems.pun_tool import PunToolPex
-from pun_rules.target_types import (
+from pun_rules.initrd_target_types import (
     GZIP,
     UnikernelInitrdCompressionField,
     UnikernelInitrdDependenciesField,
@@ -37,6 +35,8 @@ from pun_rules.target_types import (
     UnikernelInitrdSourcesField,
     UnikernelInitrdSymlinksField,
 )
+from pun_rules.subsystems.pun import PunSubsystem
+from pun_rules.subsystems.pun_tool import PunToolPex
 
 ALIAS = "unikernel_initrd"
 

@@ -22,11 +22,11 @@ from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
 from pants.engine.process import InteractiveProcess, Process
 from pants.engine.rules import Get, collect_rules, rule
 
+from pun_rules.frontend_target_types import PunFrontendImageRepositoryField
 from pun_rules.goals.package import BuiltUnikernelImage
 from pun_rules.subsystems.pun import PunSubsystem
 from pun_rules.subsystems.pun_tool import PunToolPex
 from pun_rules.target_types import (
-    PunFrontendImageRepositoryField,
     UnikernelImageRegistriesField,
     UnikernelImageSkipPushField,
     UnikernelImageSourceField,
