@@ -132,9 +132,23 @@ class Bridge:
                 request.ranges.append(ops_pb2.Range(start=position, end=position))
         self._call("Warn", request)
 
-    def return_result(self, ref: str, metadata: Mapping[str, bytes], *, array_ref: bool) -> None:
+    def return_result(
+        self,
+        ref: str,
+        metadata: Mapping[str, bytes],
+        *,
+        array_ref: bool,
+        platform_refs: Sequence[Tuple[str, str]] = (),
+    ) -> None:
+        """One ref, or (`platform_refs`) one ref per platform id: the refs map."""
         result = gateway_pb2.Result(metadata=dict(metadata))
-        if array_ref:
+        if platform_refs and array_ref:
+            for platform_id, platform_ref in platform_refs:
+                result.refs.refs[platform_id].CopyFrom(gateway_pb2.Ref(id=platform_ref))
+        elif platform_refs:
+            for platform_id, platform_ref in platform_refs:
+                result.refsDeprecated.refs[platform_id] = platform_ref
+        elif array_ref:
             result.ref.CopyFrom(gateway_pb2.Ref(id=ref))
         else:
             result.refDeprecated = ref

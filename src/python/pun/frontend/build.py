@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from pun.api import GenerateOptions, generate, read_plan
 from pun.containerfile.plan import PackPlan
@@ -19,7 +19,9 @@ from pun.frontend.bridge import Bridge, BridgeError, BridgeWarning, Pong
 from pun.frontend.caps import PROTO_REFARRAY, RESOLVE_IMAGE, WARNINGS, Capabilities
 from pun.frontend.environment import FrontendEnvironment
 from pun.frontend.imageconfig import (
+    ANNOTATION_MANIFEST_PREFIX,
     CONFIG_KEY,
+    PLATFORMS_KEY,
     exporter_config,
     manifest_annotations,
     parse_base_config,
@@ -40,8 +42,19 @@ Log = Callable[[str], None]
 
 @dataclass(frozen=True)
 class FrontendResult:
+    """One image (`ref`), or, for several platforms, one ref per platform id (`platform_refs`):
+    BuildKit's multi-platform result, which its exporters turn into an image index."""
+
     ref: str
     metadata: Mapping[str, bytes]
+    platform_refs: Tuple[Tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class PlatformImage:
+    ref: str
+    config: bytes
+    annotations: Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -104,13 +117,13 @@ def run_build(
     warnings = list(request.notes)
     for note in request.notes:
         reporter.report(note)
-    platform = target_platform(request, environment, pong)
+    platforms = target_platforms(request, environment, pong)
     source = fetch_containerfile(bridge, request, pong.caps)
     log(f"read {source.filename} from the local {source.local_name!r}")
     options = GenerateOptions(
         path=source.filename,
         build_args=request.build_args,
-        target_platform=platform,
+        target_platform=platforms[0],
         platform_given=bool(request.platforms),
     )
     # Like the Dockerfile frontend, look for the ignore file only once the file parses, and
@@ -122,23 +135,85 @@ def run_build(
         options = options._replace(
             context_excludes=read_ignore_patterns(bridge, source, pong.caps, log)
         )
+    images = [
+        build_platform(
+            bridge,
+            request,
+            source,
+            options._replace(target_platform=platform),
+            pong,
+            reporter,
+            warnings if index == 0 else None,
+            log,
+        )
+        for index, platform in enumerate(platforms)
+    ]
+    if len(platforms) == 1:
+        (image,) = images
+        metadata: Dict[str, bytes] = {
+            CONFIG_KEY: image.config,
+            **manifest_annotations(image.annotations),
+        }
+        return FrontendResult(ref=image.ref, metadata=metadata)
+    return multi_platform_result(platforms, images)
+
+
+def build_platform(
+    bridge: Bridge,
+    request: BuildRequest,
+    source: ContainerfileSource,
+    options: GenerateOptions,
+    pong: Pong,
+    reporter: Reporter,
+    warnings: Optional[List[Diagnostic]],
+    log: Log,
+) -> PlatformImage:
+    """Generate, Solve and describe one platform's image. Warnings are shown once, for the
+    platform given the `warnings` list (the first): the other platforms repeat them."""
     # local_unique_id stays None: a fresh random id per build, as BuildKit's client does.
     generated = generate(source.text, options)
-    for warning in generated.warnings:
-        reporter.report(warning, source)
-    warnings.extend(generated.warnings)
     check_llb_caps(generated.definition, pong.caps)
     array_ref = pong.caps.supports(PROTO_REFARRAY)
-    if not pong.caps.supports(WARNINGS):
-        show_as_steps(bridge, warnings, array_ref=array_ref, log=log)
+    if warnings is not None:
+        for warning in generated.warnings:
+            reporter.report(warning, source)
+        warnings.extend(generated.warnings)
+        if not pong.caps.supports(WARNINGS):
+            show_as_steps(bridge, warnings, array_ref=array_ref, log=log)
     ref = bridge.solve(generated.definition, array_ref=array_ref)
     base = base_config(bridge, generated.image, pong.caps, log, generated.plan)
     spec = generated.image.with_labels(request.labels)
-    metadata: Dict[str, bytes] = {
-        CONFIG_KEY: exporter_config(spec, base),
-        **manifest_annotations(spec.manifest_annotations),
-    }
-    return FrontendResult(ref=ref, metadata=metadata)
+    return PlatformImage(ref, exporter_config(spec, base), spec.manifest_annotations)
+
+
+def multi_platform_result(
+    platforms: Sequence[Platform], images: Sequence[PlatformImage]
+) -> FrontendResult:
+    """What BuildKit's Dockerfile frontend returns for several platforms (exporter/
+    containerimage/exptypes: `refs.platforms`, `containerimage.config/<id>`,
+    `annotation-manifest[<id>].<key>`): one ref per platform id, which BuildKit's image
+    exporters write as an index with one manifest per platform."""
+    import json
+
+    metadata: Dict[str, bytes] = {}
+    listed = []
+    for platform, image in zip(platforms, images):
+        platform_id = str(platform)
+        metadata[f"{CONFIG_KEY}/{platform_id}"] = image.config
+        for key, value in manifest_annotations(image.annotations).items():
+            key = key[len(ANNOTATION_MANIFEST_PREFIX) :]
+            metadata[f"annotation-manifest[{platform_id}].{key}"] = value
+        described = {"architecture": platform.architecture, "os": platform.os}
+        if platform.variant:
+            described["variant"] = platform.variant
+        # Go's encoding of exptypes.Platforms: its fields carry no json tags.
+        listed.append({"ID": platform_id, "Platform": described})
+    metadata[PLATFORMS_KEY] = json.dumps({"Platforms": listed}).encode("utf-8")
+    return FrontendResult(
+        ref="",
+        metadata=metadata,
+        platform_refs=tuple((str(p), image.ref) for p, image in zip(platforms, images)),
+    )
 
 
 def rootfs_unsupported(plan: PackPlan) -> PunError:
@@ -155,22 +230,16 @@ def rootfs_unsupported(plan: PackPlan) -> PunError:
     )
 
 
-def target_platform(
+def target_platforms(
     request: BuildRequest, environment: FrontendEnvironment, pong: Pong
-) -> Platform:
-    if len(request.platforms) > 1:
-        listed = ", ".join(str(p) for p in request.platforms)
-        raise error(
-            f"pun builds one platform at a time, but {listed} were requested",
-            hint="run one build per platform (--platform linux/amd64)",
-        )
+) -> Tuple[Platform, ...]:
     if request.platforms:
-        return request.platforms[0]
+        return tuple(request.platforms)
     # Like the Dockerfile frontend: the daemon's first worker platform is the default.
     for platforms in (environment.worker_platforms, pong.worker_platforms):
         if platforms:
-            return platforms[0]
-    return DEFAULT_TARGET
+            return (platforms[0],)
+    return (DEFAULT_TARGET,)
 
 
 def fetch_containerfile(

@@ -15,6 +15,8 @@ from pun.gojson import go_json_dumps
 from pun.imagespec import ImageSpec
 
 CONFIG_KEY = "containerimage.config"
+# A multi-platform result lists its platforms here (exptypes.ExporterPlatformsKey).
+PLATFORMS_KEY = "refs.platforms"
 ANNOTATION_MANIFEST_PREFIX = "annotation-manifest."
 
 

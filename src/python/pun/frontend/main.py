@@ -63,7 +63,10 @@ def serve(target: str, environ: Mapping[str, str], began: float, log: Log = stde
             return _return_error(bridge, INTERNAL, f"pun: internal error: {exc!r}", log)
         try:
             bridge.return_result(
-                result.ref, result.metadata, array_ref=pong.caps.supports(PROTO_REFARRAY)
+                result.ref,
+                result.metadata,
+                array_ref=pong.caps.supports(PROTO_REFARRAY),
+                platform_refs=result.platform_refs,
             )
         except BridgeError as exc:
             log(f"cannot return the result: {exc}")

@@ -268,3 +268,68 @@ def test_a_bunnyfile_through_the_frontend_makes_bunny_s_image(
     )
     expected = (case / "expected" / "rootfs.txt").read_text().splitlines()
     assert listing(tmp_path / "bundle" / "rootfs") == expected
+
+
+MULTI_PLATFORM = """\
+FROM scratch
+ARG TARGETARCH
+COPY kernel-${TARGETARCH} /kernel
+LABEL com.urunc.unikernel.binary=/kernel com.urunc.unikernel.unikernelType=hermit
+LABEL com.urunc.unikernel.hypervisor=qemu com.urunc.unikernel.cmdline=${TARGETARCH}
+LABEL com.urunc.unikernel.mountRootfs=false com.urunc.unikernel.useDMBlock=false
+"""
+
+
+def test_several_platforms_make_one_index_through_buildkit(frontend: str, tmp_path: Path) -> None:
+    """`--opt platform=a,b`: BuildKit's own exporter writes the index from the frontend's
+    multi-platform result; skopeo finds each platform with its own file, config and labels."""
+    skopeo = require("skopeo")
+    context = tmp_path / "context"
+    context.mkdir()
+    (context / "Containerfile").write_text(MULTI_PLATFORM)
+    for arch in ("amd64", "arm64"):
+        (context / f"kernel-{arch}").write_text(f"a kernel for {arch}\n")
+    archive = tmp_path / "image.tar"
+    built = buildctl(
+        frontend,
+        context,
+        "--opt",
+        "platform=linux/amd64,linux/arm64",
+        "--output",
+        f"type=oci,dest={archive}",
+    )
+    assert built.returncode == 0, built.stderr
+
+    def skopeo_json(*args: str) -> Dict:
+        done = subprocess.run([skopeo, *args], capture_output=True, check=True)
+        decoded: Dict = json.loads(done.stdout)
+        return decoded
+
+    index = skopeo_json("inspect", "--raw", f"oci-archive:{archive}")
+    assert index["mediaType"] == "application/vnd.oci.image.index.v1+json"
+    assert [m["platform"]["architecture"] for m in index["manifests"]] == ["amd64", "arm64"]
+    for arch in ("amd64", "arm64"):
+        picked = ("--override-arch", arch)
+        config = skopeo_json(*picked, "inspect", "--config", f"oci-archive:{archive}")
+        assert config["architecture"] == arch
+        assert config["config"]["Labels"]["com.urunc.unikernel.cmdline"] == arch
+        layout = tmp_path / f"layout-{arch}"
+        subprocess.run(
+            [skopeo, *picked, "copy", "--quiet", f"oci-archive:{archive}", f"dir:{layout}"],
+            check=True,
+        )
+        manifest = json.loads((layout / "manifest.json").read_text())
+        assert manifest["annotations"]["com.urunc.unikernel.cmdline"] == arch
+        assert f"a kernel for {arch}".encode() in _layer_bytes(layout)
+
+
+def _layer_bytes(layout: Path) -> bytes:
+    """Every layer of a `dir:` copy, decompressed and concatenated (tar bytes, enough to find
+    a file's content in)."""
+    import gzip
+
+    out = b""
+    manifest = json.loads((layout / "manifest.json").read_text())
+    for layer in manifest["layers"]:
+        out += gzip.decompress((layout / layer["digest"].split(":", 1)[1]).read_bytes())
+    return out

@@ -450,8 +450,28 @@ def test_missing_llb_caps_fail_before_the_daemon_does(tmp_path: Path) -> None:
     assert "file.base" in returned(daemon).error.message
 
 
-def test_several_platforms_are_refused(tmp_path: Path) -> None:
+def test_several_platforms_are_one_ref_per_platform(tmp_path: Path) -> None:
+    """BuildKit's multi-platform result (exporter/containerimage/exptypes): the refs map keyed
+    by platform id, `refs.platforms` listing them (Go's field names: ID, Platform), and each
+    platform's config and manifest annotations under its id."""
     context = make_context(tmp_path, SCRATCH)
     daemon = FakeDaemon(locals={"dockerfile": context, "context": context})
-    assert run(daemon, {"platform": "linux/amd64,linux/arm64"}).returncode == 1
-    assert "one platform at a time" in returned(daemon).error.message
+    done = run(daemon, {"filename": "Containerfile", "platform": "linux/amd64,linux/arm64"})
+    assert done.returncode == 0, done.stderr
+    result = returned(daemon).result
+    refs = dict(result.refs.refs) or dict(result.refsDeprecated.refs)
+    assert sorted(refs) == ["linux/amd64", "linux/arm64"]
+    assert len(set(str(r) for r in refs.values())) == 2
+    metadata = dict(result.metadata)
+    assert json.loads(metadata["refs.platforms"]) == {
+        "Platforms": [
+            {"ID": "linux/amd64", "Platform": {"architecture": "amd64", "os": "linux"}},
+            {"ID": "linux/arm64", "Platform": {"architecture": "arm64", "os": "linux"}},
+        ]
+    }
+    for arch in ("amd64", "arm64"):
+        config = json.loads(metadata[f"containerimage.config/linux/{arch}"])
+        assert config["architecture"] == arch and config["os"] == "linux"
+        key = f"annotation-manifest[linux/{arch}].com.urunc.unikernel.unikernelType"
+        assert metadata[key] == b"rumprun"
+    assert "containerimage.config" not in metadata
