@@ -1,4 +1,5 @@
-"""The fixtures' rootfs listing format: `./path mode sha256-prefix`, directories `./dir/ mode`."""
+"""Root filesystems in tests: the fixtures' listing format (`./path mode sha256-prefix`,
+directories `./dir/ mode`), and an image archive's rootfs as skopeo + umoci unpack it."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import shutil
 import stat
 from pathlib import Path
 from typing import List
+
+from pun_testing.tools import require, run
 
 
 def listing(root: Path) -> List[str]:
@@ -46,3 +49,15 @@ def writable_copy(case: Path, dest: Path) -> Path:
         for name in filenames:
             os.chmod(Path(dirpath) / name, 0o644)
     return dest
+
+
+def umoci_rootfs(archive: Path, work: Path, rootless: bool = False) -> Path:
+    """The root filesystem of an OCI archive as independent tools read it: `skopeo copy` into
+    an OCI layout, then `umoci unpack` (`--rootless`: owned by the caller, owners not kept)."""
+    skopeo, umoci = require("skopeo"), require("umoci")
+    work.mkdir(parents=True, exist_ok=True)
+    layout = work / "layout"
+    run([skopeo, "copy", "--quiet", f"oci-archive:{archive}", f"oci:{layout}:x"])
+    flags = ["--rootless"] if rootless else []
+    run([umoci, "unpack", *flags, "--image", f"{layout}:x", str(work / "bundle")])
+    return work / "bundle" / "rootfs"

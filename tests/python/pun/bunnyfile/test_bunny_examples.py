@@ -21,7 +21,7 @@ from pun.containerfile.plan import PackPlan
 from pun.diagnostics import PunError
 from pun.imagespec import SetCmd, SetEntrypoint, SetEnv
 from pun_testing.building import pun_build
-from pun_testing.rootfs import listing, writable_copy
+from pun_testing.rootfs import listing, umoci_rootfs, writable_copy
 from pun_testing.shared import BUNNY
 from pun_testing.tools import require
 
@@ -174,7 +174,7 @@ def test_pun_build_makes_bunny_s_files(case: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("case", BUILDABLE)
 def test_the_image_carries_the_annotations_and_config(case: str, tmp_path: Path) -> None:
-    skopeo, umoci = require("skopeo"), require("umoci")
+    skopeo = require("skopeo")
     context = writable_copy(BUNNY / case, tmp_path / "context")
     archive = tmp_path / "image.oci.tar"
     done = pun_build(
@@ -206,21 +206,6 @@ def test_the_image_carries_the_annotations_and_config(case: str, tmp_path: Path)
     assert (config["os"], config["architecture"]) == ("linux", "amd64")  # architecture: x86
     assert config["config"]["Labels"] == labels
     assert config["config"]["Cmd"] == recorded(case)["cmd"]
-    subprocess.run(
-        [skopeo, "copy", "--quiet", f"oci-archive:{archive}", f"oci:{tmp_path}/layout:latest"],
-        check=True,
-    )
-    subprocess.run(
-        [
-            umoci,
-            "unpack",
-            "--rootless",
-            "--image",
-            f"{tmp_path}/layout:latest",
-            str(tmp_path / "bundle"),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    umoci_rootfs(archive, tmp_path, rootless=True)
     urunc = json.loads((tmp_path / "bundle" / "rootfs" / "urunc.json").read_bytes())
     assert {k: base64.b64decode(v).decode() for k, v in urunc.items()} == labels

@@ -24,7 +24,7 @@ from pun_testing.buildkit import BuildKit, buildkit, require_buildkit
 from pun_testing.docker_engine import push_archive, unique_tag
 from pun_testing.frontend_image import frontend_archive
 from pun_testing.registry import Registry, start_registry, stop_registry
-from pun_testing.rootfs import listing, writable_copy
+from pun_testing.rootfs import listing, umoci_rootfs, writable_copy
 from pun_testing.shared import BUNNY, CASES
 from pun_testing.tools import require
 
@@ -79,7 +79,7 @@ def expected_labels(case: str) -> Dict[str, str]:
 def test_buildctl_gateway_build_is_annotated_with_the_recorded_rootfs(
     frontend: str, case: str, tmp_path: Path
 ) -> None:
-    skopeo, umoci = require("skopeo"), require("umoci")
+    skopeo = require("skopeo")
     archive = tmp_path / "image.tar"
     built = buildctl(
         frontend, case_context(case, tmp_path / "context"), "--output", f"type=oci,dest={archive}"
@@ -100,22 +100,7 @@ def test_buildctl_gateway_build_is_annotated_with_the_recorded_rootfs(
         ).stdout
     )
     assert config["config"].get("Labels", {}) == labels  # Go omits an empty Labels
-    subprocess.run(
-        [skopeo, "copy", "--quiet", f"oci-archive:{archive}", f"oci:{tmp_path}/layout:latest"],
-        check=True,
-    )
-    subprocess.run(
-        [
-            umoci,
-            "unpack",
-            "--rootless",
-            "--image",
-            f"{tmp_path}/layout:latest",
-            str(tmp_path / "bundle"),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    umoci_rootfs(archive, tmp_path, rootless=True)
     rootfs = tmp_path / "bundle" / "rootfs"
     expected = (CASES / case / "expected" / "rootfs.txt").read_text().splitlines()
     assert listing(rootfs) == expected
@@ -226,7 +211,7 @@ def test_a_bunnyfile_through_the_frontend_makes_bunny_s_image(
 ) -> None:
     """bunny's examples/Redis_Rumprun.md bunnyfile, `filename=bunnyfile`: the files and the
     annotations bunny itself made of it (tests/data/bunny/redis-rumprun/expected)."""
-    skopeo, umoci = require("skopeo"), require("umoci")
+    skopeo = require("skopeo")
     case = BUNNY / "redis-rumprun"
     context = writable_copy(case, tmp_path / "context")
     shutil.rmtree(context / "expected")
@@ -250,22 +235,7 @@ def test_a_bunnyfile_through_the_frontend_makes_bunny_s_image(
         ).stdout
     )
     assert config["config"]["Cmd"] == bunny["cmd"]
-    subprocess.run(
-        [skopeo, "copy", "--quiet", f"oci-archive:{archive}", f"oci:{tmp_path}/layout:latest"],
-        check=True,
-    )
-    subprocess.run(
-        [
-            umoci,
-            "unpack",
-            "--rootless",
-            "--image",
-            f"{tmp_path}/layout:latest",
-            str(tmp_path / "bundle"),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    umoci_rootfs(archive, tmp_path, rootless=True)
     expected = (case / "expected" / "rootfs.txt").read_text().splitlines()
     assert listing(tmp_path / "bundle" / "rootfs") == expected
 

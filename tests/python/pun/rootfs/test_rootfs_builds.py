@@ -20,6 +20,7 @@ from pun.cli.main import main as pun
 from pun_testing.buildkit import BuildKit, buildkit  # noqa: F401  (the fixture)
 from pun_testing.images import archive_json
 from pun_testing.registry import Registry, registry  # noqa: F401  (the fixture)
+from pun_testing.rootfs import umoci_rootfs
 from pun_testing.tools import require, run
 from pun_testing.trees import tree
 
@@ -70,14 +71,6 @@ def check_block_image(image: Path) -> None:
     assert cat == b"#!/bin/sh\necho hi\n"
 
 
-def unpack(archive: Path, work: Path) -> Path:
-    skopeo, umoci = require("skopeo"), require("umoci")
-    work.mkdir()
-    run([skopeo, "copy", "--quiet", f"oci-archive:{archive}", f"oci:{work / 'layout'}:x"])
-    run([umoci, "raw", "unpack", "--image", f"{work / 'layout'}:x", str(work / "rootfs")])
-    return work / "rootfs"
-
-
 def test_pun_build_puts_the_block_image_and_its_labels_in_the_image(tmp_path: Path) -> None:
     root = context(tmp_path / "ctx")
     archive = tmp_path / "image.oci.tar"
@@ -103,7 +96,7 @@ def test_pun_build_puts_the_block_image_and_its_labels_in_the_image(tmp_path: Pa
     )
     assert manifest["annotations"][BLOCK] == "/rootfs.ext4"
     assert manifest["annotations"][MOUNT_POINT] == "/"
-    files = unpack(archive, tmp_path / "unpacked")
+    files = umoci_rootfs(archive, tmp_path / "unpacked")
     encoded = json.loads((files / "urunc.json").read_text())
     urunc = {k: base64.b64decode(v).decode() for k, v in encoded.items()}
     assert (urunc[BLOCK], urunc[MOUNT_POINT]) == ("/rootfs.ext4", "/")

@@ -22,6 +22,7 @@ from pun.api import GenerateOptions, generate
 from pun.diagnostics import PunError
 from pun_testing.building import pun_build
 from pun_testing.registry import start_registry, stop_registry
+from pun_testing.rootfs import umoci_rootfs
 from pun_testing.tools import require, run
 from pun_testing.trees import (
     buildkit_dockerfile,
@@ -359,15 +360,6 @@ def test_a_missing_source_is_one_error_naming_the_image(
     assert "Traceback" not in result.err
 
 
-def _unpacked(archive: Path, work: Path) -> Path:
-    """The image's root filesystem as umoci unpacks it (an independent reader)."""
-    work.mkdir(parents=True)
-    layout = work / "layout"
-    run([require("skopeo"), "copy", "--quiet", f"oci-archive:{archive}", f"oci:{layout}:x"])
-    run([require("umoci"), "unpack", "--image", f"{layout}:x", str(work / "bundle")])
-    return work / "bundle" / "rootfs"
-
-
 def test_the_buildctl_builder_makes_the_same_image(tmp_path: Path, source_image: Image) -> None:
     from pun_testing.buildkit import require_buildkit
 
@@ -394,7 +386,9 @@ def test_the_buildctl_builder_makes_the_same_image(tmp_path: Path, source_image:
             tmp_path / "cache",
         )
         assert result.code == 0, result.err
-        roots.append(tree(_unpacked(archive, tmp_path / builder), ("urunc.json", "Containerfile")))
+        roots.append(
+            tree(umoci_rootfs(archive, tmp_path / builder), ("urunc.json", "Containerfile"))
+        )
     assert roots[0] == roots[1], differences(roots[0], roots[1])
     assert (
         "copied/bin",
