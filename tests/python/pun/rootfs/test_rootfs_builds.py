@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, List
 
 import pytest
 
@@ -37,6 +37,19 @@ CMD ["/init"]
 """
 BLOCK = "com.urunc.unikernel.block"
 MOUNT_POINT = "com.urunc.unikernel.blkMntPoint"
+
+
+def build(root: Path, output: str) -> int:
+    """`pun build` of the context `root` (its Containerfile) to `--output output`."""
+    return pun(["build", "--context", str(root), "--progress", "quiet", "--output", output])
+
+
+def cpio_names(archive: bytes) -> List[str]:
+    """The member names GNU cpio reads in a newc archive (an independent reader)."""
+    listed = subprocess.run(
+        [require("cpio"), "-t", "--quiet"], input=archive, capture_output=True, check=True
+    )
+    return listed.stdout.decode().split()
 
 
 def context(root: Path, text: str = CONTAINERFILE) -> Path:
@@ -74,20 +87,7 @@ def check_block_image(image: Path) -> None:
 def test_pun_build_puts_the_block_image_and_its_labels_in_the_image(tmp_path: Path) -> None:
     root = context(tmp_path / "ctx")
     archive = tmp_path / "image.oci.tar"
-    assert (
-        pun(
-            [
-                "build",
-                "--context",
-                str(root),
-                "--progress",
-                "quiet",
-                "--output",
-                f"type=oci,dest={archive}",
-            ]
-        )
-        == 0
-    )
+    assert build(root, f"type=oci,dest={archive}") == 0
     inspected = json.loads(run([require("skopeo"), "inspect", f"oci-archive:{archive}"]).stdout)
     assert (inspected["Labels"][BLOCK], inspected["Labels"][MOUNT_POINT]) == ("/rootfs.ext4", "/")
     manifest_entry = archive_json(archive, "index.json")["manifests"][0]
@@ -294,30 +294,8 @@ def test_an_initrd_rootfs_through_pun_build(tmp_path: Path, kind: str) -> None:
     )
     root = context(tmp_path / "ctx", text)
     dest = tmp_path / "local"
-    assert (
-        pun(
-            [
-                "build",
-                "--context",
-                str(root),
-                "--progress",
-                "quiet",
-                "--output",
-                f"type=local,dest={dest}",
-            ]
-        )
-        == 0
-    )
-    listing = (
-        subprocess.run(
-            [require("cpio"), "-t", "--quiet"],
-            input=gzip.decompress((dest / "boot" / "initrd.gz").read_bytes()),
-            capture_output=True,
-            check=True,
-        )
-        .stdout.decode()
-        .split()
-    )
+    assert build(root, f"type=local,dest={dest}") == 0
+    listing = cpio_names(gzip.decompress((dest / "boot" / "initrd.gz").read_bytes()))
     assert listing == ["etc", "etc/app", "etc/app/app.conf", "init"]
     urunc = json.loads((dest / "urunc.json").read_text())
     assert base64.b64decode(urunc["com.urunc.unikernel.initrd"]) == b"/boot/initrd.gz"
@@ -334,20 +312,7 @@ def test_a_rootfs_from_another_image_with_copies_over_it(
     (base_ctx / "etc" / "app.conf").write_text("base config\n")
     (base_ctx / "Containerfile").write_text("FROM scratch\nCOPY etc /etc\n")
     base_archive = tmp_path / "base.tar"
-    assert (
-        pun(
-            [
-                "build",
-                "--context",
-                str(base_ctx),
-                "--progress",
-                "quiet",
-                "--output",
-                f"type=oci,dest={base_archive}",
-            ]
-        )
-        == 0
-    )
+    assert build(base_ctx, f"type=oci,dest={base_archive}") == 0
     reference = f"{registry.host}/rootfs/base:1"
     push_archive(base_archive, reference)
     text = CONTAINERFILE.replace(
@@ -396,28 +361,6 @@ def test_the_context_ignore_file_keeps_files_out_of_the_rootfs(tmp_path: Path) -
     (root / "conf" / "secret.key").write_text("never in an image\n")
     (root / ".dockerignore").write_text("**/*.key\n")
     dest = tmp_path / "local"
-    assert (
-        pun(
-            [
-                "build",
-                "--context",
-                str(root),
-                "--progress",
-                "quiet",
-                "--output",
-                f"type=local,dest={dest}",
-            ]
-        )
-        == 0
-    )
-    listing = (
-        subprocess.run(
-            [require("cpio"), "-t", "--quiet"],
-            stdin=(dest / "initrd").open("rb"),
-            capture_output=True,
-            check=True,
-        )
-        .stdout.decode()
-        .split()
-    )
+    assert build(root, f"type=local,dest={dest}") == 0
+    listing = cpio_names((dest / "initrd").read_bytes())
     assert listing == ["etc", "etc/app", "etc/app/app.conf", "init"]
