@@ -14,7 +14,7 @@ import io
 import json
 import tarfile
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 PASSWD = b"root:x:0:0:root:/root:/bin/sh\napp:x:1234:5678::/home/app:/bin/sh\n"
 GROUP = b"root:x:0:\nstaff:x:4321:app\n"
@@ -36,10 +36,73 @@ def _tar(entries: List[Tuple[str, bytes, int]]) -> bytes:
     return out.getvalue()
 
 
-def _blob(layout: Path, data: bytes) -> Dict[str, Any]:
+def blob(layout: Path, data: bytes) -> Dict[str, Any]:
+    """Write `data` as a blob of the layout; its descriptor's digest and size."""
     digest = hashlib.sha256(data).hexdigest()
     (layout / "blobs" / "sha256" / digest).write_bytes(data)
     return {"digest": f"sha256:{digest}", "size": len(data)}
+
+
+def image_manifest(
+    layout: Path,
+    arch: str,
+    layer_tars: Sequence[bytes],
+    config_body: Dict[str, Any],
+    history: Sequence[str],
+) -> Dict[str, Any]:
+    """One linux/ARCH image in the layout (gzip layers, config, manifest); its descriptor for an
+    index."""
+    layers, diff_ids = [], []
+    for plain in layer_tars:
+        diff_ids.append("sha256:" + hashlib.sha256(plain).hexdigest())
+        zipped = gzip.compress(plain, mtime=0)
+        layers.append(
+            {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **blob(layout, zipped)}
+        )
+    config = {
+        "architecture": arch,
+        "os": "linux",
+        "config": config_body,
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        "history": [{"created_by": step} for step in history],
+    }
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            **blob(layout, json.dumps(config).encode()),
+        },
+        "layers": layers,
+    }
+    return {
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        **blob(layout, json.dumps(manifest).encode()),
+        "platform": {"architecture": arch, "os": "linux"},
+    }
+
+
+def index_layout(layout: Path, manifests: Sequence[Dict[str, Any]], tag: str) -> str:
+    """Finish an OCI layout whose blobs are written: an image index over `manifests`, tagged
+    `tag`. Returns the index's digest (what `name@sha256:...` pins)."""
+    index = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": list(manifests),
+    }
+    entry = {
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        **blob(layout, json.dumps(index).encode()),
+        "annotations": {"org.opencontainers.image.ref.name": tag},
+    }
+    (layout / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+    (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [entry]}))
+    return str(entry["digest"])
+
+
+def new_layout(layout: Path) -> Path:
+    (layout / "blobs" / "sha256").mkdir(parents=True)
+    return layout
 
 
 def _image(layout: Path, arch: str) -> Dict[str, Any]:
@@ -54,58 +117,19 @@ def _image(layout: Path, arch: str) -> Dict[str, Any]:
         ]
     )
     second = _tar([("etc/", b"", 0o755), ("etc/.wh.old", b"", 0o644)])
-    layers = []
-    diff_ids = []
-    for plain in (first, second):
-        diff_ids.append("sha256:" + hashlib.sha256(plain).hexdigest())
-        zipped = gzip.compress(plain, mtime=0)
-        layers.append(
-            {"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **_blob(layout, zipped)}
-        )
-    config = {
-        "architecture": arch,
-        "os": "linux",
-        "config": {
-            "Env": ["PATH=/usr/bin:/bin", f"BASE_ARCH={arch}"],
-            "Cmd": ["--serve"],
-            "Entrypoint": ["/init"],
-            "WorkingDir": "/srv",
-            "Labels": {"base.label": "kept"},
-        },
-        "rootfs": {"type": "layers", "diff_ids": diff_ids},
-        "history": [{"created_by": "base layer 1"}, {"created_by": "base layer 2"}],
+    body = {
+        "Env": ["PATH=/usr/bin:/bin", f"BASE_ARCH={arch}"],
+        "Cmd": ["--serve"],
+        "Entrypoint": ["/init"],
+        "WorkingDir": "/srv",
+        "Labels": {"base.label": "kept"},
     }
-    config_desc = {
-        "mediaType": "application/vnd.oci.image.config.v1+json",
-        **_blob(layout, json.dumps(config).encode()),
-    }
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": config_desc,
-        "layers": layers,
-    }
-    return {
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        **_blob(layout, json.dumps(manifest).encode()),
-        "platform": {"architecture": arch, "os": "linux"},
-    }
+    return image_manifest(layout, arch, (first, second), body, ("base layer 1", "base layer 2"))
 
 
 def multiarch_layout(layout: Path, tag: str = "1.0") -> Path:
-    (layout / "blobs" / "sha256").mkdir(parents=True)
-    (layout / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
-    index = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [_image(layout, "arm64"), _image(layout, "amd64")],
-    }
-    entry = {
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        **_blob(layout, json.dumps(index).encode()),
-        "annotations": {"org.opencontainers.image.ref.name": tag},
-    }
-    (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [entry]}))
+    new_layout(layout)
+    index_layout(layout, [_image(layout, "arm64"), _image(layout, "amd64")], tag)
     return layout
 
 

@@ -8,10 +8,8 @@ and per-platform file contents (so a wrong platform choice shows).
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import io
-import json
 import tarfile
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple
@@ -21,6 +19,7 @@ import pytest
 from pun.api import GenerateOptions, generate
 from pun.diagnostics import PunError
 from pun_testing.building import pun_build
+from pun_testing.images import image_manifest, index_layout, new_layout
 from pun_testing.registry import start_registry, stop_registry
 from pun_testing.rootfs import umoci_rootfs
 from pun_testing.tools import require, run
@@ -54,12 +53,6 @@ def _layer(members: List[Member]) -> bytes:
                 info.size = len(data)
                 tar.addfile(info, io.BytesIO(data))
     return out.getvalue()
-
-
-def _blob(layout: Path, data: bytes) -> Dict[str, Any]:
-    digest = hashlib.sha256(data).hexdigest()
-    (layout / "blobs" / "sha256" / digest).write_bytes(data)
-    return {"digest": f"sha256:{digest}", "size": len(data)}
 
 
 def _image(layout: Path, arch: str) -> Dict[str, Any]:
@@ -96,56 +89,15 @@ def _image(layout: Path, arch: str) -> Dict[str, Any]:
             ("opt/tool/new", b"added later", 0o640, 7, 8, "file"),
         ]
     )
-    layers, diff_ids = [], []
-    for plain in (first, second):
-        diff_ids.append("sha256:" + hashlib.sha256(plain).hexdigest())
-        layers.append(
-            {
-                "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                **_blob(layout, gzip.compress(plain, mtime=0)),
-            }
-        )
-    config = {
-        "architecture": arch,
-        "os": "linux",
-        "config": {"Env": ["PATH=/bin"], "WorkingDir": "/opt"},
-        "rootfs": {"type": "layers", "diff_ids": diff_ids},
-        "history": [{"created_by": "layer 1"}, {"created_by": "layer 2"}],
-    }
-    config_desc = {
-        "mediaType": "application/vnd.oci.image.config.v1+json",
-        **_blob(layout, json.dumps(config).encode()),
-    }
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": config_desc,
-        "layers": layers,
-    }
-    return {
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        **_blob(layout, json.dumps(manifest).encode()),
-        "platform": {"architecture": arch, "os": "linux"},
-    }
+    body = {"Env": ["PATH=/bin"], "WorkingDir": "/opt"}
+    return image_manifest(layout, arch, (first, second), body, ("layer 1", "layer 2"))
 
 
 def source_layout(layout: Path) -> Tuple[Path, str]:
     """The layout and the digest of its index (what `name@sha256:…` pins)."""
-    (layout / "blobs" / "sha256").mkdir(parents=True)
-    (layout / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
-    index = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [_image(layout, "arm64"), _image(layout, "amd64")],
-    }
-    index_bytes = json.dumps(index).encode()
-    entry = {
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        **_blob(layout, index_bytes),
-        "annotations": {"org.opencontainers.image.ref.name": "1.0"},
-    }
-    (layout / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [entry]}))
-    return layout, "sha256:" + hashlib.sha256(index_bytes).hexdigest()
+    new_layout(layout)
+    manifests = [_image(layout, "arm64"), _image(layout, "amd64")]
+    return layout, index_layout(layout, manifests, "1.0")
 
 
 class Image(NamedTuple):
