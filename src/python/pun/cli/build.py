@@ -17,6 +17,7 @@ from pun.cli.options import (
     add_generate_arguments,
     add_insecure_registry_argument,
     add_progress_argument,
+    add_source_arguments,
     generate_options,
     platforms,
     read_containerfile,
@@ -40,9 +41,7 @@ def _parser() -> argparse.ArgumentParser:
         "type=local,dest=DIR | type=image,name=REF,push=true",
         allow_abbrev=False,
     )
-    parser.add_argument(
-        "-f", "--file", metavar="FILE", help="the Containerfile (default: CONTEXT/Containerfile)"
-    )
+    add_source_arguments(parser)
     parser.add_argument(
         "--definition",
         action="append",
@@ -57,12 +56,6 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="FILE",
         help="the image spec planned with --definition (pun.buildplan)",
-    )
-    parser.add_argument(
-        "--context",
-        default=".",
-        metavar="DIR",
-        help="the build context: the directory COPY reads from (default: .)",
     )
     parser.add_argument(
         "-o",

@@ -181,6 +181,19 @@ def source_date_epoch(flag: "Optional[int]") -> int:
     return int(text)
 
 
+def add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    """`-f/--file` and `--context`, as `docker build` reads them."""
+    parser.add_argument(
+        "-f", "--file", metavar="FILE", help="the Containerfile (default: CONTEXT/Containerfile)"
+    )
+    parser.add_argument(
+        "--context",
+        default=".",
+        metavar="DIR",
+        help="the build context: the directory COPY reads from (default: .)",
+    )
+
+
 def add_progress_argument(parser: argparse.ArgumentParser) -> None:
     from pun.progress import MODES
 

@@ -17,6 +17,7 @@ from typing import Optional, Sequence
 
 from pun.cli.options import (
     add_generate_arguments,
+    add_source_arguments,
     generate_options,
     read_containerfile,
     run_command,
@@ -34,12 +35,7 @@ def _parser() -> argparse.ArgumentParser:
         "pun.rootfs label asks for, into DIR/rootfs, for `buildctl build --local pun-rootfs=DIR`.",
         allow_abbrev=False,
     )
-    parser.add_argument(
-        "-f", "--file", metavar="FILE", help="the Containerfile (default: CONTEXT/Containerfile)"
-    )
-    parser.add_argument(
-        "--context", default=".", metavar="DIR", help="the build context (default: .)"
-    )
+    add_source_arguments(parser)
     parser.add_argument(
         "-o",
         "--output",
