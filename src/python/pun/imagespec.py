@@ -192,6 +192,8 @@ class ImageSpec(Record):
                     config.pop("Cmd", None)
             elif isinstance(step, SetCmd):
                 _set_args(config, "Cmd", _with_shell(config, step.args, step.shell_form))
+                # Only dispatchCmd sets ArgsEscaped (dispatchEntrypoint leaves it as it was).
+                config["ArgsEscaped"] = True
                 cmd_set = True
             elif isinstance(step, SetAuthor):
                 image["author"] = step.author
@@ -281,7 +283,6 @@ def _set_args(config: Dict[str, Any], key: str, args: List[str]) -> None:
         config[key] = args
     else:
         config.pop(key, None)
-    config["ArgsEscaped"] = True
 
 
 def _with_shell(config: Mapping[str, Any], args: Sequence[str], shell_form: bool) -> List[str]:

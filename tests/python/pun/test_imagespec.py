@@ -222,3 +222,18 @@ def test_an_absolute_workdir_is_kept_as_written() -> None:
     assert config["WorkingDir"] == "/app/"
     config = gen("FROM scratch\nWORKDIR /app/\nWORKDIR ./x/../y\n").image.config_for(None)
     assert config["config"]["WorkingDir"] == "/app/y"
+
+
+def test_only_cmd_sets_args_escaped() -> None:
+    # BuildKit v0.32.2 dispatchCmd sets ArgsEscaped, dispatchEntrypoint does not. Measured on
+    # 2026-12-01: `FROM scratch` + `ENTRYPOINT ["only"]` gives no ArgsEscaped with Docker
+    # Engine 20.10.24 (`docker image inspect`) and with BuildKit v0.32.2's dockerfile.v0.
+    alone = gen('FROM scratch\nENTRYPOINT ["only"]\n').image.config_for(None)["config"]
+    assert alone == {
+        "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+        "WorkingDir": "/",
+        "Entrypoint": ["only"],
+    }
+    after_cmd = gen('FROM scratch\nCMD ["x"]\nENTRYPOINT ["y"]\n').image.config_for(None)
+    assert after_cmd["config"]["ArgsEscaped"] is True
+

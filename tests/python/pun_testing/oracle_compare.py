@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import IO, Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 # The image config fields compared (OCI image-spec `config`, as docker inspect also shows
-# them). Not compared: ArgsEscaped (Windows only; Docker 20.10 sets it for every CMD) and
-# docker's container-only fields (Hostname, Tty, ...).
+# them; ArgsEscaped too: Docker 20.10 and BuildKit v0.32.2 set it for CMD, never for
+# ENTRYPOINT). Not compared: docker's container-only fields (Hostname, Tty, ...).
 CONFIG_FIELDS = (
+    "ArgsEscaped",
     "User",
     "ExposedPorts",
     "Env",

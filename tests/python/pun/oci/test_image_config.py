@@ -70,8 +70,7 @@ def test_without_a_base_an_empty_image_as_docker_makes_it() -> None:
     assert config["config"] == {
         "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
         "WorkingDir": "/",
-        "Entrypoint": ["/app"],
-        "ArgsEscaped": True,
+        "Entrypoint": ["/app"],  # no ArgsEscaped: only CMD sets it (see test_imagespec)
     }
     assert (config["os"], config["architecture"]) == ("linux", "arm64")
     assert config["created"] == "1970-01-01T00:00:00Z"
