@@ -237,3 +237,13 @@ def test_only_cmd_sets_args_escaped() -> None:
     after_cmd = gen('FROM scratch\nCMD ["x"]\nENTRYPOINT ["y"]\n').image.config_for(None)
     assert after_cmd["config"]["ArgsEscaped"] is True
 
+
+def test_the_shell_form_warning_names_the_shell_in_effect() -> None:
+    text = 'FROM scratch\nCMD run it\nSHELL ["/bin/bash", "-c"]\nENTRYPOINT go\n'
+    warnings = [w.render() for w in gen(text).warnings]
+    assert any("CMD in shell form runs `/bin/sh -c run it`" in w for w in warnings), warnings
+    assert any(
+        "Containerfile:4: warning: ENTRYPOINT in shell form runs `/bin/bash -c go` in the guest;"
+        " a unikernel has no /bin/bash" in w
+        for w in warnings
+    ), warnings

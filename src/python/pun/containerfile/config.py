@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pun.diagnostics import Diagnostic, error, warning
 from pun.imagespec import (
+    DEFAULT_SHELL,
     AddVolumes,
     ConfigStep,
     ExposePorts,
@@ -41,9 +42,10 @@ class ConfigReader:
         {"CMD", "ENTRYPOINT", "SHELL", "USER", "EXPOSE", "STOPSIGNAL", "VOLUME", "MAINTAINER"}
     )
 
-    def __init__(self, path: str, expand: Expand) -> None:
+    def __init__(self, path: str, expand: Expand, shell: Sequence[str] = DEFAULT_SHELL) -> None:
         self.path = path
         self.expand = expand
+        self.shell = tuple(shell)  # the current SHELL: a shell form runs under it
 
     def read(
         self, keyword: str, written: str, values: Sequence[str], is_json: bool, line: int
@@ -114,10 +116,11 @@ class ConfigReader:
         if shell_form:
             text = " ".join(args)
             as_json = ", ".join(_json_string(w) for w in text.split())
+            shell = " ".join(self.shell)
             notes.append(
                 warning(
-                    f"{written} in shell form runs `/bin/sh -c {text}` in the guest; "
-                    "a unikernel has no /bin/sh",
+                    f"{written} in shell form runs `{shell} {text}` in the guest; "
+                    f"a unikernel has no {self.shell[0]}",
                     self.path,
                     line,
                     f"write the exec form: {written} [{as_json}]",

@@ -23,7 +23,14 @@ from pun.containerfile.plan import (
 from pun.containerfile.splitter import Instruction, Split, SplitError, split_instructions
 from pun.containerfile.words import WordError, process_word
 from pun.diagnostics import Diagnostic, error, warning
-from pun.imagespec import ConfigStep, SetEnv, SetLabel, SetWorkdir, resolve_workdir
+from pun.imagespec import (
+    DEFAULT_SHELL,
+    ConfigStep,
+    SetEnv,
+    SetLabel,
+    SetWorkdir,
+    resolve_workdir,
+)
 from pun.platform import DEFAULT_TARGET, InvalidPlatform, Platform, build_platform, parse_platform
 from pun.records import Record
 from pun.reference import InvalidReference, normalize
@@ -195,6 +202,7 @@ class _PlanBuilder(CopyRules):
         # it); a base image's own WorkingDir is not known here, so it starts at "/".
         self.workdir = "/"
         self.user = ""
+        self.shell: Tuple[str, ...] = DEFAULT_SHELL  # SHELL, for the shell-form warnings
         self.stage_name = ""  # FROM ... AS name
 
     def build(self, commands: Sequence[Command]) -> PackPlan:
@@ -271,7 +279,9 @@ class _PlanBuilder(CopyRules):
             handler(command)
             return
         scope = self._stage_scope()
-        reader = ConfigReader(self.path, lambda word: self._expand(word, scope, command.line))
+        reader = ConfigReader(
+            self.path, lambda word: self._expand(word, scope, command.line), self.shell
+        )
         if keyword in reader.KEYWORDS:
             step, notes = reader.read(
                 keyword, command.written, command.values, command.is_json, command.line
@@ -280,6 +290,8 @@ class _PlanBuilder(CopyRules):
             self.warnings.extend(notes)
             if keyword == "USER":
                 self.user = step.user  # type: ignore[union-attr]
+            elif keyword == "SHELL":
+                self.shell = step.args  # type: ignore[union-attr]
             return
         self.ignored.append(IgnoredInstruction(command.written, command.line))
         self.warnings.append(
