@@ -41,13 +41,16 @@ class Owner(Record):
 
     @staticmethod
     def parse(text: str) -> "Owner":
-        user, _, group = text.partition(":")
-        return Owner(user=_id_or_name(user), group=_id_or_name(group) if group else None)
+        """BuildKit's `llb.WithUser`: the part after a `:` is the group even when empty."""
+        user, colon, group = text.partition(":")
+        return Owner(user=_id_or_name(user), group=_id_or_name(group) if colon else None)
 
 
 def _id_or_name(text: str) -> Union[int, str]:
-    # BuildKit's parseUID: "root" and 32-bit decimal numbers are ids, anything else a name.
-    if text == "root":
+    # BuildKit's parseUID: "root" and 32-bit decimal numbers are ids, anything else a name;
+    # an empty name marshals as id 0 (client/llb/fileop.go `UserOpt.marshal`), so
+    # `--chown=:1000` is 0:1000 and `--chown=1000:` is 1000:0, as docker build makes them.
+    if text in ("root", ""):
         return 0
     try:
         value = int(text, 10)

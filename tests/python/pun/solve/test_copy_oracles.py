@@ -72,6 +72,11 @@ CASES: Dict[str, Case] = {
         "COPY --chmod=700 --chown=1000:2000 data /o/p/\n",
         docker_differs="Docker 20.10's BuildKit leaves --chmod off the parents a COPY creates",
     ),
+    "chown-with-an-empty-user-or-group": Case(
+        # An empty part is id 0 (client/llb/fileop.go UserOpt.marshal): 0:1000 and 1000:0.
+        {"f": "f"},
+        "COPY --chown=:1000 f /a\nCOPY --chown=1000: f /b\nCOPY --chown=1000 f /c\n",
+    ),
     "json-form-with-spaces": Case(
         {"a b.txt": "ab", "c d/e": "e"}, 'COPY ["a b.txt", "c d", "/sp ace/"]\n'
     ),
