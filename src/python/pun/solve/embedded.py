@@ -13,6 +13,7 @@ import time
 from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from pun.atomic import atomic_directory
+from pun.diagnostics import write_diagnostics
 from pun.imagespec import ImageSpec
 from pun.oci.baselayers import read_member, scan_layers
 from pun.oci.cache import BlobCache, default_cache_dir
@@ -115,6 +116,8 @@ def _replay(
             for i in range(len(step.actions))
         ]
         written = runner.run(step, sites)
+        write_diagnostics(runner.warnings)
+        runner.warnings.clear()
         diffs.append((step.description or describe(step), _layer_entries(tree, written)))
     return diffs
 

@@ -19,7 +19,7 @@ import stat
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Set, Tuple
 
-from pun.diagnostics import PunError, error
+from pun.diagnostics import Diagnostic, PunError, error, warning
 from pun.gopath import clean_absolute
 from pun.llb.definition import (
     NO_INPUT,
@@ -66,6 +66,9 @@ class ActionSite:
             f"{message} (op {self.digest[:19]}…, action #{self.index})", self.path, self.line, hint
         )
 
+    def warn(self, message: str, hint: str = "") -> Diagnostic:
+        return warning(message, self.path, self.line, hint)
+
 
 class StepRunner:
     """Applies the FileSteps of one chain to one tree, recording what each step writes."""
@@ -85,6 +88,7 @@ class StepRunner:
         self._read_small = read_small
         self._filtered: Dict[Tuple[str, Tuple[str, ...]], ContextDir] = {}
         self.written: Set[str] = set()
+        self.warnings: List[Diagnostic] = []  # e.g. a --chown name the image does not have
 
     def run(self, step: FileStep, sites: List[ActionSite]) -> Set[str]:
         """Run every action of `step`; return the paths it wrote (including created parents)."""
@@ -212,34 +216,38 @@ class StepRunner:
     # --- owners ----------------------------------------------------------------------------------
 
     def _owner(self, holder: object, action: FileAction, site: ActionSite) -> Optional[Ids]:
+        """BuildKit v0.32.2's `readUser` (solver/llbsolver/ops/user_linux.go): a user by id
+        is uid = gid = id; by name, its passwd entry's uid and gid; a group replaces the gid.
+        A name the image's /etc/passwd or /etc/group lacks (or a missing file) leaves the ids
+        as they were, i.e. root, as `docker build` does; pun warns where BuildKit is silent."""
         if not holder.HasField("owner"):  # type: ignore[attr-defined]
             return None
         chown = holder.owner  # type: ignore[attr-defined]
         uid = gid = 0
         if chown.HasField("user"):
-            uid, gid = self._user(chown.user, "passwd", site)
+            found = self._user(chown.user, "passwd", site)
+            if found is not None:
+                uid, gid = found
         if chown.HasField("group"):
-            gid = self._user(chown.group, "group", site)[0]
+            found = self._user(chown.group, "group", site)
+            if found is not None:
+                gid = found[0]
         return Ids(uid, gid)
 
-    def _user(self, user: UserOpt, database: str, site: ActionSite) -> Tuple[int, int]:
+    def _user(self, user: UserOpt, database: str, site: ActionSite) -> Optional[Tuple[int, int]]:
         which = user.WhichOneof("user")
         if which == "byID":
             return user.byID, user.byID
         name = user.byName.name
-        if user.byName.input == NO_INPUT:
+        if user.byName.input == NO_INPUT:  # BuildKit: "invalid user index: -1"
             raise site.fail(
                 f"--chown {name!r} needs /etc/{database} from the base image, "
                 "but the image starts FROM scratch",
                 "use numeric ids, e.g. --chown=1000:1000",
             )
+        what = "user" if database == "passwd" else "group"
         data = self._read_small(self.tree, f"/etc/{database}")
-        if data is None:
-            raise site.fail(
-                f"--chown {name!r}: the base image has no /etc/{database}",
-                "use numeric ids, e.g. --chown=1000:1000",
-            )
-        for line in data.decode("utf-8", "replace").splitlines():
+        for line in (data or b"").decode("utf-8", "replace").splitlines():
             fields = line.split(":")
             if fields and fields[0] == name:
                 try:
@@ -249,11 +257,15 @@ class StepRunner:
                         return int(fields[2]), int(fields[2])
                 except ValueError:
                     break
-        raise site.fail(
-            f"--chown {name!r}: no such {'user' if database == 'passwd' else 'group'} "
-            f"in the base image's /etc/{database}",
-            "use numeric ids or an existing name",
+        missing = "has no /etc/" + database if data is None else f"has no {what} {name!r}"
+        self.warnings.append(
+            site.warn(
+                f"--chown {name!r}: the image {missing}, so the {what} is root (0), as "
+                "docker build makes it",
+                f"use numeric ids, or add the {what} to the base image's /etc/{database}",
+            )
         )
+        return None
 
 
 class _Copy:
