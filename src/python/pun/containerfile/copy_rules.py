@@ -50,6 +50,9 @@ class CopyRules:
         def _flags(self, command: Command, allowed: Tuple[str, ...]) -> Dict[str, str]:
             ...
 
+        def _warn_base_workdir(self, keyword: str, path: str, line: int) -> None:
+            ...
+
     def _copy(self, command: Command) -> None:
         """COPY, and ADD of context files (ADD also unpacks local tar archives, as docker)."""
         keyword = command.written
@@ -110,6 +113,8 @@ class CopyRules:
                 command.line,
                 f"write the destination as {dest}/",
             )
+        if not dest.startswith("/"):
+            self._warn_base_workdir(f"the {keyword} destination", dest, command.line)
         mode = None
         if "chmod" in flags:
             mode = self._chmod(self._expand(flags["chmod"], scope, command.line), command.line)

@@ -201,6 +201,9 @@ class _PlanBuilder(CopyRules):
         # WORKDIR as docker tracks it (relative COPY destinations and WORKDIR resolve against
         # it); a base image's own WorkingDir is not known here, so it starts at "/".
         self.workdir = "/"
+        # False on FROM <image> until an absolute WORKDIR: docker resolves relative paths on
+        # the base image's WorkingDir, which pun does not fetch when it plans the LLB.
+        self.workdir_known = True
         self.user = ""
         self.shell: Tuple[str, ...] = DEFAULT_SHELL  # SHELL, for the shell-form warnings
         self.stage_name = ""  # FROM ... AS name
@@ -312,13 +315,23 @@ class _PlanBuilder(CopyRules):
         except WordError as exc:
             raise error(str(exc), self.path, line, "check the quoting and ${...} syntax") from None
         for name in sorted(expanded.unset_variables):
+            hint = (
+                f"declare it with `ARG {name}` or `ENV {name}=...`, "
+                f"or pass --build-arg {name}=..."
+            )
+            if self.base is not None and self.base.reference is not None:
+                # docker build expands against the base image's Env too; pun plans the LLB
+                # without fetching the base image, so it cannot.
+                hint += (
+                    "; pun plans the build without the base image's config, so a variable "
+                    "the base image sets (its PATH, say) is not seen: write the value out"
+                )
             self.warnings.append(
                 warning(
                     f"variable ${name} is not set and expands to an empty string",
                     self.path,
                     line,
-                    f"declare it with `ARG {name}` or `ENV {name}=...`, "
-                    f"or pass --build-arg {name}=...",
+                    hint,
                 )
             )
         return expanded.value
@@ -365,6 +378,20 @@ class _PlanBuilder(CopyRules):
             return
         reference = self._reference(name or values[0], "FROM", command.line)
         self.base = BaseImage(reference=reference, line=command.line, platform=platform, name=name)
+        self.workdir_known = False
+
+    def _warn_base_workdir(self, keyword: str, path: str, line: int) -> None:
+        if self.workdir_known:
+            return
+        self.warnings.append(
+            warning(
+                f"{keyword} {path} is relative: docker build resolves it on the base image's "
+                "WorkingDir, pun on / (it plans the build without the base image's config)",
+                self.path,
+                line,
+                "write an absolute path, or start with an absolute WORKDIR",
+            )
+        )
 
     def _reference(self, name: str, what: str, line: int) -> ImageReference:
         try:
@@ -444,7 +471,10 @@ class _PlanBuilder(CopyRules):
                 command.line,
                 "check the variables used in this WORKDIR",
             )
+        if not path.startswith("/"):
+            self._warn_base_workdir("WORKDIR", path, command.line)
         self.workdir = resolve_workdir(self.workdir, path)
+        self.workdir_known = self.workdir_known or path.startswith("/")
         self.config.append(SetWorkdir(path, command.line))
         # Like docker, WORKDIR also creates the directory (owned by USER when one is set).
         if self.workdir != "/":
