@@ -65,6 +65,23 @@ KNOWN_INSTRUCTIONS = frozenset(
 )
 
 
+# The instructions pun reads and leaves out of the image: why, and what to do instead.
+_IGNORED = {
+    "RUN": (
+        "a unikernel image has no build steps to run",
+        "remove it, or build the unikernel elsewhere (e.g. a Pants target) and COPY the result",
+    ),
+    "HEALTHCHECK": (
+        "pun records no health check (it would run a command inside the guest)",
+        "remove it; check the unikernel's health from outside, e.g. with a probe on its port",
+    ),
+    "ONBUILD": (
+        "pun records no triggers for images built FROM this one",
+        "remove it, and write the instruction into the Containerfiles that build on this image",
+    ),
+}
+
+
 class ParseOptions(Record):
     path: str = "Containerfile"
     build_args: Mapping[str, str] = {}
@@ -297,14 +314,9 @@ class _PlanBuilder(CopyRules):
                 self.shell = step.args  # type: ignore[union-attr]
             return
         self.ignored.append(IgnoredInstruction(command.written, command.line))
+        reason, hint = _IGNORED.get(keyword, _IGNORED["RUN"])
         self.warnings.append(
-            warning(
-                f"{command.written} is ignored: a unikernel image has no build steps to run",
-                self.path,
-                command.line,
-                "remove it, or build the unikernel elsewhere (e.g. a Pants target) and COPY "
-                "the result",
-            )
+            warning(f"{command.written} is ignored: {reason}", self.path, command.line, hint)
         )
 
     # -- expansion -------------------------------------------------------------------------
@@ -489,7 +501,8 @@ class _PlanBuilder(CopyRules):
                     f"{command.written} --{name} is not supported",
                     self.path,
                     command.line,
-                    "supported here: " + (", ".join(f"--{a}" for a in allowed) or "no flags"),
+                    "supported here: "
+                    + (", ".join(f"--{a}" for a in sorted(allowed)) or "no flags"),
                 )
             if name in COPY_FLAGS_IGNORED:
                 self.warnings.append(

@@ -110,3 +110,19 @@ def test_errors_name_the_line(text: str, line: int, words: str) -> None:
     assert f"Containerfile:{line}: error:" in message
     assert words in message
     assert "hint:" in message
+
+
+def test_ignored_instructions_warn_naming_the_line_and_why() -> None:
+    plan = parse_containerfile("FROM scratch\nRUN make\nHEALTHCHECK CMD probe\nONBUILD COPY a /a\n")
+    notes = {w.line: w.message for w in plan.warnings if "is ignored" in w.message}
+    assert notes == {
+        2: "RUN is ignored: a unikernel image has no build steps to run",
+        3: "HEALTHCHECK is ignored: pun records no health check (it would run a command inside"
+        " the guest)",
+        4: "ONBUILD is ignored: pun records no triggers for images built FROM this one",
+    }
+    assert [(i.keyword, i.line) for i in plan.ignored] == [
+        ("RUN", 2),
+        ("HEALTHCHECK", 3),
+        ("ONBUILD", 4),
+    ]
