@@ -23,14 +23,7 @@ from pun.containerfile.plan import (
 from pun.containerfile.splitter import Instruction, Split, SplitError, split_instructions
 from pun.containerfile.words import WordError, process_word
 from pun.diagnostics import Diagnostic, error, warning
-from pun.imagespec import (
-    DEFAULT_SHELL,
-    ConfigStep,
-    SetEnv,
-    SetLabel,
-    SetWorkdir,
-    resolve_workdir,
-)
+from pun.imagespec import DEFAULT_SHELL, ConfigStep, SetEnv, SetLabel, SetWorkdir, resolve_workdir
 from pun.platform import DEFAULT_TARGET, InvalidPlatform, Platform, build_platform, parse_platform
 from pun.records import Record
 from pun.reference import InvalidReference, normalize
