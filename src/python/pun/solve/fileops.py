@@ -223,27 +223,32 @@ class StepRunner:
         if not holder.HasField("owner"):  # type: ignore[attr-defined]
             return None
         chown = holder.owner  # type: ignore[attr-defined]
+        # pun's LLB has owners on COPY (--chown) and on WORKDIR's mkdir (the USER in force).
+        flag = "--chown" if action.WhichOneof("action") == "copy" else "USER (WORKDIR's owner)"
         uid = gid = 0
         if chown.HasField("user"):
-            found = self._user(chown.user, "passwd", site)
+            found = self._user(chown.user, "passwd", site, flag)
             if found is not None:
                 uid, gid = found
         if chown.HasField("group"):
-            found = self._user(chown.group, "group", site)
+            found = self._user(chown.group, "group", site, flag)
             if found is not None:
                 gid = found[0]
         return Ids(uid, gid)
 
-    def _user(self, user: UserOpt, database: str, site: ActionSite) -> Optional[Tuple[int, int]]:
+    def _user(
+        self, user: UserOpt, database: str, site: ActionSite, flag: str
+    ) -> Optional[Tuple[int, int]]:
         which = user.WhichOneof("user")
         if which == "byID":
             return user.byID, user.byID
         name = user.byName.name
         if user.byName.input == NO_INPUT:  # BuildKit: "invalid user index: -1"
             raise site.fail(
-                f"--chown {name!r} needs /etc/{database} from the base image, "
+                f"{flag} {name!r} needs /etc/{database} from the base image, "
                 "but the image starts FROM scratch",
-                "use numeric ids, e.g. --chown=1000:1000",
+                "use numeric ids, e.g. "
+                + ("--chown=1000:1000" if flag == "--chown" else "USER 1000"),
             )
         what = "user" if database == "passwd" else "group"
         data = self._read_small(self.tree, f"/etc/{database}")
@@ -258,10 +263,15 @@ class StepRunner:
                 except ValueError:
                     break
         missing = "has no /etc/" + database if data is None else f"has no {what} {name!r}"
+        # BuildKit keeps the ids it had: root's for a user, the user's own gid for a group.
+        result = (
+            "the uid (and, without a group, the gid) is 0"
+            if what == "user"
+            else "the gid is the user's own (0 for root)"
+        )
         self.warnings.append(
             site.warn(
-                f"--chown {name!r}: the image {missing}, so the {what} is root (0), as "
-                "docker build makes it",
+                f"{flag} {name!r}: the image {missing}, so {result}, as docker build makes it",
                 f"use numeric ids, or add the {what} to the base image's /etc/{database}",
             )
         )

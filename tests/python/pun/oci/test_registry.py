@@ -196,7 +196,10 @@ def test_unknown_user_names_are_root_with_a_warning(tmp_path: Path, registry: Re
     # and BuildKit v0.32.2 on 2026-12-01 (`--chown=nobody` gives 0:0, `--chown=app:nogroup`
     # the user's own gid).
     base = push_multiarch_base(tmp_path, registry)
-    text = f"FROM {base}\nCOPY --chown=nobody:staff a /a\nCOPY --chown=app:nogroup a /b\n"
+    text = (
+        f"FROM {base}\nCOPY --chown=nobody:staff a /a\nCOPY --chown=app:nogroup a /b\n"
+        "USER ghost\nWORKDIR /w\n"  # WORKDIR creates /w owned by USER, as docker
+    )
     context = context_from(tmp_path, text, {"a": "x"})
     dest = tmp_path / "out"
     result = pun_build(
@@ -209,9 +212,12 @@ def test_unknown_user_names_are_root_with_a_warning(tmp_path: Path, registry: Re
     assert "Containerfile:3: warning: --chown 'nogroup': the image has no group 'nogroup'" in (
         result.err
     )
+    assert "Containerfile:5: warning: USER (WORKDIR's owner) 'ghost': the image has no user" in (
+        result.err
+    )
     if os.geteuid() == 0:
-        ids = [(os.lstat(dest / n).st_uid, os.lstat(dest / n).st_gid) for n in ("a", "b")]
-        assert ids == [(0, 4321), (1234, 5678)]
+        ids = [(os.lstat(dest / n).st_uid, os.lstat(dest / n).st_gid) for n in ("a", "b", "w")]
+        assert ids == [(0, 4321), (1234, 5678), (0, 0)]
 
 
 def test_a_digest_pinned_base_builds_offline_from_the_cache(tmp_path: Path) -> None:
