@@ -6,9 +6,9 @@ fields (Env, Cmd, Entrypoint, WorkingDir, User, ExposedPorts, Labels, StopSignal
 and platform.
 
 Also, for every tenth case, pun's frontend image through the same engine (`#syntax=`) must
-make what plain `docker build` makes; and, opt-in (BUILDCTL + BUILDKIT_HOST, no BuildKit can be
-installed where CI runs), a standalone current BuildKit's `dockerfile.v0` frontend is a second
-oracle for pun, without the exception below.
+make what plain `docker build` makes; and a standalone current BuildKit's `dockerfile.v0`
+frontend (BUILDCTL + BUILDKIT_HOST: skipped without them locally, failed under CI=true, where
+.ci/run starts one) is a second oracle for pun, without the exception below.
 
 Two exceptions, where Docker 20.10's BuildKit and current BuildKit disagree and pun follows
 current BuildKit (and so a current `docker build`), both measured with Docker 20.10.24 and
@@ -20,8 +20,8 @@ BuildKit v0.32.2 on the same Containerfile:
   directories it copies in current BuildKit (`-rwsr-xr-x`) and drops them in Docker 20.10's
   (`-rwxr-xr-x`).
 `docker_20_10_quirks` excuses exactly these row differences against Docker 20.10, nothing
-else; the opt-in comparison with current BuildKit is strict, and a third opt-in test checks
-that the two oracles differ only there.
+else; the comparison with current BuildKit is strict, and a third test checks that the two
+oracles differ only there.
 
 $PUN_ORACLE_SEED and $PUN_ORACLE_CASES pick another corpus (defaults: 20261201, 200 cases).
 A failure prints the case's Containerfile, its context, the differences and the command that
@@ -30,7 +30,6 @@ writes the case out for a build by hand.
 
 from __future__ import annotations
 
-import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -38,6 +37,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
+from pun_testing.buildkit import BuildKit, buildkit
 from pun_testing.docker_engine import DockerEngine, docker_engine, push_archive, unique_tag
 from pun_testing.frontend_image import frontend_archive
 from pun_testing.oracle_builders import (
@@ -59,6 +59,8 @@ from pun_testing.registry import Registry, start_registry, stop_registry
 from pun_testing.tools import require
 
 CORPUS = corpus_from_environment()
+__all__ = ["buildkit"]  # pytest fixture, used by name below
+
 FRONTEND_SUBSET = CORPUS[::10]
 CHMOD = re.compile(r"--chmod=([0-7]+)")
 
@@ -237,37 +239,31 @@ def test_the_frontend_makes_what_docker_build_makes(
         pytest.fail(report(case, found, docker, outcome), pytrace=False)
 
 
-# --- opt-in: current BuildKit's own Dockerfile frontend ----------------------------------------
-
-BUILDKIT = (os.environ.get("BUILDCTL", ""), os.environ.get("BUILDKIT_HOST", ""))
+# --- current BuildKit's own Dockerfile frontend (required in CI) --------------------------------
 
 
-@pytest.mark.skipif(
-    not all(BUILDKIT),
-    reason="opt-in: set BUILDCTL and BUILDKIT_HOST to "
-    "compare with a standalone BuildKit's dockerfile.v0 frontend",
-)
 @pytest.mark.parametrize("case", CORPUS, ids=lambda case: case.name)
-def test_pun_build_makes_what_buildkit_makes(case: Case, tmp_path: Path) -> None:
+def test_pun_build_makes_what_buildkit_makes(
+    case: Case, buildkit: BuildKit, tmp_path: Path
+) -> None:
     containerfile, context = case.materialize(tmp_path / "case")
-    buildkit = buildkit_outcome(*BUILDKIT, containerfile, context, case.build_args, tmp_path)
+    outcome = buildkit_outcome(
+        buildkit.buildctl, buildkit.host, containerfile, context, case.build_args, tmp_path
+    )
     pun = pun_outcome(containerfile, context, case.build_args, tmp_path)
-    found = differences(buildkit, pun)
+    found = differences(outcome, pun)
     if found:
-        pytest.fail(report(case, found, buildkit, pun), pytrace=False)
+        pytest.fail(report(case, found, outcome, pun), pytrace=False)
 
 
-@pytest.mark.skipif(
-    not all(BUILDKIT),
-    reason="opt-in: set BUILDCTL and BUILDKIT_HOST to "
-    "compare Docker 20.10 with a standalone BuildKit's dockerfile.v0 frontend",
-)
 @pytest.mark.parametrize("case", CORPUS, ids=lambda case: case.name)
 def test_the_two_oracles_differ_only_by_the_documented_quirks(
-    oracle: Oracle, case: Case, tmp_path: Path
+    oracle: Oracle, case: Case, buildkit: BuildKit, tmp_path: Path
 ) -> None:
     _, containerfile, context, docker = oracle(case)
-    buildkit = buildkit_outcome(*BUILDKIT, containerfile, context, case.build_args, tmp_path)
-    found = differences(docker, buildkit, excused=docker_20_10_quirks(case))
+    outcome = buildkit_outcome(
+        buildkit.buildctl, buildkit.host, containerfile, context, case.build_args, tmp_path
+    )
+    found = differences(docker, outcome, excused=docker_20_10_quirks(case))
     if found:
-        pytest.fail(report(case, found, docker, buildkit), pytrace=False)
+        pytest.fail(report(case, found, docker, outcome), pytrace=False)
