@@ -7,6 +7,7 @@ parts urunc emits in that case are modelled here.
 from __future__ import annotations
 
 import json
+import platform
 from dataclasses import dataclass
 from typing import Sequence, Tuple
 
@@ -14,6 +15,10 @@ from pun.diagnostics import error
 
 LINUX, RUMPRUN, MIRAGE, UNIKRAFT = "linux", "rumprun", "mirage", "unikraft"
 INITRD_ROOTFS = "initrd"
+# What Go's strings.TrimSpace removes (unicode.IsSpace); str.strip() would also take \x1c-\x1f.
+GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + (
+    "\u2028\u2029\u202f\u205f\u3000"
+)
 
 
 @dataclass(frozen=True)
@@ -26,14 +31,16 @@ class GuestParams:
     rootfs_type: str = ""  # "initrd" or "" (no rootfs)
 
 
-def linux_command(params: GuestParams, where: str = "") -> str:
-    """`unikernels/linux.go`: `parseCmdLine` (no args is an error; an argument with a space is
-    wrapped in '...', for urunit), then `CommandString`: `panic=-1`, the console, the root
-    parameters, the environment (unless the init is urunit), `[rd]init=ARGS0 -- ARGS1..`.
+def linux_command(params: GuestParams, where: str = "", machine: str = "") -> str:
+    """`unikernels/linux.go`: `parseCmdLine` (no args is an error; every argument is trimmed of
+    white space, and one with a space inside is wrapped in '...', for urunit), then
+    `CommandString`: `panic=-1`, the console, the root parameters, the environment (unless the
+    init is urunit), `[rd]init=ARGS0 -- ARGS1..`.
 
-    The console is ttyS0 with the monitor's UART on stdio. (urunc's newest main switched qemu
-    guests to `console=hvc0 8250.nr_uarts=0` on a virtio console; Debian's kernel builds
-    CONFIG_VIRTIO_CONSOLE as a module, so such a guest would print nothing.)
+    The console is ttyS0 with the monitor's UART on stdio (ttyAMA0 for qemu on an arm64 host,
+    `machine`, default this one's). (urunc's newest main switched qemu guests to `console=hvc0
+    8250.nr_uarts=0` on a virtio console; Debian's kernel builds CONFIG_VIRTIO_CONSOLE as a
+    module, so such a guest would print nothing.)
     """
     if not params.args:
         raise error(
@@ -42,9 +49,12 @@ def linux_command(params: GuestParams, where: str = "") -> str:
             where,
             hint='add e.g. CMD ["/init"] to the Containerfile',
         )
-    args = [f"'{a.strip()}'" if " " in a.strip() else a for a in params.args]
+    trimmed = [a.strip(GO_SPACE) for a in params.args]
+    args = [f"'{a}'" if " " in a else a for a in trimmed]
     app, rest = args[0], " ".join(args[1:])
-    parts = ["panic=-1", "console=ttyS0"]
+    arm64 = (machine or platform.machine()) in ("aarch64", "arm64")
+    console = "console=ttyAMA0" if arm64 and params.monitor == "qemu" else "console=ttyS0"
+    parts = ["panic=-1", console]
     rdinit = ""
     if params.rootfs_type == INITRD_ROOTFS:
         parts.append("root=/dev/ram0 rw")

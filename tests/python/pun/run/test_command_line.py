@@ -187,3 +187,20 @@ def test_old_unikraft_versions_are_refused_not_guessed() -> None:
     guests.require_current_unikraft("", "x")
     with pytest.raises(PunError, match="Unikraft >= 0.16.1 only"):
         guests.require_current_unikraft("0.15.0", "x")
+
+
+def test_linux_arguments_are_trimmed_as_go_trims_them() -> None:
+    # linux.go parseCmdLine: every argument goes through strings.TrimSpace (unicode.IsSpace:
+    # \t \n \v \f \r space U+0085 U+00A0 and Unicode's White_Space, e.g. U+3000; not the
+    # \x1c-\x1f separators Python's str.strip() also removes), spaces inside or not.
+    assert linux(["\t/init\n", " -v\u3000", "\x1cx"]).endswith("rdinit=/init -- -v \x1cx")
+
+
+def test_linux_console_on_arm64_qemu_is_the_pl011() -> None:
+    # linux.go CommandString: console=ttyAMA0 when GOARCH is arm64 and the monitor is qemu,
+    # console=ttyS0 otherwise (firecracker on arm64 too).
+    params = GuestParams(("/init",), (), "qemu", "initrd")
+    assert " console=ttyAMA0 " in guests.linux_command(params, machine="aarch64")
+    assert " console=ttyS0 " in guests.linux_command(params, machine="x86_64")
+    fc = GuestParams(("/init",), (), "firecracker", "initrd")
+    assert " console=ttyS0 " in guests.linux_command(fc, machine="aarch64")
