@@ -8,7 +8,7 @@ this project's machines), so `auto` takes TCG there.
 from __future__ import annotations
 
 import os
-from typing import Tuple
+from typing import Callable, Tuple
 
 from pun.diagnostics import error
 from pun.run.monitors import KVM, TCG
@@ -30,9 +30,15 @@ def kvm_problem(device: str = KVM_DEVICE, pvm_module: str = PVM_MODULE) -> Tuple
     return "", True
 
 
-def choose_accel(requested: str, needs_kvm: bool, monitor_binary: str) -> Tuple[str, str]:
-    """The accelerator, and a warning to show ("" for none)."""
-    problem, usable = kvm_problem()
+def choose_accel(
+    requested: str,
+    needs_kvm: bool,
+    monitor_binary: str,
+    probe: Callable[[], Tuple[str, bool]] = kvm_problem,
+) -> Tuple[str, str]:
+    """The accelerator, and a warning to show ("" for none). `probe` is `kvm_problem` (tests
+    give it other paths)."""
+    problem, usable = probe()
     if requested == TCG:
         if needs_kvm:
             raise error(

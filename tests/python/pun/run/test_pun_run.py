@@ -145,3 +145,28 @@ def test_llb_mode_imports_neither_run_nor_initrd(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=60)
     assert done.returncode == 0, done.stderr.decode()
+
+
+LINUX_IMAGE = """FROM scratch
+COPY vmlinuz /kernel/vmlinuz
+COPY initrd.cpio /kernel/initrd.cpio
+LABEL com.urunc.unikernel.unikernelType=linux com.urunc.unikernel.hypervisor=qemu
+LABEL com.urunc.unikernel.binary=/kernel/vmlinuz com.urunc.unikernel.initrd=/kernel/initrd.cpio
+LABEL com.urunc.unikernel.mountRootfs=false
+CMD ["/init", "hello"]
+"""
+
+
+def test_accel_tcg_swaps_only_the_cpu_and_accelerator(tmp_path: Path) -> None:
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "vmlinuz").write_bytes(b"MZ not a kernel")
+    (ctx / "initrd.cpio").write_bytes(b"070701")
+    archive = build_image(ctx, LINUX_IMAGE, tmp_path / "cache")
+    done = pun_run([str(archive), "--print-command", "--accel", "tcg"], env={"PATH": "/none"})
+    assert done.returncode == 0, done.stderr.decode()
+    words = done.stdout.decode().split()
+    # qemu.go BuildExecCmd with `-cpu host -enable-kvm` replaced by TCG's `-cpu max -accel tcg`.
+    assert words[1:8] == ["-m", "256M", "-L", "/usr/share/qemu", "-cpu", "max", "-accel"]
+    assert words[8] == "tcg" and "-enable-kvm" not in words
+    assert words[-3:] == ["rdinit=/init", "--", "hello'"]  # -append '... rdinit=/init -- hello'
