@@ -1,4 +1,4 @@
-"""No test can quietly skip in CI what .ci/run provides.
+"""No test can quietly skip in CI what .ci/run provides, and .ci/run leaves no daemon behind.
 
 The judges CI installs and starts (Docker Engine, the registry, skopeo, umoci, QEMU, a real
 BuildKit, BuildKit's parser, BuildGrid) are reached through `pun_testing.tools.unavailable`
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 from pathlib import Path
 from typing import Iterator, List, Tuple
 
@@ -76,3 +77,15 @@ def test_the_guard_sees_a_skipif() -> None:
         "def test_x(): pass\n"
     )
     assert [kind for kind, _, _ in skips(ast.parse(source))] == ["skipif"]
+
+
+def test_ci_stops_every_daemon_it_starts_however_it_exits() -> None:
+    """.ci/run's EXIT trap is set before the first daemon goes to the background (a step that
+    fails later must not leave dockerd or buildkitd running) and calls every stop_* it has."""
+    lines = (tree_root().parents[1] / ".ci" / "run").read_text().splitlines()
+    code = [line.split("#", 1)[0].rstrip() for line in lines]
+    trap = next(i for i, line in enumerate(code) if line.startswith("trap ") and "EXIT" in line)
+    started = [i for i, line in enumerate(code) if line.endswith(" &")]
+    assert started and trap < min(started), f"trap at line {trap + 1}, daemons at {started}"
+    stops = {line.split("(")[0] for line in code if re.match(r"^stop_\w+\(\) \{", line)}
+    assert stops and all(stop in code[trap] for stop in stops), (code[trap], stops)
