@@ -16,8 +16,10 @@ from pun.diagnostics import error
 LINUX, RUMPRUN, MIRAGE, UNIKRAFT = "linux", "rumprun", "mirage", "unikraft"
 INITRD_ROOTFS = "initrd"
 # What Go's strings.TrimSpace removes (unicode.IsSpace); str.strip() would also take \x1c-\x1f.
-GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + (
-    "\u2028\u2029\u202f\u205f\u3000"
+GO_SPACE = (
+    "\t\n\v\f\r \x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000"
 )
 
 
