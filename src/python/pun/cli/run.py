@@ -55,7 +55,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--timeout", type=float, default=0, metavar="SECONDS", help="stop the guest after this long"
     )
-    parser.add_argument("--memory", type=int, default=256, metavar="MB", help="guest memory (256)")
+    parser.add_argument(
+        "--memory",
+        type=int,
+        default=0,
+        metavar="MB",
+        help="the container's memory limit in MB, as urunc sizes the guest from it "
+        "(default: none, so urunc's 256 MB)",
+    )
     parser.add_argument("--cpus", type=int, default=1, metavar="N", help="vCPUs (1)")
     parser.add_argument(
         "--env",
@@ -79,7 +86,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     parse_pairs(args.env, "--env")  # checked here; the guest gets them in the order given
-    if args.memory < 1 or args.cpus < 1:
+    if args.memory < 0 or args.cpus < 1:
         raise error("--memory and --cpus must be positive", hint="e.g. --memory 256 --cpus 1")
     scratch = tempfile.mkdtemp(prefix="pun-run-")
     try:

@@ -29,9 +29,21 @@ class MonitorArgs:
     initrd: str  # host path, or ""
     command: str  # the guest's command line
     guest: str
-    memory_mb: int = DEFAULT_MEMORY_MB
+    memory_mb: int = 0  # the container's memory limit in MB (10^6 bytes); 0: none
     vcpus: int = 1
     accel: str = KVM
+
+
+def memory_mb(args: MonitorArgs) -> int:
+    """qemu, hvt and spt: `BytesToStringMB` (utils.go): the limit in MB, urunc's default 256
+    without one (or below 1 MB)."""
+    return args.memory_mb or DEFAULT_MEMORY_MB
+
+
+def memory_mib(args: MonitorArgs) -> int:
+    """firecracker: `bytesToMiB` of the limit (firecracker.go), so 512 MB is 488 MiB; without a
+    limit (or below 1 MiB) urunc's DefaultMemory, 256, taken as MiB."""
+    return args.memory_mb * 1000 * 1000 // (1024 * 1024) or DEFAULT_MEMORY_MB
 
 
 def binary_name(monitor: str) -> str:
@@ -48,7 +60,7 @@ def qemu_argv(binary: str, args: MonitorArgs) -> List[str]:
     the UART on stdio, vCPUs, the kernel, no NIC, the initrd, the guest's extra arguments,
     `-append`. For TCG, `-cpu host -enable-kvm` becomes `-cpu max -accel tcg` (the one change)."""
     cpu = ["-cpu", "host", "-enable-kvm"] if args.accel == KVM else ["-cpu", "max", "-accel", "tcg"]
-    argv = [binary, "-m", f"{args.memory_mb}M", "-L", QEMU_FIRMWARE, *cpu]
+    argv = [binary, "-m", f"{memory_mb(args)}M", "-L", QEMU_FIRMWARE, *cpu]
     argv += ["-display", "none", "-vga", "none", "-monitor", "null", "-serial", "stdio"]
     if args.vcpus > 0:
         argv += ["-smp", str(args.vcpus)]
@@ -63,13 +75,12 @@ def qemu_argv(binary: str, args: MonitorArgs) -> List[str]:
 
 def solo5_argv(binary: str, args: MonitorArgs) -> List[str]:
     """`hypervisors/hvt.go` (and `spt.go`): `--mem=MB`, then `--`, the unikernel, its command."""
-    argv = [binary, f"--mem={args.memory_mb}", "--", args.kernel]
+    argv = [binary, f"--mem={memory_mb(args)}", "--", args.kernel]
     return argv + [args.command] if args.command else argv
 
 
 def firecracker_config(args: MonitorArgs) -> bytes:
-    """`hypervisors/firecracker.go`: the JSON config file (`--no-api --config-file`); memory in
-    MiB there, the same 256 by default."""
+    """`hypervisors/firecracker.go`: the JSON config file (`--no-api --config-file`)."""
     source = {"kernel_image_path": args.kernel, "boot_args": args.command}
     if args.initrd:
         source["initrd_path"] = args.initrd
@@ -77,7 +88,7 @@ def firecracker_config(args: MonitorArgs) -> bytes:
         "boot-source": source,
         "machine-config": {
             "vcpu_count": args.vcpus,
-            "mem_size_mib": args.memory_mb,
+            "mem_size_mib": memory_mib(args),
             "smt": False,
             "track_dirty_pages": False,
         },

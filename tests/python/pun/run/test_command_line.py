@@ -204,3 +204,16 @@ def test_linux_console_on_arm64_qemu_is_the_pl011() -> None:
     assert " console=ttyS0 " in guests.linux_command(params, machine="x86_64")
     fc = GuestParams(("/init",), (), "firecracker", "initrd")
     assert " console=ttyS0 " in guests.linux_command(fc, machine="aarch64")
+
+
+def test_a_memory_limit_is_mb_for_qemu_and_solo5_and_mib_for_firecracker() -> None:
+    # utils.go: BytesToStringMB (qemu.go, hvt.go, spt.go) divides the limit by 1000*1000,
+    # bytesToMiB (firecracker.go) by 1024*1024; without a limit both use DefaultMemory, 256.
+    limited = monitors.MonitorArgs("/k", "", "C", "linux", memory_mb=512)
+    assert monitors.qemu_argv("q", limited)[1:3] == ["-m", "512M"]
+    assert monitors.solo5_argv("s", limited)[1] == "--mem=512"
+    assert json.loads(monitors.firecracker_config(limited))["machine-config"]["mem_size_mib"] == (
+        488  # 512,000,000 bytes // 1,048,576
+    )
+    default = monitors.MonitorArgs("/k", "", "C", "linux")
+    assert json.loads(monitors.firecracker_config(default))["machine-config"]["mem_size_mib"] == 256
