@@ -79,6 +79,10 @@ def atomic_directory(dest: str) -> Iterator[str]:
         )
     tmp = tempfile.mkdtemp(dir=parent, prefix=f".{os.path.basename(dest)}.", suffix=".tmp")
     try:
+        # mkdtemp's directory is private (0700); the output is what `buildctl --output
+        # type=local` makes (BuildKit client/solve.go: os.MkdirAll(dest, 0755)). Writers
+        # that know the image's own root mode (pun/solve/tree_files.py) set it over this.
+        os.chmod(tmp, 0o755)
         yield tmp
         if os.path.isdir(dest):
             os.rmdir(dest)

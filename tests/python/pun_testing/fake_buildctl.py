@@ -8,7 +8,8 @@ What it copies from the real one (each checked against buildkitd v0.32.2 by hand
   `WorkingDir` (no Labels), whose history says `buildkit.exporter.image.v0` (base layers:
   `pulled from REF`), whose layer descriptors carry `buildkit/rewritten-timestamp` and whose
   index entry carries `org.opencontainers.image.created`;
-- `type=local` writes the root filesystem.
+- `type=local` writes the root filesystem into the destination it is given, every entry owned
+  by the caller (not by the image's owners).
 The layers themselves are solved by pun's embedded builder (BuildKit's would differ only in
 tar bytes). It records its argv and stdin under $FAKE_BUILDCTL_RECORD; $FAKE_BUILDCTL_MODE
 `unreachable` / `fail` make it fail like a missing daemon / a failed solve, after writing a
@@ -87,10 +88,7 @@ def main(argv: List[str]) -> int:
     )
     sys.stderr.write("#1 [internal] load build context\n")
     if attrs.get("type") == "local":
-        _embedded(stdin, context, f"type=local,dest={dest}/rootfs", epoch)
-        for name in os.listdir(f"{dest}/rootfs"):
-            os.rename(f"{dest}/rootfs/{name}", f"{dest}/{name}")
-        os.rmdir(f"{dest}/rootfs")
+        _local(stdin, context, dest, epoch)
         return 0
     if attrs.get("type") != "oci":
         sys.stderr.write(f"fake buildctl: type={attrs.get('type')} is not faked\n")
@@ -100,6 +98,22 @@ def main(argv: List[str]) -> int:
         _embedded(stdin, context, f"type=oci,dest={plain}", epoch)
         _reshape(plain, dest, attrs, epoch)
     return 0
+
+
+def _local(definition: bytes, context: str, dest: str, epoch: int) -> None:
+    """Fill the existing `dest` as BuildKit's client does: the destination keeps its own mode,
+    and every entry is owned by the caller (session/filesync/diffcopy.go syncTargetDiffCopy
+    sets Uid/Gid to os.Getuid()/os.Getgid())."""
+    staging = tempfile.mkdtemp(dir=os.path.dirname(os.path.abspath(dest)), prefix=".fake-local.")
+    rootfs = os.path.join(staging, "rootfs")
+    _embedded(definition, context, f"type=local,dest={rootfs}", epoch)
+    for name in os.listdir(rootfs):
+        os.rename(os.path.join(rootfs, name), os.path.join(dest, name))
+    os.rmdir(rootfs)
+    os.rmdir(staging)
+    for dirpath, dirnames, filenames in os.walk(dest):
+        for name in dirnames + filenames:
+            os.lchown(os.path.join(dirpath, name), os.getuid(), os.getgid())
 
 
 def _embedded(definition: bytes, context: str, output: str, epoch: int) -> None:

@@ -314,3 +314,54 @@ def test_docker_archives_agree(
         }
     assert seen["buildctl"][1] == seen["embedded"][1]
     assert seen["buildctl"][0]["layers"][:2] == seen["embedded"][0]["layers"][:2]
+
+
+def local_tree(root: Path) -> List[Tuple[Any, ...]]:
+    """Every entry of a type=local output, the destination itself included (as `.`)."""
+    paths = [root]
+    for dirpath, dirnames, filenames in os.walk(root):
+        paths += [Path(dirpath) / name for name in dirnames + filenames]
+    entries = []
+    for path in paths:
+        st = os.lstat(path)
+        content = link = ""
+        if stat.S_ISREG(st.st_mode):
+            content = hashlib.sha256(path.read_bytes()).hexdigest()
+        elif stat.S_ISLNK(st.st_mode):
+            link = os.readlink(path)
+        entries.append(
+            (
+                str(path.relative_to(root)),
+                stat.S_IFMT(st.st_mode),
+                stat.S_IMODE(st.st_mode),
+                (st.st_uid, st.st_gid) if os.geteuid() == 0 else (),
+                content,
+                link,
+            )
+        )
+    return sorted(entries)
+
+
+@pytest.mark.parametrize("case", CASE_NAMES)
+def test_local_trees_agree(
+    case: str, buildctl_env: Dict[str, str], tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    context = make_case(case, tmp_path, request)
+    trees = {}
+    for builder in ("embedded", "buildctl"):
+        dest = tmp_path / f"{builder}.rootfs"
+        build_with(builder, context, f"type=local,dest={dest}", tmp_path / "cache", buildctl_env)
+        trees[builder] = local_tree(dest)
+    # BuildKit's client writes every entry as the caller's user (session/filesync/diffcopy.go
+    # syncTargetDiffCopy); the embedded builder keeps the image's owners when run as root.
+    caller = (os.getuid(), os.getgid()) if os.geteuid() == 0 else ()
+    assert {entry[3] for entry in trees["buildctl"]} == {caller}
+
+    def without_owners(tree: List[Tuple[Any, ...]]) -> List[Tuple[Any, ...]]:
+        return [entry[:3] + entry[4:] for entry in tree]
+
+    assert without_owners(trees["buildctl"]) == without_owners(trees["embedded"])
+    # The destination itself is a directory as `buildctl --output type=local` makes it
+    # (client/solve.go: os.MkdirAll(dest, 0755)), not a private temporary directory.
+    assert trees["buildctl"][0][:3] == (".", stat.S_IFDIR, 0o755)
+    assert any(entry[0] == "urunc.json" for entry in trees["buildctl"])
