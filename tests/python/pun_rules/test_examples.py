@@ -96,6 +96,13 @@ def test_redis_cmdline_names_the_copied_config_where_the_guest_sees_it() -> None
     program, config_arg = labels["com.urunc.unikernel.cmdline"].split()
     assert program == "redis-server"
     assert config_arg == RUMPRUN_ROOTFS_IN_GUEST + config
+    # ... and the guest gets that rootfs at all: with neither initrd nor block, urunc gives the
+    # guest the container's rootfs only when mountRootfs (>= 0.7) / useDMBlock (0.5/0.6) is
+    # true; "false" leaves it none (urunc guest_rootfs.go), and redis-server no config file.
+    assert "com.urunc.unikernel.initrd" not in labels
+    assert "com.urunc.unikernel.block" not in labels
+    assert labels["com.urunc.unikernel.mountRootfs"] == "true"
+    assert labels["com.urunc.unikernel.useDMBlock"] == "true"
 
 
 def test_linux_hello_infers_its_kernel_and_initrd(rule_runner: RuleRunner) -> None:
