@@ -61,8 +61,9 @@ def _parser() -> argparse.ArgumentParser:
         "-o",
         "--output",
         required=True,
+        action="append",
         metavar="SPEC",
-        help="where the result goes, in buildctl's --output syntax",
+        help="where the result goes, in buildctl's --output syntax (once)",
     )
     parser.add_argument(
         "--builder",
@@ -141,7 +142,13 @@ def _build_and_report(args: argparse.Namespace) -> int:
 def _build(args: argparse.Namespace) -> BuildResult:
     from pun.solve import parse_output_spec
 
-    output = parse_output_spec(args.output)
+    if len(args.output) > 1:
+        # Taking the last one silently would leave the user without the outputs named before.
+        raise error(
+            f"--output is given {len(args.output)} times: pun build writes one output",
+            hint="run pun build once per output (the second run is served by the blob cache)",
+        )
+    output = parse_output_spec(args.output[0])
     if args.metadata_file == "-" and output.get("dest") == "-":
         raise error(
             "--metadata-file - and dest=- would both write to stdout",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from typing import Dict, Mapping, Tuple
+from typing import Dict, Mapping, Optional, Tuple
 
 from pun.diagnostics import PunError, error
 
@@ -64,8 +64,15 @@ class OutputSpec:
 
 def parse_output_spec(text: str) -> OutputSpec:
     """Parse one `--output` value; raise PunError with a hint on anything malformed."""
+    bare = _bare_quote(text)
+    if bare is not None:
+        # Go's encoding/csv (buildctl) refuses this; Python's csv would keep the quote.
+        raise error(
+            f'--output {text!r}: bare " in non-quoted field (column {bare + 1})',
+            hint='quote the whole field, as in "dest=a,b.tar", and double a " inside it',
+        )
     try:
-        rows = list(csv.reader([text], skipinitialspace=False))
+        rows = list(csv.reader([text], skipinitialspace=False, strict=True))
     except csv.Error as exc:
         raise error(f"--output {text!r}: {exc}", hint=_HINT) from None
     fields = rows[0] if rows else []
@@ -88,6 +95,27 @@ def parse_output_spec(text: str) -> OutputSpec:
     spec = OutputSpec(kind, tuple(attrs.items()))
     _check(spec, text)
     return spec
+
+
+def _bare_quote(text: str) -> Optional[int]:
+    """Where a `"` sits inside a field that does not start with one (Go's csv.ErrBareQuote)."""
+    quoted = at_start = True
+    in_quotes = False
+    for index, char in enumerate(text):
+        if at_start:
+            quoted, at_start = char == '"', False
+            in_quotes = quoted
+            continue
+        if quoted:
+            if char == '"':
+                in_quotes = not in_quotes  # `""` inside a quoted field is one quote
+            elif char == "," and not in_quotes:
+                at_start = True
+        elif char == ",":
+            at_start = True
+        elif char == '"':
+            return index
+    return None
 
 
 def _check(spec: OutputSpec, text: str) -> None:

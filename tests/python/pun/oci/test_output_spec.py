@@ -18,6 +18,7 @@ def test_simple_specs() -> None:
 def test_quoted_fields_may_hold_commas() -> None:
     spec = parse_output_spec('type=image,"name=r/a:1,r/a:2",push=true')
     assert spec.names == ("r/a:1", "r/a:2")
+    assert parse_output_spec('type=oci,"dest=a""b,c.tar"').dest == 'a"b,c.tar'
 
 
 def test_render_round_trips_through_csv_quoting() -> None:
@@ -38,6 +39,11 @@ def test_render_round_trips_through_csv_quoting() -> None:
         ("type=oci,dest", "not key=value"),
         ("type=oci,dest=x,compression=zstd", "compression=zstd"),
         ("type=oci,dest=x,compression-level=12", "not 0-9"),
+        # Go's encoding/csv, as buildctl parses it: `bare " in non-quoted-field`.
+        ('type=oci,dest="unterminated', 'bare " in non-quoted field'),
+        ('type=oci,dest=a"b.tar', 'bare " in non-quoted field'),
+        ('"type=oci,dest=x', "unexpected end of data"),
+        ('type=oci,"dest=x"y', "expected after"),
     ],
 )
 def test_malformed_specs(text: str, says: str) -> None:

@@ -112,6 +112,24 @@ def test_type_image_needs_push(tmp_path: Path) -> None:
     assert result.code == 1 and "push=true" in result.err
 
 
+def test_a_second_output_is_refused_not_dropped(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.tar", tmp_path / "b.tar"
+    result = pun_build(
+        [
+            "--context",
+            str(context(tmp_path)),
+            "--output",
+            f"type=oci,dest={first}",
+            "--output",
+            f"type=oci,dest={second}",
+        ],
+        tmp_path / "cache",
+    )
+    assert result.code == 1 and result.out == b""
+    assert "error: --output is given 2 times" in result.err
+    assert not first.exists() and not second.exists()
+
+
 def test_local_output_refuses_a_non_empty_directory(tmp_path: Path) -> None:
     dest = tmp_path / "out"
     dest.mkdir()
