@@ -39,15 +39,42 @@ class InvalidPlatform(ValueError):
     pass
 
 
+# containerd/platforms database.go (isKnownOS, isKnownArch): what a one-word platform may be.
+_KNOWN_OS = frozenset(
+    "aix android darwin dragonfly freebsd hurd illumos ios js linux nacl netbsd openbsd plan9 "
+    "solaris windows zos".split()
+)
+_KNOWN_ARCH = frozenset(
+    "386 amd64 amd64p32 arm armbe arm64 arm64be ppc64 ppc64le loong64 mips mipsle mips64 "
+    "mips64le mips64p32 mips64p32le ppc riscv riscv64 s390 s390x sparc sparc64 wasm".split()
+)
+# containerd/platforms platforms.go specifierRe: ^[A-Za-z0-9_.-]+$
+_COMPONENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+
+
 def parse_platform(text: str) -> Platform:
-    """Parse `os/arch[/variant]` (or a bare `arch`, meaning linux), normalized like containerd."""
+    """Parse `os/arch[/variant]` (or a bare `arch`, meaning linux, or a bare `os`, meaning the
+    build machine's architecture), normalized like containerd's platforms.Parse."""
     parts = text.strip().split("/")
-    if not text.strip() or len(parts) > 3 or any(not p for p in parts):
+    if (
+        not text.strip()
+        or len(parts) > 3
+        or any(not p or not set(p) <= _COMPONENT_CHARS for p in parts)
+    ):
         raise InvalidPlatform(
             f"invalid platform {text!r}: expected os/arch[/variant], e.g. linux/amd64"
         )
     if len(parts) == 1:
-        parts = ["linux", parts[0]]
+        word = parts[0].lower()
+        if word in _KNOWN_OS:
+            parts = [word, build_platform().architecture]
+        elif _ARCH_ALIASES.get(word, word) in _KNOWN_ARCH:
+            parts = ["linux", word]
+        else:
+            raise InvalidPlatform(
+                f"invalid platform {text!r}: unknown operating system or architecture "
+                "(as containerd's platforms.Parse)"
+            )
     os_name = parts[0].lower()
     arch = _ARCH_ALIASES.get(parts[1].lower(), parts[1].lower())
     variant = parts[2].lower() if len(parts) == 3 else ""
