@@ -151,6 +151,23 @@ def test_cmd_and_a_different_cmdline_warn_naming_both_lines() -> None:
     assert warning.line == 6 and "(line 5)" in warning.message and "'a b'" in warning.message
 
 
+def test_cmd_and_the_same_cmdline_agree_silently() -> None:
+    text = (
+        URUNC
+        + 'LABEL com.urunc.unikernel.cmdline="/app.hvt -c"\n'
+        + 'ENTRYPOINT ["/app.hvt"]\nCMD ["-c"]\n'
+        + ROOTFS_LABELS
+    )
+    generated = gen(text)
+    assert not generated.warnings
+    config = generated.image.config_for(None)["config"]
+    # Both as written: no Cmd derived from the label on top of the CMD.
+    assert (config["Entrypoint"], config["Cmd"]) == (["/app.hvt"], ["-c"])
+    assert config["Labels"]["com.urunc.unikernel.cmdline"] == "/app.hvt -c"
+    assert generated.image.manifest_annotations["com.urunc.unikernel.cmdline"] == "/app.hvt -c"
+    assert urunc_json(generated.definition)["com.urunc.unikernel.cmdline"] == "/app.hvt -c"
+
+
 def test_images_not_for_urunc_get_no_cmdline() -> None:
     generated = gen('FROM scratch\nCMD ["/x"]\n')
     assert "com.urunc.unikernel.cmdline" not in generated.image.manifest_annotations
