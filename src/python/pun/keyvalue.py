@@ -30,7 +30,23 @@ def parse_pairs(
             values[key] = value
         elif environ is not None and key in environ:
             values[key] = environ[key]
+        else:
+            continue
+        require_utf8(f"{flag} {key!r}", key + values[key])
     return values
+
+
+def require_utf8(what: str, text: str) -> None:
+    """Argument bytes that are not UTF-8 reach Python as surrogate escapes (PEP 383); labels,
+    the LLB and /urunc.json are UTF-8, so such text is refused here, naming the flag, rather
+    than failing deep inside."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise error(
+            f"{what}: not UTF-8 text",
+            hint="pass it as UTF-8 (check the terminal's or the variable's encoding)",
+        ) from None
 
 
 def bare_keys(pairs: Iterable[str]) -> List[str]:

@@ -71,3 +71,39 @@ def test_rendering_without_a_file() -> None:
     assert Diagnostic(Severity.ERROR, "--x is bad").render() == "error: --x is bad"
     assert Diagnostic(Severity.WARNING, "w", "", 3).render() == "line 3: warning: w"
     assert Diagnostic(Severity.ERROR, "m", "F", 2, "do").render() == "F:2: error: m\n  hint: do"
+
+
+# What Python makes of an argument or variable holding the byte 0xff (not UTF-8): a surrogate
+# escape (PEP 383). It must end in one error naming the flag, not a UnicodeEncodeError.
+NOT_UTF8 = b"\xff".decode("utf-8", "surrogateescape")
+
+
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["--LLB", "-f", "Containerfile", "--build-arg", f"A={NOT_UTF8}"], "--build-arg 'A'"),
+        (["--LLB", "-f", "Containerfile", "--build-arg", "FROM_ENV"], "--build-arg 'FROM_ENV'"),
+        (["--LLB", "-f", "Containerfile", "--local-unique-id", NOT_UTF8], "--local-unique-id"),
+        (
+            ["build", "--output", "type=oci,dest=o.tar", "--annotation", f"k={NOT_UTF8}"],
+            "--annotation 'k'",
+        ),
+    ],
+)
+def test_arguments_that_are_not_utf8_are_one_error_naming_the_flag(
+    argv: List[str],
+    says: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    (tmp_path / "Containerfile").write_text(
+        "FROM scratch\nARG A\nARG FROM_ENV\nCOPY a /a\nLABEL a=$A b=$FROM_ENV\n"
+    )
+    (tmp_path / "a").write_text("a")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FROM_ENV", NOT_UTF8)
+    code, out, err = run(capfd, argv)
+    assert (code, out) == (1, "")
+    assert f"error: {says}: not UTF-8 text" in err and "Traceback" not in err
+    assert not (tmp_path / "o.tar").exists()

@@ -7,7 +7,7 @@ import os
 import sys
 
 from pun.diagnostics import PunError, error, write_diagnostics
-from pun.keyvalue import parse_pairs
+from pun.keyvalue import parse_pairs, require_utf8
 
 TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
 if TYPE_CHECKING:
@@ -78,6 +78,8 @@ def generate_options(args: Any, path: str) -> "GenerateOptions":
     an argparse Namespace, or what `pun --LLB`'s own scan returns (the same attributes)."""
     from pun.api import GenerateOptions
 
+    if args.local_unique_id is not None:
+        require_utf8("--local-unique-id", args.local_unique_id)
     return GenerateOptions(
         path=path,
         build_args=parse_pairs(args.build_args, "--build-arg", os.environ),
