@@ -17,7 +17,7 @@ import os
 import posixpath
 import stat
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Set, Tuple, Union
 
 from pun.diagnostics import Diagnostic, PunError, error, warning
 from pun.gopath import clean_absolute
@@ -31,7 +31,7 @@ from pun.llb.definition import (
 )
 from pun.oci.fstree import ROOT, Inline, Kind, LocalFile, Node, Tree, split_components
 from pun.solve.context import ContextDir, SourceFiles, resolve_wildcards
-from pun.solve.graph import FileStep, LocalSource
+from pun.solve.graph import FileStep, ImageSource, LocalSource
 from pun.solve.unpack import archive_entries, is_archive
 
 if TYPE_CHECKING:
@@ -69,6 +69,16 @@ class ActionSite:
     def warn(self, message: str, hint: str = "") -> Diagnostic:
         return warning(message, self.path, self.line, hint)
 
+    def locate(self, exc: PunError) -> PunError:
+        """`exc` with this action's Containerfile line on the diagnostics that name no place
+        (errors from the context reader or an archive, which know nothing of the line)."""
+        if self.line is None:
+            return exc
+        return PunError(
+            d if d.path or d.line is not None else d._replace(path=self.path, line=self.line)
+            for d in exc.diagnostics
+        )
+
 
 class StepRunner:
     """Applies the FileSteps of one chain to one tree, recording what each step writes."""
@@ -94,22 +104,31 @@ class StepRunner:
         """Run every action of `step`; return the paths it wrote (including created parents)."""
         self.written = set()
         for action, source, site in zip(step.actions, step.copy_sources, sites):
-            kind = action.WhichOneof("action")
-            if kind == "copy":
-                assert source is not None
-                context = (
-                    self._context(source, site)
-                    if isinstance(source, LocalSource)
-                    else self._images[source.digest]
-                )
-                _Copy(
-                    self, action.copy, context, self._owner(action.copy, action, site), site
-                ).run()
-            elif kind == "mkfile":
-                self._mkfile(action.mkfile, self._owner(action.mkfile, action, site), site)
-            else:
-                self._mkdir(action.mkdir, self._owner(action.mkdir, action, site), site)
+            try:
+                self._run_action(action, source, site)
+            except PunError as exc:
+                raise site.locate(exc) from None
         return self.written
+
+    def _run_action(
+        self,
+        action: FileAction,
+        source: Optional[Union[LocalSource, ImageSource]],
+        site: ActionSite,
+    ) -> None:
+        kind = action.WhichOneof("action")
+        if kind == "copy":
+            assert source is not None
+            context = (
+                self._context(source, site)
+                if isinstance(source, LocalSource)
+                else self._images[source.digest]
+            )
+            _Copy(self, action.copy, context, self._owner(action.copy, action, site), site).run()
+        elif kind == "mkfile":
+            self._mkfile(action.mkfile, self._owner(action.mkfile, action, site), site)
+        else:
+            self._mkdir(action.mkdir, self._owner(action.mkdir, action, site), site)
 
     def _context(self, source: LocalSource, site: ActionSite) -> ContextDir:
         """The context directory as this local source sends it (its exclude patterns)."""
