@@ -12,14 +12,29 @@ from typing import BinaryIO, Iterator, Tuple
 from pun.diagnostics import error
 
 
-def _temp_beside(dest: str) -> Tuple[int, str]:
-    """A new private file in `dest`'s directory (same filesystem, so a rename is atomic)."""
+def check_file_destination(dest: str, flag: str = "", example: str = "") -> None:
+    """A PunError unless `dest` can become a file: its directory exists and it is no directory
+    itself. Callers also run it before the work, so a bad destination costs no build. `flag`
+    names the option that gave `dest` (e.g. `dest=`), for the hint."""
     directory = os.path.dirname(os.path.abspath(dest))
+    where = f" with {flag}" if flag else ""
     if not os.path.isdir(directory):
         raise error(
             f"cannot write {dest}: directory {directory} does not exist",
-            hint="create the directory first or choose another dest=",
+            hint=f"create the directory first or name another file{where}",
         )
+    if os.path.isdir(dest):
+        raise error(
+            f"cannot write {dest}: it is a directory",
+            hint=f"name a file in it{where}"
+            + (f", e.g. {os.path.join(dest, example)}" if example else ""),
+        )
+
+
+def _temp_beside(dest: str) -> Tuple[int, str]:
+    """A new private file in `dest`'s directory (same filesystem, so a rename is atomic)."""
+    check_file_destination(dest)
+    directory = os.path.dirname(os.path.abspath(dest))
     return tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(dest)}.", suffix=".tmp")
 
 
@@ -28,7 +43,10 @@ def _replaced_on_success(tmp: str, dest: str) -> Iterator[None]:
     try:
         yield
         os.chmod(tmp, 0o644)
-        os.replace(tmp, dest)
+        try:
+            os.replace(tmp, dest)
+        except OSError as exc:  # e.g. dest became a directory meanwhile
+            raise error(f"cannot write {dest}: {exc.strerror}") from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

@@ -125,6 +125,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _build_and_report(args: argparse.Namespace) -> int:
+    if args.metadata_file and args.metadata_file != "-":
+        from pun.atomic import check_file_destination
+
+        # Before building: a build whose metadata cannot be written would fail after its
+        # output was written.
+        check_file_destination(args.metadata_file, "--metadata-file", "metadata.json")
     result = _build(args)
     if args.metadata_file:
         text = json.dumps(result.metadata(), indent=2, sort_keys=True) + "\n"

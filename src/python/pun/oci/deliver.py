@@ -44,6 +44,12 @@ def work_directory(cache: BlobCache) -> Iterator[str]:
 def check_image_output(output: OutputSpec) -> None:
     """Refuse what no builder can deliver, before any work is done."""
     parse_names(output.names)  # a bad name= fails before the build, not after it
+    if output.type in ("oci", "docker") and output.dest != "-":
+        from pun.atomic import check_file_destination
+
+        check_file_destination(
+            output.dest, "dest=", "image.tar"
+        )  # so does a dest= that cannot be written
     if output.type == "image" and not output.flag("push"):
         raise error(
             "type=image without push=true: pun has no image store",

@@ -11,6 +11,8 @@ import sys
 import tarfile
 from pathlib import Path
 
+import pytest
+
 from pun.progress import Progress
 from pun_testing.building import pun_build
 from pun_testing.rootfs import writable_copy
@@ -90,6 +92,51 @@ def test_metadata_file_is_written_atomically(tmp_path: Path) -> None:
     )
     assert result.code == 0 and result.out == b""
     assert json.loads(metadata.read_text())["containerimage.digest"].startswith("sha256:")
+
+
+@pytest.mark.parametrize("builder", ["embedded", "buildctl"])
+@pytest.mark.parametrize(
+    "where, says",
+    [
+        ("missing/meta.json", "directory {tmp}/missing does not exist"),
+        (".", "it is a directory"),  # the temporary file cannot be renamed over it
+    ],
+)
+def test_a_metadata_file_that_cannot_be_written_fails_before_the_build(
+    where: str, says: str, builder: str, tmp_path: Path
+) -> None:
+    archive = tmp_path / "x.tar"
+    result = pun_build(
+        [
+            "--context",
+            str(context(tmp_path)),
+            "--builder",
+            builder,
+            "--buildctl",
+            "/nonexistent/buildctl",  # never reached
+            "--output",
+            f"type=oci,dest={archive}",
+            "--metadata-file",
+            str(tmp_path / where),
+        ],
+        tmp_path / "cache",
+    )
+    assert (result.code, result.out) == (1, b"")
+    said = says.format(tmp=tmp_path)
+    assert f"error: cannot write {tmp_path / where}: {said}" in result.err
+    assert "--metadata-file" in result.err and "Traceback" not in result.err
+    assert not archive.exists()  # not built, so not left behind by a failed command
+
+
+@pytest.mark.parametrize("kind", ["oci", "docker"])
+def test_an_archive_dest_that_is_a_directory_is_one_error(kind: str, tmp_path: Path) -> None:
+    result = pun_build(
+        ["--context", str(context(tmp_path)), "--output", f"type={kind},dest={tmp_path}"],
+        tmp_path / "cache",
+    )
+    assert (result.code, result.out) == (1, b"")
+    assert f"error: cannot write {tmp_path}: it is a directory" in result.err
+    assert "Traceback" not in result.err
 
 
 def test_errors_name_the_file_and_line_and_write_nothing(tmp_path: Path) -> None:
