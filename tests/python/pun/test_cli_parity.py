@@ -5,11 +5,15 @@ Byte parity is what `--compat pun` promises; the default (docker's COPY semantic
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import List, Tuple
 
 import pytest
 
+import pun
 from pun.cli.main import main
 from pun_testing.shared import CASES, FIXTURE_UNIQUE_ID, PARITY_CASES
 
@@ -254,3 +258,19 @@ def test_help_names_the_subcommands_and_follows_columns(
     assert "pun build ..." in text and "pun push ..." in text
     # argparse wraps option help at the width we hand it (COLUMNS - 2), not at 80.
     assert max(len(line) for line in text.splitlines() if line.startswith("  -")) <= 58
+
+
+@pytest.mark.parametrize("module", ["pun", "pun.cli"])
+def test_python_dash_m_runs_pun(module: str) -> None:
+    """`python -m pun` and `python -m pun.cli` are the `pun` command (a source checkout)."""
+    case = PARITY_CASES[0]
+    source_root = str(Path(pun.__file__).parent.parent)
+    completed = subprocess.run(
+        [sys.executable, "-m", module, "--LLB", "--compat", "pun"]
+        + ["-f", str(CASES / case / "Containerfile"), "--local-unique-id", FIXTURE_UNIQUE_ID],
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": source_root},
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr.decode()
+    assert completed.stdout == (CASES / case / "expected" / "llb").read_bytes()
