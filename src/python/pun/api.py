@@ -21,7 +21,7 @@ from pun.convert import (
 from pun.diagnostics import Diagnostic, PunError, Severity, error
 from pun.imagespec import BaseSpec, ImageSpec
 from pun.llb.identity import new_id
-from pun.llb.marshal import MarshalOptions, marshal_with_sources
+from pun.llb.marshal import MarshalOptions, SourceFile, marshal_with_sources
 from pun.llb.state import normalize_dest
 from pun.platform import DEFAULT_TARGET, Platform
 from pun.records import Record
@@ -130,7 +130,11 @@ def generate(text: str, options: GenerateOptions = GenerateOptions()) -> Generat
     spec = spec._replace(steps=bridged.steps, annotations=tuple(sorted(packed.items())))
     state = plan_to_state(plan, urunc_json(packed), convert)
     unique = options.local_unique_id if options.local_unique_id is not None else new_id()
-    marshalled = marshal_with_sources(state, MarshalOptions(local_unique_id=unique))
+    marshal = MarshalOptions(local_unique_id=unique)
+    if options.compat != COMPAT_PUN:  # the original's bytes have an empty source map
+        source = SourceFile(plan.path, text.encode("utf-8"), plan.line_ends)
+        marshal = marshal._replace(current_order=True, source=source)
+    marshalled = marshal_with_sources(state, marshal)
     return Generated(
         definition=marshalled.definition,
         plan=plan,

@@ -91,7 +91,11 @@ def parse_containerfile(text: str, options: ParseOptions = ParseOptions()) -> Pa
     split, commands = _split_instructions(text, options.path)
     found = dict(split.directives)
     directives = Directives(escape=split.escape, syntax=found.get("syntax"))
-    return _PlanBuilder(options, directives).build(commands)
+    plan = _PlanBuilder(options, directives).build(commands)
+    ends = tuple(
+        (i.start_line, i.end_line) for i in split.instructions if i.end_line > i.start_line
+    )
+    return plan._replace(line_ends=ends) if ends else plan
 
 
 def _split_instructions(text: str, path: str) -> Tuple[Split, Sequence["Command"]]:

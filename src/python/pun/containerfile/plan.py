@@ -114,6 +114,9 @@ class PackPlan(Record):
     # The target platform the file itself asks for (bunnyfile `platforms.architecture`); None:
     # the build's (--platform, default linux/amd64).
     platform: Optional[Platform] = None
+    # (first line, last line) of each instruction that spans several (continuations,
+    # heredocs): the ranges of the LLB's source map, as BuildKit's parser.Node.Location.
+    line_ends: Tuple[Tuple[int, int], ...] = ()
 
     def label_values(self) -> Dict[str, str]:
         """Labels as the image gets them: the last of duplicate keys wins."""

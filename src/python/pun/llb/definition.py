@@ -41,6 +41,8 @@ class Definition:
     ops: Mapping[str, "ops_pb2.Op"]  # digest (sha256 of the op's bytes) -> op, in byte order
     op_bytes: Mapping[str, bytes]  # digest -> the op's bytes as written
     metadata: Mapping[str, "ops_pb2.OpMetadata"]
+    # The files of the source map (pb.SourceInfo filenames): what BuildKit names in an error.
+    source_filenames: Tuple[str, ...] = ()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "Definition":
@@ -59,7 +61,8 @@ class Definition:
                 f"the LLB definition does not parse: {exc}",
                 hint="pass the bytes `pun --LLB` writes, unmodified",
             ) from None
-        return cls(ops, raw, dict(parsed.metadata))
+        names = tuple(info.filename for info in parsed.Source.infos)
+        return cls(ops, raw, dict(parsed.metadata), names)
 
     @property
     def digests(self) -> Tuple[str, ...]:

@@ -1,8 +1,16 @@
 """State -> pb.Definition bytes, as BuildKit v0.16's `State.Marshal` + `llb.WriteTo` write them.
 
 Ops are visited post-order (inputs first), deduplicated by digest; a terminal op pointing at the
-head closes the list. Every op gets OpMetadata with its capabilities and an (empty) source
-location entry. Op digests are sha256 of the exact op bytes.
+head closes the list. Every op gets OpMetadata with its capabilities and a source location
+entry (empty unless MarshalOptions.source names the file). Op digests are sha256 of the exact
+op bytes.
+
+With `current_order`, ops are written as BuildKit v0.32's client writes them (Go protobuf's
+deterministic marshaller: an Op's oneof body after its other fields). A daemon marshals every
+op that way again before it digests it (pun.llb.daemon_digest), so only then are pun's digests
+the daemon's vertex digests, the keys it looks a failed vertex up by in the source map
+(solver/llbsolver/result.go, `wrapError`). BuildKit v0.16 (the original pun) wrote fields in
+number order.
 """
 
 from __future__ import annotations
@@ -48,9 +56,27 @@ LOCAL_UNIQUE = "local.unique"
 CUSTOM_NAME = "llb.customname"
 
 
+class SourceFile(Record):
+    """The file the ops came from, for the Definition's source map (pb.SourceInfo)."""
+
+    # As the build names it (BuildKit's frontend: the Dockerfile's name in its local).
+    filename: str
+    data: bytes
+    # (first line, last line) of the instructions that span several lines.
+    line_ends: Tuple[Tuple[int, int], ...] = ()
+
+
+# The source map's language: linguist's name, as BuildKit's dockerui gives a Dockerfile.
+SOURCE_LANGUAGE = "Dockerfile"
+
+
 class MarshalOptions(Record):
     # The `local.unique` value for local sources: one per Marshal, as in BuildKit.
     local_unique_id: str
+    # Op field order of BuildKit v0.32's client (True) or v0.16's (False: the original pun).
+    current_order: bool = False
+    # The Containerfile, for the source map's SourceInfo and the ops' line ranges.
+    source: Optional[SourceFile] = None
 
 
 class MarshalledOp(Record):
@@ -105,10 +131,33 @@ def marshal_with_sources(state: State, options: MarshalOptions) -> Marshalled:
     if any(op.description for op in ops):
         terminal_caps.append("meta.description")
     terminal = MarshalledOp(digest_of(terminal_data), terminal_data, tuple(terminal_caps))
-    return Marshalled(_definition(ops, terminal), tuple(lines))
+    source = _source(ops, lines, options.source)
+    return Marshalled(_definition(ops, terminal, source), tuple(lines))
 
 
-def _definition(ops: List[MarshalledOp], terminal: MarshalledOp) -> bytes:
+def _source(
+    ops: List[MarshalledOp], lines: List[Tuple[str, int]], source: Optional[SourceFile]
+) -> Message:
+    """pb.Source: a Locations entry per op, as BuildKit's sourceMapCollector writes them; with
+    the file, one Range per line of the op's instruction (parser.Node.Location's toRanges)."""
+    located: Dict[str, Message] = {op.digest: Message() for op in ops}
+    message = Message()
+    if source is not None:
+        ends = dict(source.line_ends)
+        for digest, first in lines:
+            location = Message()  # sourceIndex 0: the one SourceInfo
+            for line in range(first, ends.get(first, first) + 1):
+                position = Message().int64(1, line)
+                location.message(2, Message().message(1, position).message(2, position))
+            located[digest] = Message().message(1, location)
+    message.message_map(1, located.items())
+    if source is not None:
+        info = Message().string(1, source.filename).raw(2, source.data)
+        message.message(2, info.string(4, SOURCE_LANGUAGE))
+    return message
+
+
+def _definition(ops: List[MarshalledOp], terminal: MarshalledOp, source: Message) -> bytes:
     definition = Message()
     for op in [*ops, terminal]:
         definition.raw(1, op.data, keep_empty=True)
@@ -119,7 +168,6 @@ def _definition(ops: List[MarshalledOp], terminal: MarshalledOp) -> bytes:
         meta.bool_map(5, ((cap, True) for cap in op.caps))
         metadata.append((op.digest, meta))
     definition.message_map(2, metadata)
-    source = Message().message_map(1, ((op.digest, Message()) for op in ops))
     definition.message(3, source)
     return definition.encode()
 
@@ -144,7 +192,7 @@ def _dependencies(vertex: Vertex) -> List[Vertex]:
 def _marshal_vertex(vertex: Vertex, options: MarshalOptions, digest: DigestLookup) -> MarshalledOp:
     if isinstance(vertex, SourceVertex):
         return _marshal_source(vertex, options)
-    return _marshal_file(vertex, digest)
+    return _marshal_file(vertex, options, digest)
 
 
 def _description(custom_name: str) -> Tuple[Tuple[str, str], ...]:
@@ -174,15 +222,21 @@ def _marshal_source(vertex: SourceVertex, options: MarshalOptions) -> Marshalled
         caps = ["source.image"]
         platform = vertex.platform
     source = Message().string(1, vertex.identifier).string_map(2, attrs.items())
-    op = Message().message(_OP_SOURCE, source)
+    op = Message()
+    if not options.current_order:
+        op.message(_OP_SOURCE, source)
     if platform is not None:
         op.message(_OP_PLATFORM, _platform(platform))
     op.message(_OP_CONSTRAINTS, Message())
+    if options.current_order:
+        op.message(_OP_SOURCE, source)
     data = op.encode()
     return MarshalledOp(digest_of(data), data, tuple(caps), _description(vertex.custom_name))
 
 
-def _marshal_file(vertex: FileVertex, digest: DigestLookup) -> MarshalledOp:
+def _marshal_file(
+    vertex: FileVertex, options: MarshalOptions, digest: DigestLookup
+) -> MarshalledOp:
     inputs: List[str] = []
 
     def add_input(v: Vertex) -> int:
@@ -217,8 +271,11 @@ def _marshal_file(vertex: FileVertex, digest: DigestLookup) -> MarshalledOp:
     op = Message()
     for d in inputs:
         op.message(_OP_INPUTS, _input(d))
-    op.message(_OP_FILE, file_op)
+    if not options.current_order:
+        op.message(_OP_FILE, file_op)
     op.message(_OP_CONSTRAINTS, Message())
+    if options.current_order:
+        op.message(_OP_FILE, file_op)
     data = op.encode()
     return MarshalledOp(digest_of(data), data, ("file.base",), _description(vertex.custom_name))
 

@@ -11,21 +11,28 @@ own layers and writes the config, manifest and index with the embedded builder's
 give the same config, the same manifest annotations (exact-case keys) and the same index for
 every output type. `type=local` is BuildKit's own exporter, written to a temporary directory
 first: a failed build leaves nothing behind.
+
+A step BuildKit fails is reported at its Containerfile line: pun's Definition carries a source
+map (pun.llb.marshal), BuildKit attaches the failed op's location to its error and buildctl
+prints it as `FILE:LINE` over a row of dashes and the lines (cmd/buildctl/main.go `handleErr`,
+solver/errdefs/source.go `Source.Print`); pun reads that header back.
 """
 
 from __future__ import annotations
 
 import collections
 import os
+import re
 import shutil
 import subprocess
 import sys
 import threading
-from typing import IO, Deque, List, Optional
+from typing import IO, Deque, FrozenSet, List, Optional, Sequence, Tuple
 
 from pun.atomic import atomic_directory
 from pun.diagnostics import PunError, error
 from pun.imagespec import ImageSpec
+from pun.llb.definition import Definition
 from pun.oci.buildkit_layers import built_layers
 from pun.oci.cache import BlobCache, default_cache_dir
 from pun.oci.deliver import check_image_output, oci_media_types, work_directory
@@ -35,11 +42,15 @@ from pun.oci.output_spec import OutputSpec
 from pun.oci.pull import pull
 from pun.oci.writer import write_image
 from pun.progress import MODES, Progress
+from pun.records import Record
 from pun.solve.graph import ImageSource, base_source
 from pun.solve.options import BUILDCTL, BuildOptions, BuildResult
 
 DEFAULT_ADDR = "unix:///run/buildkit/buildkitd.sock"
 _TAIL_LINES = 20
+# errdefs.Source.Print: "<filename>:<first line>", then 20 dashes, the lines, 20 dashes.
+_SOURCE_HEADER = re.compile(r"(.+):([0-9]+)")
+_SOURCE_RULE = "-" * 20
 # What buildctl/gRPC print when the daemon is not there (or not answering).
 _UNREACHABLE = (
     "connection refused",
@@ -110,24 +121,20 @@ def solve_buildctl(
             "or build without a daemon: --builder embedded",
         )
     context_dir = os.path.abspath(context_dir)
+    decoded = Definition.from_bytes(definition)
+    run = _Run(definition, address, context_dir, frozenset(decoded.source_filenames))
     if output.type == "local":
         with atomic_directory(output.dest) as directory:
-            _run(
-                buildctl_argv(options, context_dir, exporter_spec(output, directory)),
-                definition,
-                address,
-            )
+            run(buildctl_argv(options, context_dir, exporter_spec(output, directory)))
         return BuildResult(BUILDCTL, output)
     check_image_output(output)
     progress = Progress(options.progress)
     cache = BlobCache(options.cache_dir or default_cache_dir())
-    base = _pull_base(base_source(definition), spec, cache, progress, options)
+    base = _pull_base(base_source(decoded), spec, cache, progress, options)
     oci = oci_media_types(output)
     with work_directory(cache) as workdir:
         archive = os.path.join(workdir, "buildkit.oci.tar")
-        _run(
-            buildctl_argv(options, context_dir, exporter_spec(output, archive)), definition, address
-        )
+        run(buildctl_argv(options, context_dir, exporter_spec(output, archive)))
         os.mkdir(os.path.join(workdir, "blobs"))
         made = read_archive(archive, os.path.join(workdir, "blobs"))
         written = write_image(
@@ -157,48 +164,71 @@ def _pull_base(
     return pull(source.reference, platform, cache, progress, options.insecure_registry)
 
 
-def _run(argv: List[str], definition: bytes, address: str) -> None:
-    try:
-        process = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-    except OSError as exc:
-        raise error(
-            f"cannot run {argv[0]}: {exc.strerror}",
-            hint="install BuildKit's buildctl, or use --builder embedded",
-        ) from None
-    tail: Deque[str] = collections.deque(maxlen=_TAIL_LINES)
-    pumps = [
-        threading.Thread(target=_pump, args=(stream, tail), daemon=True)
-        for stream in (process.stdout, process.stderr)
-    ]
-    for pump in pumps:
-        pump.start()
-    assert process.stdin is not None
-    try:
-        process.stdin.write(definition)
-        process.stdin.close()
-    except BrokenPipeError:
-        pass  # buildctl exited early; its exit status and stderr say why
-    code = process.wait()
-    for pump in pumps:
-        pump.join()
-    if code != 0:
-        raise _failure(code, list(tail), address)
+class _Run(Record):
+    """One buildctl run: the Definition on its stdin, its output passed on to our stderr."""
+
+    definition: bytes
+    address: str
+    context_dir: str
+    # The source map's file names, the only `FILE:LINE` headers taken as BuildKit's.
+    source_files: FrozenSet[str]
+
+    def __call__(self, argv: List[str]) -> None:
+        try:
+            process = subprocess.Popen(
+                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
+        except OSError as exc:
+            raise error(
+                f"cannot run {argv[0]}: {exc.strerror}",
+                hint="install BuildKit's buildctl, or use --builder embedded",
+            ) from None
+        tail: Deque[str] = collections.deque(maxlen=_TAIL_LINES)
+        sources: List[Tuple[str, int]] = []
+        pumps = [
+            threading.Thread(target=_pump, args=(stream, tail, sources), daemon=True)
+            for stream in (process.stdout, process.stderr)
+        ]
+        for pump in pumps:
+            pump.start()
+        assert process.stdin is not None
+        try:
+            process.stdin.write(self.definition)
+            process.stdin.close()
+        except BrokenPipeError:
+            pass  # buildctl exited early; its exit status and stderr say why
+        code = process.wait()
+        for pump in pumps:
+            pump.join()
+        if code != 0:
+            located = [(f, n) for f, n in sources if f in self.source_files]
+            raise _failure(code, list(tail), self.address, self.context_dir, located)
 
 
-def _pump(stream: Optional[IO[bytes]], tail: Deque[str]) -> None:
+def _pump(stream: Optional[IO[bytes]], tail: Deque[str], sources: List[Tuple[str, int]]) -> None:
     # buildctl's own output (progress, errors) is a diagnostic: it goes to our stderr.
     assert stream is not None
+    previous = ""
     for raw in iter(stream.readline, b""):
         text = raw.decode("utf-8", "replace")
-        tail.append(text.rstrip("\n"))
+        line = text.rstrip("\n")
+        tail.append(line)
+        header = _SOURCE_HEADER.fullmatch(previous)
+        if line == _SOURCE_RULE and header is not None:
+            sources.append((header.group(1), int(header.group(2))))
+        previous = line
         sys.stderr.write(text)
         sys.stderr.flush()
     stream.close()
 
 
-def _failure(code: int, tail: List[str], address: str) -> PunError:
+def _failure(
+    code: int,
+    tail: List[str],
+    address: str,
+    context_dir: str = "",
+    sources: Sequence[Tuple[str, int]] = (),
+) -> PunError:
     last = next((line for line in reversed(tail) if line.strip()), "")
     text = "\n".join(tail).lower()
     if any(marker in text for marker in _UNREACHABLE):
@@ -207,6 +237,17 @@ def _failure(code: int, tail: List[str], address: str) -> PunError:
             hint="start buildkitd there, set BUILDKIT_HOST/--buildkit-addr to a running one, "
             "or build without a daemon: --builder embedded",
         )
+    if sources:
+        # The failed op's instruction (the first location: BuildKit prints them inner first).
+        path, line = sources[0]
+        reason = last[len("error: ") :] if last.startswith("error: ") else last
+        hint = "BuildKit's output is above"
+        if reason.endswith(": not found"):
+            hint = (
+                f"check the path: COPY reads only from the build context ({context_dir}), "
+                "less what its ignore file excludes; " + hint
+            )
+        return error(f"BuildKit at {address} could not build this step: {reason}", path, line, hint)
     return error(
         f"buildctl failed (exit status {code}) using BuildKit at {address}: {last}",
         hint="see buildctl's output above",

@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
-from typing import Set
+from typing import Set, Tuple
 
 from pun.api import GenerateOptions, generate
 from pun.llb.daemon_digest import daemon_digests
 from pun.llb.marshal import digest_of
+from pun.llb.pb import ops_pb2
 from pun_testing.buildkit import BuildKit, buildkit
 from pun_testing.rootfs import writable_copy
 from pun_testing.shared import CASES
@@ -43,16 +44,32 @@ def solved_vertices(buildkit: BuildKit, definition: bytes, context: Path) -> Set
     return found
 
 
-def test_predicted_digests_are_the_daemons(buildkit: BuildKit, tmp_path: Path) -> None:
+def _case(tmp_path: Path) -> Tuple[Path, str]:
     context = writable_copy(CASES / "rumprun-redis", tmp_path / "ctx")
     text = (context / "Containerfile").read_text() + "COPY --chown=1:2 --chmod=600 redis.conf /x\n"
-    definition = generate(text, GenerateOptions()).definition
+    return context, text
+
+
+def test_predicted_digests_are_the_daemons(buildkit: BuildKit, tmp_path: Path) -> None:
+    # --compat pun writes the original's (BuildKit v0.16) field order, which the daemon changes.
+    context, text = _case(tmp_path)
+    definition = generate(text, GenerateOptions(compat="pun")).definition
     predicted = daemon_digests(definition)
     solved = solved_vertices(buildkit, definition, context)
     ops = list(predicted)  # post-order: the last one is the terminal op, which is no vertex
     assert {predicted[d] for d in ops[:-1]} <= solved
     assert all(predicted[d] != d for d in ops[:-1])  # pun's own digests name no vertex
     assert not {d for d in ops} & solved
+
+
+def test_by_default_pun_s_digests_are_the_daemons(buildkit: BuildKit, tmp_path: Path) -> None:
+    # The default writes ops as BuildKit v0.32's client does: the daemon keeps their digests,
+    # so the source map's keys name its vertices.
+    context, text = _case(tmp_path)
+    definition = generate(text, GenerateOptions()).definition
+    ops = [digest_of(op) for op in getattr(ops_pb2.Definition.FromString(definition), "def")]
+    assert set(ops[:-1]) <= solved_vertices(buildkit, definition, context)
+    assert all(daemon_digests(definition)[d] == d for d in ops)
 
 
 def test_an_op_without_a_oneof_keeps_its_bytes() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
 from pathlib import Path
 from typing import Any, Dict, List, Optional
@@ -359,3 +360,70 @@ def test_real_push_has_exact_case_annotations(
     assert config["config"]["Labels"] == LABELS
     digest = json.loads(run([*skopeo, f"docker://{name}"]).stdout)["Digest"]
     assert reported["containerimage.digest"] == digest
+
+
+# The third instruction spans lines 5-7 and names a file the context lacks.
+MISSING_SOURCE = """FROM scratch
+COPY redis.conf /conf/redis.conf
+LABEL com.urunc.unikernel.binary=/unikernel/test-redis.hvt
+
+COPY test-redis.hvt \\
+     nothere \\
+     /unikernel/
+LABEL com.urunc.unikernel.unikernelType=rumprun
+"""
+
+
+def source_snippet(stderr: str) -> List[str]:
+    """The numbered lines buildctl prints under BuildKit's `FILE:LINE` header."""
+    return [line for line in stderr.splitlines() if re.match(r" +[0-9]+ \| ", line)]
+
+
+@pytest.mark.parametrize("output", ["type=oci,dest={}/image.tar", "type=local,dest={}/rootfs"])
+def test_real_failed_step_is_one_error_at_its_line(
+    buildkit: BuildKit, tmp_path: Path, output: str
+) -> None:
+    ctx = context(tmp_path)
+    containerfile = ctx / "Containerfile"
+    containerfile.write_text(MISSING_SOURCE)
+    out = tmp_path / "out"
+    out.mkdir()
+    result = pun_build(
+        ["--context", str(ctx), "--output", output.format(out), "--builder", "buildctl"]
+        + ["--buildctl", buildkit.buildctl, "--progress", "plain"],
+        tmp_path / "cache",
+        {"BUILDKIT_HOST": buildkit.host},
+    )
+    assert result.code == 1
+    errors = [line for line in result.err.splitlines() if ": error: " in line]
+    assert errors == [
+        f"{containerfile}:5: error: BuildKit at {buildkit.host} could not build this step: "
+        + errors[0].split("could not build this step: ", 1)[-1]
+    ]
+    assert errors[0].endswith('"/nothere": not found')
+    assert "Traceback" not in result.err
+    assert list(out.iterdir()) == []  # nothing half-written, no temporary left behind
+    # buildctl showed the same lines as for BuildKit's own Dockerfile frontend on this file.
+    frontend = run(
+        buildkit.argv(
+            "build",
+            "--progress",
+            "plain",
+            "--frontend",
+            "dockerfile.v0",
+            "--local",
+            f"context={ctx}",
+            "--local",
+            f"dockerfile={ctx}",
+            "--opt",
+            "filename=Containerfile",
+            "--output",
+            "type=tar,dest=/dev/null",
+        ),
+        timeout=300,
+        check=False,
+    )
+    assert frontend.returncode != 0
+    expected = source_snippet(frontend.stderr.decode())
+    assert expected and expected == source_snippet(result.err)
+    assert [line.split("|")[0].strip() for line in expected if ">>>" in line] == ["5", "6", "7"]
