@@ -1,6 +1,7 @@
 """The digest a current BuildKit gives an op pun wrote, for messages that name a vertex (Warn).
 
-pun writes ops in BuildKit v0.16's byte order (the oneof body at its own field number). A
+With `--compat pun`, pun writes ops in BuildKit v0.16's byte order (the oneof body at its own
+field number; the default writes v0.32's, which the daemon keeps, see pun.llb.marshal). A
 current daemon (v0.29 and later; checked with v0.32.2) decodes every op and marshals it again
 before it digests it (`solver/llbsolver/vertex.go`, `recomputeDigests`), with Go protobuf's
 deterministic marshaller, which writes an Op's other fields first and its oneof body last

@@ -1,4 +1,4 @@
-"""State -> pb.Definition bytes, as BuildKit v0.16's `State.Marshal` + `llb.WriteTo` write them.
+"""State -> pb.Definition bytes, as BuildKit's `State.Marshal` + `llb.WriteTo` write them.
 
 Ops are visited post-order (inputs first), deduplicated by digest; a terminal op pointing at the
 head closes the list. Every op gets OpMetadata with its capabilities and a source location

@@ -1,7 +1,8 @@
 """A small protobuf wire-format writer.
 
-The Definition must come out byte-identical to Go's gogo marshaller (BuildKit v0.16): fields in
-field-number order, oneofs at their own number, map entries sorted bytewise with both key and
+The Definition must come out byte-identical to Go's marshallers: gogo's (BuildKit v0.16: fields
+in field-number order, oneofs at their own number) or Go protobuf's (v0.32: an Op's oneof last,
+pun.llb.marshal orders that), map entries sorted bytewise with both key and
 value written. Writing the bytes ourselves makes that independent of which protobuf runtime
 (upb or pure Python) is installed, and keeps `import google.protobuf` off the CLI's hot path.
 The field numbers used by callers are BuildKit's (`src/protos/pun/llb/pb/ops.proto`).
@@ -36,7 +37,7 @@ def varint(value: int) -> bytes:
 
 
 class Message:
-    """Accumulates one message's fields; callers add them in ascending field number."""
+    """Accumulates one message's fields, in the order callers add them (the wire order)."""
 
     __slots__ = ("_parts",)
 

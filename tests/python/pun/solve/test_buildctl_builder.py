@@ -403,6 +403,15 @@ def test_real_failed_step_is_one_error_at_its_line(
     assert errors[0].endswith('"/nothere": not found')
     assert "Traceback" not in result.err
     assert list(out.iterdir()) == []  # nothing half-written, no temporary left behind
+    # The embedded builder names the same line for the same failure.
+    embedded = pun_build(
+        ["--context", str(ctx), "--output", output.format(out), "--builder", "embedded"],
+        tmp_path / "cache",
+    )
+    assert embedded.code == 1 and list(out.iterdir()) == []
+    assert [
+        line.split(": error: ")[0] for line in embedded.err.splitlines() if ": error: " in line
+    ] == [f"{containerfile}:5"]
     # buildctl showed the same lines as for BuildKit's own Dockerfile frontend on this file.
     frontend = run(
         buildkit.argv(
