@@ -19,7 +19,7 @@ from pun.convert import (
     resolve_dest,
 )
 from pun.diagnostics import Diagnostic, PunError, Severity, error
-from pun.imagespec import BaseSpec, ImageSpec
+from pun.imagespec import BaseConfig, BaseSpec, ImageSpec
 from pun.llb.identity import new_id
 from pun.llb.marshal import MarshalOptions, SourceFile, marshal_with_sources
 from pun.llb.state import normalize_dest
@@ -30,7 +30,7 @@ from pun.urunc_bridge import bridge
 
 TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
 if TYPE_CHECKING:
-    from typing import List, Mapping, Optional, Tuple
+    from typing import Any, Callable, List, Mapping, Optional, Tuple
 
 
 class GenerateOptions(Record):
@@ -52,6 +52,10 @@ class GenerateOptions(Record):
     platform_given: bool = False
     # FROM / COPY --from names -> the references to use (pun.containerfile.parser.ParseOptions).
     image_aliases: Mapping[str, str] = {}
+    # Normalized FROM reference -> the base image's resolved config (pun.imagespec.BaseConfig),
+    # read as BuildKit reads it while converting: Env for $VAR, WorkingDir for relative
+    # paths, User for WORKDIR's owner. generate() never fetches it: see generate_with_base.
+    base_configs: Mapping[str, BaseConfig] = {}
 
 
 class Generated(Record):
@@ -75,6 +79,7 @@ def read_plan(text: str, options: GenerateOptions = GenerateOptions()) -> PackPl
                 build_args=options.build_args,
                 target_platform=options.target_platform,
                 image_aliases=options.image_aliases,
+                base_configs=options.base_configs,
             ),
         )
     except PunError:
@@ -142,3 +147,24 @@ def generate(text: str, options: GenerateOptions = GenerateOptions()) -> Generat
         image=spec,
         source_map=marshalled.source_map,
     )
+
+
+def generate_with_base(
+    text: str,
+    options: GenerateOptions,
+    resolve: Callable[[BaseSpec], Optional[Mapping[str, Any]]],
+) -> Generated:
+    """generate(), with the base image's config where it changes the plan: plan once; only if
+    the plan says it needed the config (PackPlan.needs_base_config: FROM scratch and most
+    builds do not), ask `resolve` (base -> its image config JSON, or None: keep the first plan
+    and its warnings) and plan again with it, as BuildKit resolves the base before converting.
+    """
+    generated = generate(text, options)
+    base = generated.image.base
+    if not generated.plan.needs_base_config or base is None:
+        return generated
+    config = resolve(base)
+    if config is None:
+        return generated
+    configs = {**options.base_configs, base.reference: BaseConfig.from_image_config(config)}
+    return generate(text, options._replace(base_configs=configs))

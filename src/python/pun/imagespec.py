@@ -139,6 +139,43 @@ _STEP_TYPES = {
 }
 
 
+class BaseConfig(Record):
+    """The base image's config fields that change what a Containerfile means, not only the
+    config it inherits: BuildKit's Dockerfile frontend resolves them before it converts
+    (`dockerfile2llb/convert.go` toDispatchState: the stage's env is seeded with the base's
+    `Env`, its dir with `WorkingDir`, its user with `User`)."""
+
+    env: Tuple[str, ...] = ()  # "KEY=value" entries, as the config holds them
+    working_dir: str = ""
+    user: str = ""
+
+    @classmethod
+    def from_image_config(cls, image_config: Mapping[str, Any]) -> "BaseConfig":
+        """From an image config JSON object (its `config` member holds the fields)."""
+        config = image_config.get("config") or {}
+        return cls(
+            env=tuple(str(e) for e in config.get("Env") or ()),
+            working_dir=str(config.get("WorkingDir") or ""),
+            user=str(config.get("User") or ""),
+        )
+
+    def to_json(self) -> Dict[str, Any]:
+        """The same shape `from_image_config` reads (what `pun base-config` prints)."""
+        return {"config": {"Env": list(self.env), "User": self.user, "WorkingDir": self.working_dir}}
+
+    def stage_env(self) -> List[Tuple[str, str]]:
+        """The expansion environment a stage starts with: `Env` in order, PATH added when the
+        base has none (toDispatchState), each entry split at its first `=` (parseKeyValue)."""
+        pairs = [(k, v) for k, _, v in (e.partition("=") for e in self.env)]
+        if not any(k == "PATH" for k, _ in pairs):
+            pairs.append(tuple(DEFAULT_PATH_ENV.split("=", 1)))  # type: ignore[arg-type]
+        return pairs
+
+
+# FROM scratch: BuildKit's emptyImage (image.go), known without resolving anything.
+SCRATCH_CONFIG = BaseConfig(env=(DEFAULT_PATH_ENV,), working_dir="/")
+
+
 class BaseSpec(Record):
     """`FROM <image>`: the normalized reference and the platform it is pulled for."""
 

@@ -15,7 +15,7 @@ import stat
 import subprocess
 import tarfile
 from pathlib import Path
-from typing import Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from pun_testing.buildkit import require_buildkit
 from pun_testing.tools import DOCKER, docker_env, require_docker, run
@@ -133,14 +133,18 @@ def buildkit_llb(definition: bytes, context: Path, dest: Path) -> None:
         raise AssertionError(f"buildctl failed:\n{done.stderr.decode()}")
 
 
-def docker_build(context: Path, dest: Path, containerfile: str = "Containerfile") -> None:
-    """Docker Engine's builtin BuildKit and Dockerfile frontend, `--output type=tar`."""
+def docker_build(
+    context: Path, dest: Path, containerfile: str = "Containerfile", build_args: Sequence[str] = ()
+) -> None:
+    """Docker Engine's builtin BuildKit and Dockerfile frontend, `--output type=tar`
+    (`build_args`: more `docker build` arguments, e.g. `--build-arg K=V`)."""
     require_docker()
     run(
         [
             DOCKER,
             "build",
             "--progress=plain",
+            *build_args,
             "-f",
             str(context / containerfile),
             "--output",

@@ -10,7 +10,7 @@ import argparse
 import json
 import os
 import sys
-from typing import List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 from pun.buildplan import PlannedImage
 from pun.cli.options import (
@@ -25,7 +25,7 @@ from pun.cli.options import (
     source_date_epoch,
 )
 from pun.diagnostics import Diagnostic, error, write_diagnostics
-from pun.imagespec import ImageSpec
+from pun.imagespec import BaseSpec, ImageSpec
 from pun.keyvalue import parse_pairs
 from pun.oci.output_spec import OutputSpec
 from pun.solve.options import BUILDCTL, BUILDERS, EMBEDDED, BuildOptions, BuildResult, SourceLine
@@ -266,7 +266,15 @@ def _plan(args: argparse.Namespace) -> List[Tuple[bytes, PlannedImage]]:
             (_read(d, "--definition"), read_spec_file(_read(i, "--image-spec"), i))
             for d, i in zip(args.definition, args.image_spec)
         ]
-    from pun.api import generate
+    from pun.api import generate_with_base
+    from pun.oci.resolve import resolve_image_config
+
+    def resolve(image: BaseSpec) -> Dict[str, Any]:
+        # BuildKit reads the base's config before converting; only plans that need it ask.
+        archives = dict(_image_archives(args.image_archive))
+        return resolve_image_config(
+            image, args.cache_dir, args.insecure_registry, archives, args.progress
+        )
 
     # Named as the user wrote it, or as `pun --LLB` does: `Containerfile`, not `./Containerfile`.
     path = args.file or os.path.normpath(os.path.join(args.context, "Containerfile"))
@@ -277,7 +285,7 @@ def _plan(args: argparse.Namespace) -> List[Tuple[bytes, PlannedImage]]:
     plans = []
     said: Set[Diagnostic] = set()  # the platforms mostly share their warnings: each is said once
     for target in targets:
-        generated = generate(text, base._replace(target_platform=target))
+        generated = generate_with_base(text, base._replace(target_platform=target), resolve)
         write_diagnostics([w for w in generated.warnings if w not in said])
         said.update(generated.warnings)
         planned = PlannedImage(

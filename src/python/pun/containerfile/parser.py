@@ -23,7 +23,16 @@ from pun.containerfile.plan import (
 from pun.containerfile.splitter import Instruction, Split, SplitError, split_instructions
 from pun.containerfile.words import WordError, process_word
 from pun.diagnostics import Diagnostic, error, warning
-from pun.imagespec import DEFAULT_SHELL, ConfigStep, SetEnv, SetLabel, SetWorkdir, resolve_workdir
+from pun.imagespec import (
+    DEFAULT_SHELL,
+    SCRATCH_CONFIG,
+    BaseConfig,
+    ConfigStep,
+    SetEnv,
+    SetLabel,
+    SetWorkdir,
+    resolve_workdir,
+)
 from pun.platform import DEFAULT_TARGET, InvalidPlatform, Platform, build_platform, parse_platform
 from pun.records import Record
 from pun.reference import InvalidReference, normalize
@@ -82,6 +91,10 @@ class ParseOptions(Record):
     # FROM / COPY --from names (as written, after ARG expansion) -> the reference to use instead:
     # the Pants plugin maps another `unikernel_image` (by address or name) to the image it built.
     image_aliases: Mapping[str, str] = {}
+    # Normalized FROM reference -> its resolved config (Env, WorkingDir, User), which BuildKit
+    # reads before converting. Absent: the plan says so (PackPlan.needs_base_config) where it
+    # would have changed the meaning, and warns.
+    base_configs: Mapping[str, BaseConfig] = {}
 
 
 def parse_containerfile(text: str, options: ParseOptions = ParseOptions()) -> PackPlan:
@@ -213,12 +226,17 @@ class _PlanBuilder(CopyRules):
         self.config: List[ConfigStep] = []
         self.workdirs: List[WorkdirInstruction] = []
         # WORKDIR as docker tracks it (relative COPY destinations and WORKDIR resolve against
-        # it); a base image's own WorkingDir is not known here, so it starts at "/".
+        # it): the base image's WorkingDir when its config was given, else "/".
         self.workdir = "/"
-        # False on FROM <image> until an absolute WORKDIR: docker resolves relative paths on
-        # the base image's WorkingDir, which pun does not fetch when it plans the LLB.
+        # FROM <image> without its config (ParseOptions.base_configs): what the base would
+        # have decided is unknown. workdir_known turns True at an absolute WORKDIR, user_known
+        # at USER; needs_base_config records that one of them (or a variable the base might
+        # set) mattered, so a caller that can resolve the base plans again with it.
+        self.base_unknown = False
         self.workdir_known = True
-        self.user = ""
+        self.user_known = True
+        self.needs_base_config = False
+        self.user = ""  # the config's User: the base's, then USER (owner of WORKDIR's mkdir)
         self.shell: Tuple[str, ...] = DEFAULT_SHELL  # SHELL, for the shell-form warnings
         self.stage_name = ""  # FROM ... AS name
 
@@ -265,6 +283,7 @@ class _PlanBuilder(CopyRules):
             config=tuple(self.config),
             workdirs=tuple(self.workdirs),
             rootfs=rootfs,
+            needs_base_config=self.needs_base_config,
         )
 
     def _dispatch(self, command: Command) -> None:
@@ -307,6 +326,7 @@ class _PlanBuilder(CopyRules):
             self.warnings.extend(notes)
             if keyword == "USER":
                 self.user = step.user  # type: ignore[union-attr]
+                self.user_known = True
             elif keyword == "SHELL":
                 self.shell = step.args  # type: ignore[union-attr]
             return
@@ -323,17 +343,20 @@ class _PlanBuilder(CopyRules):
             expanded = process_word(word, scope, self.directives.escape)
         except WordError as exc:
             raise error(str(exc), self.path, line, "check the quoting and ${...} syntax") from None
+        if expanded.missing_variables and self.base_unknown:
+            self.needs_base_config = True  # the base's Env may set it (BuildKit reads it)
         for name in sorted(expanded.unset_variables):
             hint = (
                 f"declare it with `ARG {name}` or `ENV {name}=...`, "
                 f"or pass --build-arg {name}=..."
             )
-            if self.base is not None and self.base.reference is not None:
-                # docker build expands against the base image's Env too; pun plans the LLB
-                # without fetching the base image, so it cannot.
+            if self.base_unknown:
+                # docker build expands against the base image's Env too; this plan was made
+                # without the base image's config (`pun --LLB` never fetches it).
                 hint += (
-                    "; pun plans the build without the base image's config, so a variable "
-                    "the base image sets (its PATH, say) is not seen: write the value out"
+                    "; this plan was made without the base image's config, so a variable "
+                    "the base image sets (its PATH, say) is not seen: write the value out, "
+                    "or build with `pun build`, which resolves it"
                 )
             self.warnings.append(
                 warning(
@@ -384,21 +407,37 @@ class _PlanBuilder(CopyRules):
                 ) from None
         if name == "scratch":
             self.base = BaseImage(reference=None, line=command.line, platform=platform)
+            self._seed(SCRATCH_CONFIG)
             return
         reference = self._reference(name or values[0], "FROM", command.line)
         self.base = BaseImage(reference=reference, line=command.line, platform=platform, name=name)
-        self.workdir_known = False
+        config = self.options.base_configs.get(str(reference))
+        if config is None:
+            self.base_unknown = True
+            self.workdir_known = self.user_known = False
+        else:
+            self._seed(config)
+
+    def _seed(self, config: BaseConfig) -> None:
+        """Start the stage as BuildKit's toDispatchState does: the base's Env (PATH added when
+        it has none) in the expansion environment, its WorkingDir, its User."""
+        self.stage_env.update(config.stage_env())
+        if config.working_dir:
+            self.workdir = resolve_workdir("/", config.working_dir)
+        self.user = config.user
 
     def _warn_base_workdir(self, keyword: str, path: str, line: int) -> None:
         if self.workdir_known:
             return
+        self.needs_base_config = True
         self.warnings.append(
             warning(
                 f"{keyword} {path} is relative: docker build resolves it on the base image's "
-                "WorkingDir, pun on / (it plans the build without the base image's config)",
+                "WorkingDir, this plan on / (it was made without the base image's config)",
                 self.path,
                 line,
-                "write an absolute path, or start with an absolute WORKDIR",
+                "write an absolute path, or start with an absolute WORKDIR "
+                "(`pun build` resolves the base image's config)",
             )
         )
 
@@ -485,8 +524,11 @@ class _PlanBuilder(CopyRules):
         self.workdir = resolve_workdir(self.workdir, path)
         self.workdir_known = self.workdir_known or path.startswith("/")
         self.config.append(SetWorkdir(path, command.line))
-        # Like docker, WORKDIR also creates the directory (owned by USER when one is set).
+        # Like docker, WORKDIR also creates the directory, owned by the config's User (the
+        # base's, or USER's): BuildKit's dispatchWorkdir mkdir WithUser(image.Config.User).
         if self.workdir != "/":
+            if not self.user_known:
+                self.needs_base_config = True
             self.workdirs.append(WorkdirInstruction(self.workdir, command.line, self.user or None))
 
     def _flags(self, command: Command, allowed: Tuple[str, ...]) -> Dict[str, str]:

@@ -117,6 +117,10 @@ class PackPlan(Record):
     # (first line, last line) of each instruction that spans several (continuations,
     # heredocs): the ranges of the LLB's source map, as BuildKit's parser.Node.Location.
     line_ends: Tuple[Tuple[int, int], ...] = ()
+    # FROM <image> planned without its config where the config decides (a variable the base
+    # may set, a relative path before an absolute WORKDIR, WORKDIR's owner): plan again with
+    # it (pun.api.generate_with_base), as BuildKit resolves it before converting.
+    needs_base_config: bool = False
 
     def label_values(self) -> Dict[str, str]:
         """Labels as the image gets them: the last of duplicate keys wins."""

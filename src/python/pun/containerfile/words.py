@@ -27,6 +27,9 @@ class _Lexer:
         self.text, self.env, self.escape = text, env, escape
         self.pos = 0
         self.unset: Set[str] = set()
+        # Every variable read and not set, with or without a modifier (`${X:-d}` too): where a
+        # base image's Env could have given it a value.
+        self.missing: Set[str] = set()
         # Patterns (`${v#pat}`, `${v/pat/rep}`) keep their escapes, for the pattern matcher.
         self.raw_escapes = False
 
@@ -145,6 +148,8 @@ class _Lexer:
             raise WordError(f"unsupported modifier ({ch or 'end of word'}) in substitution")
         operand = self.operand(stop="}", raw=ch in "#%")
         value = self.env.get(name)
+        if value is None:
+            self.missing.add(name)
         present = value is not None
         non_empty = present and value != ""
         if modifier == ":-":
@@ -175,6 +180,8 @@ class _Lexer:
             self.next()
         pattern = self.operand(stop="/", raw=True, missing="syntax error: missing '/' in ${}")
         replacement = self.operand(stop="}", raw=True)
+        if name not in self.env:
+            self.missing.add(name)
         value = self.env.get(name) or ""
         matcher = _shell_pattern(pattern, greedy=True, anchored=False)
         if replace_all:
@@ -197,6 +204,7 @@ class _Lexer:
         if value is None:
             if not (name[0].isdecimal() or name in _SPECIAL_PARAMS):
                 self.unset.add(name)  # `$1`, `$$` are never set: not worth a warning
+                self.missing.add(name)
             return ""
         return value
 
@@ -257,6 +265,7 @@ def _reverse_pattern(pattern: str) -> str:
 class Expanded(Record):
     value: str
     unset_variables: "frozenset[str]"
+    missing_variables: "frozenset[str]" = frozenset()
 
 
 def process_word(text: str, env: Mapping[str, str], escape: str = "\\") -> Expanded:
@@ -265,4 +274,8 @@ def process_word(text: str, env: Mapping[str, str], escape: str = "\\") -> Expan
         return Expanded(value=text, unset_variables=frozenset())  # the common, plain word
     lexer = _Lexer(text=text, env=env, escape=escape)
     value = lexer.word()
-    return Expanded(value=value, unset_variables=frozenset(lexer.unset))
+    return Expanded(
+        value=value,
+        unset_variables=frozenset(lexer.unset),
+        missing_variables=frozenset(lexer.missing),
+    )

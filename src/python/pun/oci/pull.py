@@ -25,8 +25,10 @@ def pull(
     progress: Progress,
     insecure: bool = False,
     archives: Mapping[str, str] = {},
+    layers: bool = True,
 ) -> PulledImage:
-    """`archives` ({normalized reference: OCI archive}) answer before any registry does."""
+    """`archives` ({normalized reference: OCI archive}) answer before any registry does.
+    `layers=False`: the manifest and config only (what planning needs), no layer blobs."""
     from pun.oci.archive_images import find_archive, load_archive_image
 
     archive = find_archive(reference, archives)
@@ -48,14 +50,14 @@ def pull(
         cache.put_bytes(manifest.digest, manifest.data)
         document = _parse(manifest.data, reference)
     config_desc = document.get("config") or {}
-    layers: List[Blob] = []
+    blobs: List[Blob] = []
     config_path = _fetch(client, cache, config_desc, progress, "config")
-    for layer in document.get("layers") or []:
+    for layer in document.get("layers") or [] if layers else []:
         path = _fetch(client, cache, layer, progress, "layer")
-        layers.append(Blob(layer["digest"], int(layer["size"]), layer.get("mediaType", ""), path))
+        blobs.append(Blob(layer["digest"], int(layer["size"]), layer.get("mediaType", ""), path))
     with open(config_path, "rb") as handle:
         config = handle.read()
-    return PulledImage(str(ref), manifest.digest, config, tuple(layers))
+    return PulledImage(str(ref), manifest.digest, config, tuple(blobs))
 
 
 def _cached_manifest(cache: BlobCache, digest: str) -> Optional[Manifest]:
