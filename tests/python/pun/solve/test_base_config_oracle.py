@@ -1,0 +1,182 @@
+"""The base image's config decides what a Containerfile means, as in `docker build`: `$VAR` sees
+the base's Env, relative WORKDIR/COPY destinations resolve on its WorkingDir, and the directory
+WORKDIR creates is owned by its User (BuildKit v0.32.2 `dockerfile2llb/convert.go`
+toDispatchState, dispatchWorkdir). Judged by Docker Engine (`docker build` + `docker image
+inspect` for the config, `--output type=tar` for the files) against `pun build` with both
+builders, over a hand-made base image (tarfile + json, not pun's image code) in a local registry.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+import pytest
+
+from pun_testing.buildkit import require_buildkit
+from pun_testing.building import pun_build
+from pun_testing.docker_engine import docker_engine, unique_tag
+from pun_testing.images import image_manifest, index_layout, new_layout
+from pun_testing.registry import start_registry, stop_registry
+from pun_testing.rootfs import umoci_rootfs
+from pun_testing.tools import require, run
+from pun_testing.trees import differences, docker_build, tree, tree_of_tar, write_context
+
+PASSWD = b"root:x:0:0::/root:/bin/sh\napp:x:1234:5678::/home/app:/bin/sh\n"
+GROUP = b"root:x:0:\napp:x:5678:\n"
+BASE_CONFIG = {
+    "Env": ["PATH=/basebin:/usr/bin", "BASE=one", "SHARED=base"],
+    "WorkingDir": "/srv",
+    "User": "app",
+}
+# Every rule at once: the base's Env in ENV and LABEL values (also through ${X:-d} and an ARG
+# default), an ARG without a value that leaves the base's variable alone (a --build-arg wins
+# over it), a relative WORKDIR on the base's WorkingDir created as the base's User, relative
+# COPY destinations under it.
+CONTAINERFILE = """\
+FROM {img}
+ARG SHARED
+ARG FROMARG=$BASE
+ENV PATH=$PATH:/x MIX=${{BASE}}-two DEF=${{BASE:-unset}}
+LABEL seen.shared=$SHARED seen.fromarg=$FROMARG
+WORKDIR sub
+COPY a.txt rel/
+COPY b.txt .
+"""
+FILES = {"a.txt": "a", "b.txt": "b"}
+SKIP = ("urunc.json",)
+
+
+def _layer(entries: List[Tuple[str, bytes, int]]) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, data, mode in entries:
+            info = tarfile.TarInfo(name)
+            info.mode, info.mtime = mode, 1600000000
+            if name.endswith("/"):
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+            else:
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def base_image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    work = tmp_path_factory.mktemp("base-config")
+    registry, process = start_registry(work / "registry")
+    try:
+        layout = new_layout(work / "layout")
+        layer = _layer(
+            [
+                ("etc/", b"", 0o755),
+                ("etc/passwd", PASSWD, 0o644),
+                ("etc/group", GROUP, 0o644),
+                ("srv/", b"", 0o755),
+                ("srv/base.txt", b"base", 0o644),
+            ]
+        )
+        manifest = image_manifest(layout, "amd64", (layer,), BASE_CONFIG, ("base",))
+        index_layout(layout, [manifest], "1.0")
+        ref = f"{registry.host}/base/config:1.0"
+        run(
+            [
+                require("skopeo"),
+                "copy",
+                "--all",
+                "--quiet",
+                "--dest-tls-verify=false",
+                f"oci:{layout}:1.0",
+                f"docker://{ref}",
+            ]
+        )
+        yield ref
+    finally:
+        stop_registry(process)
+
+
+def _context(tmp_path: Path, image: str) -> Path:
+    context = write_context(tmp_path / "ctx", {"Containerfile": "", **FILES})
+    (context / "Containerfile").write_text(CONTAINERFILE.format(img=image))
+    return context
+
+
+def _archive_config(archive: Path) -> Dict[str, Any]:
+    """The image config of a one-platform OCI archive, read with tarfile and json."""
+    with tarfile.open(archive) as tar:
+
+        def member(name: str) -> Any:
+            handle = tar.extractfile(name)
+            assert handle is not None, name
+            return json.load(handle)
+
+        descriptor = member("index.json")["manifests"][0]
+        manifest = member("blobs/sha256/" + descriptor["digest"].split(":", 1)[1])
+        return dict(member("blobs/sha256/" + manifest["config"]["digest"].split(":", 1)[1]))
+
+
+def _docker(context: Path, tmp_path: Path, build_args: List[str]) -> Tuple[Dict[str, Any], Path]:
+    engine = docker_engine()
+    tag = unique_tag("pun-base-config")
+    try:
+        result = engine.build(context, "Containerfile", tag, *build_args)
+        assert result.code == 0, result.output
+        config = dict(engine.inspect(tag)["Config"])
+    finally:
+        engine.remove_image(tag)
+    files = tmp_path / "docker.tar"
+    docker_build(context, files, build_args=build_args)
+    return config, files
+
+
+FIELDS = ("Env", "WorkingDir", "User", "Labels")
+
+
+@pytest.mark.parametrize("builder", ["embedded", "buildctl"])
+@pytest.mark.parametrize("build_arg", [None, "SHARED=cli"])
+def test_pun_build_reads_the_base_config_as_docker_build(
+    builder: str, build_arg: Optional[str], tmp_path: Path, base_image: str
+) -> None:
+    context = _context(tmp_path, base_image)
+    build_args = ["--build-arg", build_arg] if build_arg else []
+    expected_config, docker_files = _docker(context, tmp_path, build_args)
+    env: Dict[str, Optional[str]] = {}
+    if builder == "buildctl":
+        kit = require_buildkit()
+        env = {"BUILDKIT_HOST": kit.host, "BUILDCTL": kit.buildctl}
+    archive = tmp_path / "pun.tar"
+    result = pun_build(
+        [
+            "--context",
+            str(context),
+            "--builder",
+            builder,
+            "--progress=quiet",
+            "--output",
+            f"type=oci,dest={archive}",
+            *build_args,
+        ],
+        tmp_path / "cache",
+        env,
+    )
+    assert result.code == 0, result.err
+    # No warning about what the base image would have changed: it was resolved.
+    assert "base image's" not in result.err, result.err
+    config = _archive_config(archive)["config"]
+    assert {k: config.get(k) for k in FIELDS} == {k: expected_config.get(k) for k in FIELDS}
+    # Stated facts, so that a Docker that changed shows up here too.
+    assert "PATH=/basebin:/usr/bin:/x" in config["Env"]
+    assert "MIX=one-two" in config["Env"] and "DEF=one" in config["Env"]
+    assert config["Labels"]["seen.shared"] == ("cli" if build_arg else "base")
+    assert config["Labels"]["seen.fromarg"] == "one"
+    expected = tree_of_tar(docker_files, SKIP)
+    actual = tree(umoci_rootfs(archive, tmp_path / "unpacked"), SKIP)
+    assert actual == expected, differences(expected, actual)
+    by_path = {entry[0]: entry for entry in actual}
+    assert by_path["srv/sub"][1:5] == ("dir", "0755", 1234, 5678)  # the base's User
+    assert by_path["srv/sub/rel/a.txt"][3:5] == (0, 0)
+    assert "srv/sub/b.txt" in by_path
