@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from pun.api import GenerateOptions, generate, read_plan
+from pun.api import GenerateOptions, generate_with_base, read_plan
 from pun.containerfile.plan import PackPlan
 from pun.diagnostics import Diagnostic, PunError, error
 from pun.dockerignore import read_patterns
@@ -29,7 +29,7 @@ from pun.frontend.imageconfig import (
 from pun.frontend.options import CONTEXT_LOCAL, BuildRequest, read_request
 from pun.frontend.steps import show_as_steps
 from pun.ignorefiles import CONTAINERIGNORE, DOCKERIGNORE
-from pun.imagespec import ImageSpec
+from pun.imagespec import BaseSpec
 from pun.llb.daemon_digest import daemon_digests
 from pun.llb.definition import Definition
 from pun.llb.identity import new_id
@@ -171,7 +171,17 @@ def build_platform(
     """Generate, Solve and describe one platform's image. Warnings are shown once, for the
     platform given the `warnings` list (the first): the other platforms repeat them."""
     # local_unique_id stays None: a fresh random id per build, as BuildKit's client does.
-    generated = generate(source.text, options)
+    # The base's config is resolved once: for the plan when its meaning depends on it (as the
+    # Dockerfile frontend's MetaResolver), and for the config the image inherits.
+    resolved: Dict[str, Optional[Mapping[str, Any]]] = {}
+
+    def resolve(base: BaseSpec) -> Optional[Mapping[str, Any]]:
+        if base.reference not in resolved:
+            line = read_plan(source.text, options).base.line  # for an error message
+            resolved[base.reference] = resolve_base(bridge, base, pong.caps, log, source, line)
+        return resolved[base.reference]
+
+    generated = generate_with_base(source.text, options, resolve)
     check_llb_caps(generated.definition, pong.caps)
     array_ref = pong.caps.supports(PROTO_REFARRAY)
     if warnings is not None:
@@ -181,7 +191,7 @@ def build_platform(
         if not pong.caps.supports(WARNINGS):
             show_as_steps(bridge, warnings, array_ref=array_ref, log=log)
     ref = bridge.solve(generated.definition, array_ref=array_ref)
-    base = base_config(bridge, generated.image, pong.caps, log, generated.plan)
+    base = resolve(generated.image.base) if generated.image.base is not None else None
     spec = generated.image.with_labels(request.labels)
     return PlatformImage(ref, exporter_config(spec, base), spec.manifest_annotations)
 
@@ -329,13 +339,17 @@ def check_llb_caps(definition: bytes, caps: Capabilities) -> None:
         )
 
 
-def base_config(
-    bridge: Bridge, spec: ImageSpec, caps: Capabilities, log: Log, plan: PackPlan
+def resolve_base(
+    bridge: Bridge,
+    base: BaseSpec,
+    caps: Capabilities,
+    log: Log,
+    source: ContainerfileSource,
+    line: int,
 ) -> Optional[Mapping[str, Any]]:
-    """The base image's config, resolved for the platform the LLB pulls it for."""
-    if spec.base is None:
-        return None
-    reference, pull_platform = spec.base
+    """The base image's config, resolved for the platform the LLB pulls it for (None: the
+    daemon cannot resolve; the plan then keeps its warnings and the image inherits nothing)."""
+    reference, pull_platform = base
     if not caps.supports(RESOLVE_IMAGE):
         log(f"the daemon cannot resolve image configs; {reference}'s config is not inherited")
         return None
@@ -346,8 +360,8 @@ def base_config(
     except BridgeError as exc:
         raise error(
             f"cannot resolve base image {reference} for {pull_platform}: {exc.details}",
-            plan.path,
-            plan.base.line,
+            source.filename,
+            line,
             "check the image name and that the registry is reachable from the daemon",
         ) from None
     return parse_base_config(answer.config, reference)

@@ -310,6 +310,49 @@ def test_base_image_config_is_inherited(tmp_path: Path) -> None:
     assert "annotation-manifest.from.base" not in keys
 
 
+def test_the_plan_reads_the_base_config_first_when_it_needs_it(tmp_path: Path) -> None:
+    # As the Dockerfile frontend (MetaResolver before converting): $PATH from the base's Env,
+    # WORKDIR on its WorkingDir and created as its User, COPY under it; resolved once.
+    base = {
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {"Env": ["PATH=/basebin"], "WorkingDir": "/srv", "User": "app"},
+        "rootfs": {"type": "layers", "diff_ids": []},
+    }
+    text = "FROM 127.0.0.1:5000/unikernels/base:1.0\nENV PATH=$PATH:/x\nWORKDIR sub\n"
+    text += "COPY hello.txt rel/\n" + SCRATCH.split("\n", 1)[1]  # urunc labels: no warnings
+    context = make_context(tmp_path, text)
+    daemon = FakeDaemon(
+        locals={"dockerfile": context, "context": context},
+        images={"127.0.0.1:5000/unikernels/base:1.0": json.dumps(base).encode()},
+    )
+    run_ = run(daemon, {"filename": "Containerfile"})
+    assert run_.returncode == 0, run_.stderr
+    assert daemon.methods() == [
+        "Ping",
+        "Solve",
+        "ReadFile",
+        *NO_IGNORE_FILE,
+        "ResolveImageConfig",
+        "Solve",
+        "Return",
+    ]
+    assert "base image's" not in run_.stderr
+    config = config_of(daemon)["config"]
+    assert config["Env"] == ["PATH=/basebin:/x"]
+    assert config["WorkingDir"] == "/srv/sub" and config["User"] == "app"
+    actions = []
+    for raw in getattr(daemon.requests("Solve")[-1].Definition, "def"):
+        op = ops_pb2.Op()
+        op.ParseFromString(raw)
+        if op.WhichOneof("op") == "file":
+            actions += list(op.file.actions)
+    (mkdir,) = [a.mkdir for a in actions if a.WhichOneof("action") == "mkdir"]
+    assert mkdir.path == "/srv/sub" and mkdir.owner.user.byName.name == "app"
+    copies = sorted(a.copy.dest for a in actions if a.WhichOneof("action") == "copy")
+    assert copies == ["/hello.txt", "/srv/sub/rel/"]
+
+
 def test_unresolvable_base_image_names_the_from_line(tmp_path: Path) -> None:
     text = "# a comment\nFROM 127.0.0.1:5000/nothing/here:1\n"
     context = make_context(tmp_path, text)
