@@ -1,0 +1,164 @@
+"""The base image's config in planning: BuildKit v0.32.2's rules, read from
+`frontend/dockerfile/dockerfile2llb/convert.go` (toDispatchState seeds the stage's env with the
+base's Env, PATH added when it has none, then WorkingDir and User; dispatchArg's AddEnv and
+dispatchEnv write the same env, so the last write wins; dispatchWorkdir's mkdir is
+WithUser(image.Config.User)). Docker Engine checks the same rules end to end in
+tests/python/pun/solve/test_base_config_oracle.py; these pin each rule alone, with no network.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Mapping, Optional
+
+import pytest
+
+from pun.api import GenerateOptions, Generated, generate, generate_with_base
+from pun.imagespec import DEFAULT_PATH_ENV, BaseConfig, BaseSpec
+
+REF = "registry.example.com/base/image:1"
+CONFIG = {"config": {"Env": ["PATH=/basebin", "V=base", "EMPTY="], "WorkingDir": "/srv"}}
+
+
+def with_base(
+    text: str, config: Mapping[str, Any] = CONFIG, build_args: Mapping[str, str] = {}
+) -> Generated:
+    options = GenerateOptions(
+        build_args=build_args,
+        base_configs={REF: BaseConfig.from_image_config(config)},
+        local_unique_id="pinned",
+    )
+    return generate(f"FROM {REF}\n" + text, options)
+
+
+def env(generated: Generated) -> Dict[str, str]:
+    config = generated.image.config_for(CONFIG)["config"]
+    return dict(entry.split("=", 1) for entry in config["Env"])
+
+
+def labels(generated: Generated) -> Dict[str, str]:
+    return generated.plan.label_values()
+
+
+def test_the_bases_env_is_seen_by_expansion() -> None:
+    generated = with_base("ENV PATH=$PATH:/x W=${V}-w E=${EMPTY:-dflt}\n")
+    assert env(generated)["PATH"] == "/basebin:/x"
+    assert env(generated)["W"] == "base-w"
+    assert env(generated)["E"] == "dflt"  # set but empty: `:-` takes the default
+    assert not generated.plan.needs_base_config
+    assert not [w for w in generated.warnings if "not set" in w.message]
+
+
+def test_path_defaults_when_the_base_has_none() -> None:
+    generated = with_base("LABEL p=$PATH\n", {"config": {"Env": ["A=1"]}})
+    assert labels(generated)["p"] == DEFAULT_PATH_ENV.split("=", 1)[1]
+
+
+def test_an_arg_after_from_overrides_the_bases_env() -> None:
+    # dispatchArg AddEnv after the base's Env: the later write wins in expansion.
+    assert labels(with_base("ARG V=arg\nLABEL v=$V\n"))["v"] == "arg"
+    assert labels(with_base("ARG V\nLABEL v=$V\n", build_args={"V": "cli"}))["v"] == "cli"
+
+
+def test_an_arg_without_a_value_leaves_the_bases_env() -> None:
+    assert labels(with_base("ARG V\nLABEL v=$V\n"))["v"] == "base"
+
+
+def test_a_meta_arg_not_redeclared_does_not_shadow_the_bases_env() -> None:
+    text = f"ARG V=meta\nFROM {REF}\nLABEL v=$V\n"
+    options = GenerateOptions(base_configs={REF: BaseConfig.from_image_config(CONFIG)})
+    assert generate(text, options).plan.label_values()["v"] == "base"
+    # Redeclared without a value it takes the meta value, written after the base's Env.
+    text = f"ARG V=meta\nFROM {REF}\nARG V\nLABEL v=$V\n"
+    assert generate(text, options).plan.label_values()["v"] == "meta"
+
+
+def test_an_env_of_the_containerfile_replaces_the_bases() -> None:
+    generated = with_base("ENV V=mine\nLABEL v=$V\n")
+    assert labels(generated)["v"] == "mine"
+    assert env(generated)["V"] == "mine"
+
+
+def test_relative_paths_resolve_on_the_bases_working_dir() -> None:
+    generated = with_base("WORKDIR sub\nCOPY a rel/\nCOPY b .\n")
+    assert [w.path for w in generated.plan.workdirs] == ["/srv/sub"]
+    assert [c.workdir for c in generated.plan.copies] == ["/srv/sub", "/srv/sub"]
+    assert generated.image.config_for(CONFIG)["config"]["WorkingDir"] == "/srv/sub"
+    assert not [w for w in generated.warnings if "relative" in w.message]
+
+
+def test_a_copy_with_no_workdir_lands_in_the_bases_working_dir() -> None:
+    generated = with_base("COPY a rel/\n")
+    assert [c.workdir for c in generated.plan.copies] == ["/srv"]
+
+
+def test_workdirs_directory_is_owned_by_the_bases_user_until_user() -> None:
+    config = {"config": {"User": "app"}}
+    generated = with_base("WORKDIR /a\nUSER 7:8\nWORKDIR /b\n", config)
+    assert [(w.path, w.user) for w in generated.plan.workdirs] == [("/a", "app"), ("/b", "7:8")]
+
+
+def test_scratch_starts_with_empty_images_path() -> None:
+    generated = generate("FROM scratch\nENV PATH=$PATH:/x\n")
+    assert generated.image.config_for(None)["config"]["Env"] == [DEFAULT_PATH_ENV + ":/x"]
+    assert not generated.plan.needs_base_config
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ENV A=$HOME\n",
+        "ENV A=${HOME:-x}\n",  # a default the base's HOME would replace
+        "LABEL a=${HOME/x/y}\n",
+        "WORKDIR rel\n",
+        "COPY a b\n",
+        "WORKDIR /abs\n",  # the directory is owned by the base's User
+        "ENV A=1 B=$A\n",  # B reads A from before the instruction: the base's, if any
+    ],
+)
+def test_what_needs_the_base_config(text: str) -> None:
+    generated = generate(f"FROM {REF}\n" + text)
+    assert generated.plan.needs_base_config
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "COPY a /b\n",
+        "LABEL a=b\n",
+        "ENV A=1\nENV B=$A\n",  # A is the Containerfile's own
+        "USER app\nWORKDIR /abs\nCOPY a b\n",
+        "WORKDIR /\nCOPY a b\n",
+    ],
+)
+def test_what_does_not(text: str) -> None:
+    generated = generate(f"FROM {REF}\n" + text)
+    assert not generated.plan.needs_base_config
+
+
+def test_generate_with_base_resolves_only_when_needed() -> None:
+    asked: List[BaseSpec] = []
+
+    def resolve(base: BaseSpec) -> Optional[Mapping[str, Any]]:
+        asked.append(base)
+        return CONFIG
+
+    plain = generate_with_base(f"FROM {REF}\nCOPY a /b\n", GenerateOptions(), resolve)
+    assert asked == [] and not plain.plan.needs_base_config
+    scratch = generate_with_base("FROM scratch\nENV P=$PATH\n", GenerateOptions(), resolve)
+    assert asked == [] and scratch.plan.base.is_scratch
+    needed = generate_with_base(f"FROM {REF}\nENV P=$PATH\n", GenerateOptions(), resolve)
+    assert [b.reference for b in asked] == [REF]
+    assert needed.image.config_for(CONFIG)["config"]["Env"][0] == "PATH=/basebin"
+    assert dict(e.split("=", 1) for e in needed.image.config_for(CONFIG)["config"]["Env"])[
+        "P"
+    ] == "/basebin"
+
+
+def test_without_a_config_the_plan_warns_as_before() -> None:
+    generated = generate_with_base(
+        f"FROM {REF}\nENV P=$PATH\nWORKDIR rel\n", GenerateOptions(), lambda base: None
+    )
+    assert generated.plan.needs_base_config
+    messages = [w.message for w in generated.warnings]
+    assert any("$PATH is not set" in m for m in messages)
+    assert any("WORKDIR rel is relative" in m for m in messages)
