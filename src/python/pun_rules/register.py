@@ -15,6 +15,7 @@ from pun_rules.initrd_target_types import UnikernelInitrdTarget
 from pun_rules.subsystems import buildctl, frontend_freezer, pun_tool
 from pun_rules.target_types import UnikernelImageTarget
 from pun_rules.util_rules import (
+    base_config,
     build_process,
     build_request,
     containerfile,
@@ -25,6 +26,7 @@ from pun_rules.util_rules import (
 
 def rules() -> Iterable[Any]:
     return [
+        *base_config.rules(),
         *buildctl.rules(),
         *build_process.rules(),
         *build_request.rules(),

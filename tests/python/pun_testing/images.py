@@ -3,7 +3,8 @@
 `multiarch_layout()` writes an OCI layout holding an index with a linux/amd64 and a
 linux/arm64 image: /etc/passwd and /etc/group with an `app` user, a file removed again by a
 whiteout in the second layer, and a config with Env/Cmd/Entrypoint/WorkingDir/Labels.
-Push it with `skopeo copy --all`.
+`config_layout()` writes a one-platform image with the config you give it.
+Push them with `skopeo copy --all`.
 """
 
 from __future__ import annotations
@@ -130,6 +131,23 @@ def _image(layout: Path, arch: str) -> Dict[str, Any]:
 def multiarch_layout(layout: Path, tag: str = "1.0") -> Path:
     new_layout(layout)
     index_layout(layout, [_image(layout, "arm64"), _image(layout, "amd64")], tag)
+    return layout
+
+
+def config_layout(layout: Path, body: Dict[str, Any], tag: str = "1.0") -> Path:
+    """A one-platform (linux/amd64) image whose config is `body` (Env, WorkingDir, User, ...)
+    over /etc/passwd and /etc/group with the `app` user (1234:5678) and /srv."""
+    new_layout(layout)
+    layer = _tar(
+        [
+            ("etc/", b"", 0o755),
+            ("etc/passwd", PASSWD, 0o644),
+            ("etc/group", GROUP, 0o644),
+            ("srv/", b"", 0o755),
+            ("srv/base.txt", b"base", 0o644),
+        ]
+    )
+    index_layout(layout, [image_manifest(layout, "amd64", (layer,), body, ("base",))], tag)
     return layout
 
 

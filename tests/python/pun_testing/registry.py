@@ -18,7 +18,7 @@ from typing import Iterator, Optional
 
 import pytest
 
-from pun_testing.tools import require
+from pun_testing.tools import require, run
 
 START_TIMEOUT_SECONDS = 20.0
 STOP_TIMEOUT_SECONDS = 10.0
@@ -120,3 +120,18 @@ def auth_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry
         yield registry
     finally:
         stop_registry(process)
+
+
+def push_layout(layout: Path, reference: str, tag: str = "1.0") -> None:
+    """`skopeo copy --all` an OCI layout's `tag` to `reference` (a loopback registry: HTTP)."""
+    run(
+        [
+            require("skopeo"),
+            "copy",
+            "--all",
+            "--quiet",
+            "--dest-tls-verify=false",
+            f"oci:{layout}:{tag}",
+            f"docker://{reference}",
+        ]
+    )

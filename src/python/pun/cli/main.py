@@ -107,6 +107,7 @@ def _parser() -> argparse.ArgumentParser:
         "  pun build ...   build the image itself (no daemon needed); see pun build --help\n"
         "  pun push ...    push a built OCI/docker archive to a registry; see pun push --help\n"
         "  pun initrd ...  write a deterministic initrd (newc cpio); see pun initrd --help\n"
+        "  pun base-config REF  print a base image's Env, WorkingDir and User (JSON)\n"
         "  pun rootfs ...  make a Containerfile's rootfs artifact; see pun rootfs --help\n"
         "  pun run ...     boot an image archive the way urunc would; see pun run --help",
         formatter_class=_HelpFormatter,
@@ -163,6 +164,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         from pun.cli.rootfs import main as rootfs_main
 
         return rootfs_main(argv[1:])
+    if argv and argv[0] == "base-config":
+        from pun.cli.base_config import main as base_config_main
+
+        return base_config_main(argv[1:])
     if argv and argv[0] == "run":
         from pun.cli.run import main as run_main
 

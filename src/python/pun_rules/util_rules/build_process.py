@@ -24,11 +24,11 @@ from pants.util.logging import LogLevel
 from pun_rules.subsystems.buildctl import BuildctlBinary, BuildctlBinaryRequest
 from pun_rules.subsystems.pun import Builder, PunSubsystem
 from pun_rules.subsystems.pun_tool import PunToolPex
+from pun_rules.util_rules.base_config import CACHE_DIR, CACHE_NAME
 from pun_rules.util_rules.build_request import DEFINITION_FILE, SPEC_FILE, UnikernelBuildRequest
 
 CONTEXT_DIR = ".pun-context"
 METADATA_FILE = ".pun-metadata.json"
-CACHE_NAME, CACHE_DIR = "pun_blobs", ".pun-cache"
 BUILDCTL_DIR = ".pun-buildctl"
 
 

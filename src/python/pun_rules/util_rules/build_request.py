@@ -19,7 +19,7 @@ from pants.engine.target import Target, WrappedTarget, WrappedTargetRequest
 from pants.util.frozendict import FrozenDict
 
 import pun
-from pun.api import generate
+from pun.api import GenerateOptions, Generated, generate
 from pun.buildplan import spec_file_bytes
 from pun.diagnostics import Diagnostic, PunError
 from pun.imagespec import ImageSpec
@@ -28,6 +28,7 @@ from pun_rules.errors import UnikernelImageError
 from pun_rules.field_sets import UnikernelImageFieldSet
 from pun_rules.subsystems.pun import Builder, PunSubsystem
 from pun_rules.target_types import DOCKER, PunBuildOptionField
+from pun_rules.util_rules.base_config import BaseConfigRequest, ResolvedBaseConfig
 from pun_rules.util_rules.containerfile import ContainerfileInfo, ContainerfileRequest
 from pun_rules.util_rules.context import BuildContext, BuildContextRequest, check_copy_sources
 from pun_rules.util_rules.image_refs import ImageName, image_names, interpolation_context
@@ -166,15 +167,21 @@ async def prepare_build(
     plans = []
     said: Set[Diagnostic] = set()
     for platform in info.platforms or (info.platform,):
-        try:
-            generated = generate(
-                info.text,
-                info.generate_options(
-                    unique_id, strict, context.excludes, upstream.aliases(), platform
-                ),
+        generate_options = info.generate_options(
+            unique_id, strict, context.excludes, upstream.aliases(), platform
+        )
+        generated = _generate(address, info.text, generate_options)
+        base = generated.image.base
+        if generated.plan.needs_base_config and base is not None:
+            # pun.api.generate_with_base's two steps, with the config from a cached Process.
+            resolved = await Get(
+                ResolvedBaseConfig,
+                BaseConfigRequest(address, base.reference, str(base.platform), upstream),
             )
-        except PunError as exc:
-            raise UnikernelImageError.from_pun(address, exc) from None
+            configs = {base.reference: resolved.config}
+            generated = _generate(
+                address, info.text, generate_options._replace(base_configs=configs)
+            )
         for warning in generated.warnings:
             if warning not in said:  # platforms mostly share their warnings: say each once
                 said.add(warning)
@@ -243,6 +250,13 @@ async def prepare_build(
         build_options=tuple(flag for f in options for flag in f.pun_build_flags()),
         platform_plans=tuple(p for p, _ in plans),
     )
+
+
+def _generate(address: Address, text: str, options: GenerateOptions) -> Generated:
+    try:
+        return generate(text, options)
+    except PunError as exc:
+        raise UnikernelImageError.from_pun(address, exc) from None
 
 
 def build_option_fields(target: Target) -> List[PunBuildOptionField]:

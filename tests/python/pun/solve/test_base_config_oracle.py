@@ -8,7 +8,6 @@ builders, over a hand-made base image (tarfile + json, not pun's image code) in 
 
 from __future__ import annotations
 
-import io
 import json
 import tarfile
 from pathlib import Path
@@ -19,14 +18,11 @@ import pytest
 from pun_testing.buildkit import require_buildkit
 from pun_testing.building import pun_build
 from pun_testing.docker_engine import docker_engine, unique_tag
-from pun_testing.images import image_manifest, index_layout, new_layout
-from pun_testing.registry import start_registry, stop_registry
+from pun_testing.images import config_layout
+from pun_testing.registry import push_layout, start_registry, stop_registry
 from pun_testing.rootfs import umoci_rootfs
-from pun_testing.tools import require, run
 from pun_testing.trees import differences, docker_build, tree, tree_of_tar, write_context
 
-PASSWD = b"root:x:0:0::/root:/bin/sh\napp:x:1234:5678::/home/app:/bin/sh\n"
-GROUP = b"root:x:0:\napp:x:5678:\n"
 BASE_CONFIG = {
     "Env": ["PATH=/basebin:/usr/bin", "BASE=one", "SHARED=base"],
     "WorkingDir": "/srv",
@@ -50,50 +46,14 @@ FILES = {"a.txt": "a", "b.txt": "b"}
 SKIP = ("urunc.json",)
 
 
-def _layer(entries: List[Tuple[str, bytes, int]]) -> bytes:
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for name, data, mode in entries:
-            info = tarfile.TarInfo(name)
-            info.mode, info.mtime = mode, 1600000000
-            if name.endswith("/"):
-                info.type = tarfile.DIRTYPE
-                tar.addfile(info)
-            else:
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
-    return out.getvalue()
-
-
 @pytest.fixture(scope="module")
 def base_image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     work = tmp_path_factory.mktemp("base-config")
     registry, process = start_registry(work / "registry")
     try:
-        layout = new_layout(work / "layout")
-        layer = _layer(
-            [
-                ("etc/", b"", 0o755),
-                ("etc/passwd", PASSWD, 0o644),
-                ("etc/group", GROUP, 0o644),
-                ("srv/", b"", 0o755),
-                ("srv/base.txt", b"base", 0o644),
-            ]
-        )
-        manifest = image_manifest(layout, "amd64", (layer,), BASE_CONFIG, ("base",))
-        index_layout(layout, [manifest], "1.0")
+        layout = config_layout(work / "layout", BASE_CONFIG)
         ref = f"{registry.host}/base/config:1.0"
-        run(
-            [
-                require("skopeo"),
-                "copy",
-                "--all",
-                "--quiet",
-                "--dest-tls-verify=false",
-                f"oci:{layout}:1.0",
-                f"docker://{ref}",
-            ]
-        )
+        push_layout(layout, ref)
         yield ref
     finally:
         stop_registry(process)
@@ -180,3 +140,18 @@ def test_pun_build_reads_the_base_config_as_docker_build(
     assert by_path["srv/sub"][1:5] == ("dir", "0755", 1234, 5678)  # the base's User
     assert by_path["srv/sub/rel/a.txt"][3:5] == (0, 0)
     assert "srv/sub/b.txt" in by_path
+
+
+def test_pun_base_config_prints_the_fields_that_matter(
+    base_image: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pun.cli.main import main
+
+    code = main(["base-config", "--cache-dir", str(tmp_path / "cache"), base_image])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert json.loads(out) == {"config": BASE_CONFIG}  # the config the image was made with
+    assert out.count("\n") == 1
+    # Only the index, the manifest and the config were fetched: no layer blob.
+    blobs = [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
+    assert len(blobs) == 3, blobs
