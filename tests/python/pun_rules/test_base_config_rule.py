@@ -1,0 +1,127 @@
+"""`prepare_build` plans with the base image's config where it changes the plan (RuleRunner, real
+`pun base-config` processes): a registry base (a hand-made image in a local registry) and a base
+that is another `unikernel_image` (read from its archive). A plan that does not need the config
+spawns no process at all: it is prepared without the pun tool PEX being buildable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from textwrap import dedent
+from typing import Any, Iterator, List, Tuple
+
+import pytest
+from pants.engine.addresses import Address
+from pants.testutil.rule_runner import QueryRule, RuleRunner
+
+from pun.imagespec import SetEnv
+from pun.llb.definition import Definition
+from pun_rules.field_sets import UnikernelImageFieldSet
+from pun_rules.util_rules.build_request import UnikernelBuildRequest
+from pun_testing.images import config_layout
+from pun_testing.pants_rules import configure, new_rule_runner, offline_env, offline_options
+from pun_testing.registry import push_layout, start_registry, stop_registry
+
+LABELS = (
+    'LABEL com.urunc.unikernel.binary=/unikernel/app.hvt com.urunc.unikernel.cmdline="app"\n'
+    'LABEL com.urunc.unikernel.unikernelType="rumprun" com.urunc.unikernel.hypervisor="hvt"\n'
+)
+# Needs the base's Env ($PATH), WorkingDir (WORKDIR sub) and User (the directory's owner).
+ABOVE = "ENV PATH=$PATH:/x\nWORKDIR sub\nCOPY app.hvt /unikernel/app.hvt\n" + LABELS
+
+
+@pytest.fixture(scope="module")
+def base_image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    work = tmp_path_factory.mktemp("rule-base")
+    registry, process = start_registry(work / "registry")
+    try:
+        body = {"Env": ["PATH=/basebin"], "WorkingDir": "/srv", "User": "app"}
+        ref = f"{registry.host}/base/config:1.0"
+        push_layout(config_layout(work / "layout", body), ref)
+        yield ref
+    finally:
+        stop_registry(process)
+
+
+def runner(offline: bool) -> RuleRunner:
+    rule_runner = new_rule_runner([QueryRule(UnikernelBuildRequest, [UnikernelImageFieldSet])])
+    if offline:
+        configure(rule_runner, offline_options(), env=offline_env())
+    return rule_runner
+
+
+def prepare(rule_runner: RuleRunner, directory: str) -> UnikernelBuildRequest:
+    target = rule_runner.get_target(Address(directory, target_name="img"))
+    return rule_runner.request(UnikernelBuildRequest, [UnikernelImageFieldSet.create(target)])
+
+
+def planned(request: UnikernelBuildRequest) -> Tuple[List[str], List[Tuple[str, str]]]:
+    """(PATH values the ENV steps set, (mkdir path, owner) of the LLB's mkdirs)."""
+    paths = [s.value for s in request.image.steps if isinstance(s, SetEnv) and s.key == "PATH"]
+    mkdirs = []
+    for op in Definition.from_bytes(request.definition).ops.values():
+        if op.WhichOneof("op") != "file":
+            continue
+        for action in op.file.actions:
+            if action.WhichOneof("action") == "mkdir":
+                mkdirs.append((action.mkdir.path, owner(action.mkdir.owner.user)))
+    return paths, mkdirs
+
+
+def owner(user: Any) -> str:
+    """A UserOpt as text: the name, `#ID`, or "" (none)."""
+    which = user.WhichOneof("user")
+    if which == "byName":
+        return str(user.byName.name)
+    return f"#{user.byID}" if which == "byID" else ""
+
+
+def test_a_registry_base_is_resolved_when_the_plan_needs_it(base_image: str) -> None:
+    rule_runner = runner(offline=True)
+    rule_runner.write_files(
+        {
+            "uk/BUILD": 'files(name="bin", sources=["app.hvt"])\nunikernel_image(name="img")\n',
+            "uk/Containerfile": f"FROM {base_image}\n" + ABOVE,
+            "uk/app.hvt": "kernel",
+        }
+    )
+    paths, mkdirs = planned(prepare(rule_runner, "uk"))
+    assert paths == ["/basebin:/x"]
+    assert mkdirs == [("/srv/sub", "app")]
+
+
+def test_a_plan_that_does_not_need_it_spawns_nothing(base_image: str) -> None:
+    # No offline options: building the pun tool PEX would fail, so no process ran.
+    rule_runner = runner(offline=False)
+    rule_runner.write_files(
+        {
+            "uk/BUILD": 'files(name="bin", sources=["app.hvt"])\nunikernel_image(name="img")\n',
+            "uk/Containerfile": f"FROM {base_image}\nUSER 0\nWORKDIR /srv/sub\n"
+            "COPY app.hvt /unikernel/app.hvt\n" + LABELS,
+            "uk/app.hvt": "kernel",
+        }
+    )
+    paths, mkdirs = planned(prepare(rule_runner, "uk"))
+    assert paths == [] and mkdirs == [("/srv/sub", "#0")]
+
+
+def test_a_unikernel_image_base_is_read_from_its_archive(tmp_path: Path) -> None:
+    rule_runner = runner(offline=True)
+    rule_runner.write_files(
+        {
+            "base/BUILD": dedent(
+                """\
+                files(name="bin", sources=["app.hvt"])
+                unikernel_image(name="img", image_tags=["1.0"])
+                """
+            ),
+            "base/Containerfile": "FROM scratch\nENV PATH=/basebin\nWORKDIR /srv\nUSER 7:8\n"
+            "COPY app.hvt /unikernel/app.hvt\n" + LABELS,
+            "base/app.hvt": "kernel",
+            "app/BUILD": 'files(name="bin", sources=["app.hvt"])\nunikernel_image(name="img")\n',
+            "app/Containerfile": "FROM base:img\n" + ABOVE,
+            "app/app.hvt": "kernel",
+        }
+    )
+    paths, mkdirs = planned(prepare(rule_runner, "app"))
+    assert paths == ["/basebin:/x"]
+    assert mkdirs == [("/srv/sub", "#7")]  # the base's USER 7:8
