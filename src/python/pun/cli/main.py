@@ -32,6 +32,7 @@ _VALUED = {
     "--local-unique-id": "local_unique_id",
     "--compat": "compat",
     "--context": "context",
+    "--base-config": "base_config",
 }
 _COMPAT_CHOICES = ("docker", "pun")
 
@@ -48,6 +49,7 @@ class _Args:
         self.local_unique_id: Optional[str] = None
         self.compat = "docker"
         self.context = "."
+        self.base_config: Optional[str] = None
 
 
 def _scan_llb_args(argv: Sequence[str]) -> Optional[_Args]:
@@ -142,6 +144,12 @@ def _parser() -> argparse.ArgumentParser:
         "patterns",
     )
     add_generate_arguments(parser)
+    parser.add_argument(
+        "--base-config",
+        metavar="FILE",
+        help="the FROM image's config (JSON, as `pun base-config` or `skopeo inspect --config` "
+        "print it): $VAR, relative paths and WORKDIR's owner then read it, as docker build does",
+    )
     parser.add_argument("-v", "--version", action="store_true", help="print the version and exit")
     return parser
 
@@ -207,11 +215,19 @@ def _frontend() -> int:
 
 
 def _write_llb(args: Union[argparse.Namespace, _Args], path: str, out: BinaryIO) -> int:
-    from pun.api import generate
+    from pun.api import generate_with_base
     from pun.diagnostics import PunError, write_diagnostics
 
     try:
-        generated = generate(read_containerfile(path), generate_options(args, path))
+        text, options = read_containerfile(path), generate_options(args, path)
+        given = args.base_config
+        if given:
+            from pun.cli.options import read_base_config
+
+            config = read_base_config(given)
+            generated = generate_with_base(text, options, lambda base: config)
+        else:
+            generated = generate_with_base(text, options, lambda base: None)
     except PunError as exc:
         write_diagnostics(exc.diagnostics)
         return EXIT_FAILURE

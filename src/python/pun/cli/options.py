@@ -12,7 +12,7 @@ from pun.keyvalue import parse_pairs, require_utf8
 TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
 if TYPE_CHECKING:
     import argparse
-    from typing import Any, Callable, Optional, Tuple
+    from typing import Any, Callable, Dict, Optional, Tuple
 
     from pun.api import GenerateOptions
     from pun.platform import Platform
@@ -93,6 +93,29 @@ def generate_options(args: Any, path: str) -> "GenerateOptions":
         context_excludes=context_excludes(args.context, path, args.compat),
         platform_given=args.platform is not None,
     )
+
+
+def read_base_config(path: str) -> Dict[str, Any]:
+    """`--base-config FILE`: an image config JSON object (its `config` member holds Env,
+    WorkingDir, User), as `pun base-config` and `skopeo inspect --config` write it."""
+    import json
+
+    try:
+        with open(path, "rb") as handle:
+            value = json.loads(handle.read().decode("utf-8"))
+    except OSError as exc:
+        raise error(f"--base-config {path}: {exc.strerror}", hint="check the path") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise error(
+            f"--base-config {path} is not JSON: {exc}",
+            hint="write it with `pun base-config REF > FILE`",
+        ) from None
+    if not isinstance(value, dict) or not isinstance(value.get("config", {}), dict):
+        raise error(
+            f"--base-config {path} is not an image config (no `config` object)",
+            hint="write it with `pun base-config REF > FILE`",
+        )
+    return value
 
 
 def context_excludes(context_dir: str, containerfile: str, compat: str) -> Tuple[str, ...]:

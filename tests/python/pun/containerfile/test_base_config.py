@@ -8,6 +8,7 @@ tests/python/pun/solve/test_base_config_oracle.py; these pin each rule alone, wi
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
 import pytest
@@ -162,3 +163,45 @@ def test_without_a_config_the_plan_warns_as_before() -> None:
     messages = [w.message for w in generated.warnings]
     assert any("$PATH is not set" in m for m in messages)
     assert any("WORKDIR rel is relative" in m for m in messages)
+
+
+def test_pun_llb_reads_a_base_config_file(
+    tmp_path: Path, capfdbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    import json
+
+    from pun.cli.main import main
+    from pun.llb.definition import Definition
+
+    containerfile = tmp_path / "Containerfile"
+    containerfile.write_text(f"FROM {REF}\nWORKDIR sub\nCOPY a b\n")
+    given = tmp_path / "base.json"
+    given.write_text(json.dumps({"config": {"WorkingDir": "/srv", "User": "app"}}))
+    argv = ["--LLB", "-f", str(containerfile), "--local-unique-id", "x"]
+    outputs = []
+    for extra in ([], ["--base-config", str(given)]):
+        assert main(argv + extra) == 0
+        captured = capfdbinary.readouterr()
+        outputs.append((captured.out, captured.err.decode()))
+    (without, warned), (with_config, quiet) = outputs
+    assert "WORKDIR sub is relative" in warned and "relative" not in quiet
+    ops = Definition.from_bytes(with_config).ops.values()
+    actions = [a for op in ops if op.WhichOneof("op") == "file" for a in op.file.actions]
+    assert [a.mkdir.path for a in actions if a.WhichOneof("action") == "mkdir"] == ["/srv/sub"]
+    assert [a.copy.dest for a in actions if a.WhichOneof("action") == "copy"] == ["/srv/sub/b"]
+    assert without != with_config
+
+
+def test_pun_llb_refuses_a_base_config_that_is_not_one(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from pun.cli.main import main
+
+    containerfile = tmp_path / "Containerfile"
+    containerfile.write_text(f"FROM {REF}\nWORKDIR sub\n")
+    given = tmp_path / "base.json"
+    given.write_text("[1]")
+    assert main(["--LLB", "-f", str(containerfile), "--base-config", str(given)]) == 1
+    captured = capfd.readouterr()
+    assert captured.out == ""
+    assert "is not an image config" in captured.err
