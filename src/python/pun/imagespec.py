@@ -161,7 +161,9 @@ class BaseConfig(Record):
 
     def to_json(self) -> Dict[str, Any]:
         """The same shape `from_image_config` reads (what `pun base-config` prints)."""
-        return {"config": {"Env": list(self.env), "User": self.user, "WorkingDir": self.working_dir}}
+        return {
+            "config": {"Env": list(self.env), "User": self.user, "WorkingDir": self.working_dir}
+        }
 
     def stage_env(self) -> List[Tuple[str, str]]:
         """The expansion environment a stage starts with: `Env` in order, PATH added when the

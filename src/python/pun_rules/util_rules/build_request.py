@@ -19,7 +19,7 @@ from pants.engine.target import Target, WrappedTarget, WrappedTargetRequest
 from pants.util.frozendict import FrozenDict
 
 import pun
-from pun.api import GenerateOptions, Generated, generate
+from pun.api import Generated, GenerateOptions, generate
 from pun.buildplan import spec_file_bytes
 from pun.diagnostics import Diagnostic, PunError
 from pun.imagespec import ImageSpec

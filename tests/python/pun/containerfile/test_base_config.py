@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Mapping, Optional
 
 import pytest
 
-from pun.api import GenerateOptions, Generated, generate, generate_with_base
+from pun.api import Generated, GenerateOptions, generate, generate_with_base
 from pun.imagespec import DEFAULT_PATH_ENV, BaseConfig, BaseSpec
 
 REF = "registry.example.com/base/image:1"
@@ -150,9 +150,10 @@ def test_generate_with_base_resolves_only_when_needed() -> None:
     needed = generate_with_base(f"FROM {REF}\nENV P=$PATH\n", GenerateOptions(), resolve)
     assert [b.reference for b in asked] == [REF]
     assert needed.image.config_for(CONFIG)["config"]["Env"][0] == "PATH=/basebin"
-    assert dict(e.split("=", 1) for e in needed.image.config_for(CONFIG)["config"]["Env"])[
-        "P"
-    ] == "/basebin"
+    assert (
+        dict(e.split("=", 1) for e in needed.image.config_for(CONFIG)["config"]["Env"])["P"]
+        == "/basebin"
+    )
 
 
 def test_without_a_config_the_plan_warns_as_before() -> None:

@@ -15,8 +15,8 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
-from pun_testing.buildkit import require_buildkit
 from pun_testing.building import pun_build
+from pun_testing.buildkit import require_buildkit
 from pun_testing.docker_engine import docker_engine, unique_tag
 from pun_testing.images import config_layout
 from pun_testing.registry import push_layout, start_registry, stop_registry
