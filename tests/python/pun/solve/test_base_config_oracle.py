@@ -155,3 +155,29 @@ def test_pun_base_config_prints_the_fields_that_matter(
     # Only the index, the manifest and the config were fetched: no layer blob.
     blobs = [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
     assert len(blobs) == 3, blobs
+
+
+def test_from_scratch_starts_with_empty_images_path(tmp_path: Path) -> None:
+    # BuildKit's emptyImage has PATH, and the stage's variables start from it: no base needed.
+    context = write_context(tmp_path / "ctx", {"Containerfile": "", "a.txt": "a"})
+    (context / "Containerfile").write_text(
+        "FROM scratch\nENV PATH=$PATH:/x\nLABEL p=$PATH\nCOPY a.txt /a.txt\n"
+    )
+    engine = docker_engine()
+    tag = unique_tag("pun-scratch-path")
+    try:
+        result = engine.build(context, "Containerfile", tag)
+        assert result.code == 0, result.output
+        expected = dict(engine.inspect(tag)["Config"])
+    finally:
+        engine.remove_image(tag)
+    archive = tmp_path / "pun.tar"
+    result = pun_build(
+        ["--context", str(context), "--progress=quiet", "--output", f"type=oci,dest={archive}"],
+        tmp_path / "cache",
+    )
+    assert result.code == 0, result.err
+    config = _archive_config(archive)["config"]
+    assert config["Env"] == expected["Env"]
+    assert config["Labels"]["p"] == expected["Labels"]["p"]
+    assert config["Env"] == ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/x"]
