@@ -1,6 +1,7 @@
-"""Everything a unikernel image build needs, derived in-rule (no process): the checked build
-context, the LLB (pun core, `local.unique` = the context Digest's fingerprint, so identical
-inputs give identical bytes), `{pants.hash}` and the image names.
+"""Everything a unikernel image build needs, derived in-rule: the checked build context, the
+LLB (pun core, `local.unique` = the context Digest's fingerprint, so identical inputs give
+identical bytes), `{pants.hash}` and the image names. No process runs, except `pun base-config`
+(cached) for a plan whose meaning depends on the FROM image's config (util_rules/base_config).
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ import pytest
 from pun_testing.building import pun_build
 from pun_testing.docker_engine import DockerEngine, docker_engine, push_archive, unique_tag
 from pun_testing.frontend_image import frontend_archive
-from pun_testing.images import multiarch_layout
-from pun_testing.registry import Registry, start_registry, stop_registry
+from pun_testing.images import config_layout, multiarch_layout
+from pun_testing.registry import Registry, push_layout, start_registry, stop_registry
 from pun_testing.rootfs import listing, writable_copy
 from pun_testing.shared import CASES
 from pun_testing.tools import require
@@ -429,3 +429,42 @@ def test_the_ignore_file_applies_through_the_frontend(
     assert listing(out) == listing(docker_rootfs)
     kept = {line.split(" ")[0] for line in listing(out)}
     assert "./all/a.txt" in kept and "./all/b.txt" not in kept and "./all/dir/sub/" not in kept
+
+
+def test_the_base_config_shapes_the_plan_as_dockers_own_frontend(
+    engine: DockerEngine, registry: Registry, frontend: str, tmp_path: Path
+) -> None:
+    # The oracle is the same `docker build` without the #syntax line (Docker's own frontend):
+    # $PATH from the base's Env, WORKDIR on its WorkingDir and owned by its User, COPY below.
+    base = f"{registry.host}/unikernels/config-base:{unique_tag()}"
+    body = {"Env": ["PATH=/basebin", "BASE=one"], "WorkingDir": "/srv", "User": "app"}
+    push_layout(config_layout(tmp_path / "layout", body), base)
+    text = (
+        f"FROM {base}\nENV PATH=$PATH:/x MIX=${{BASE}}-two\nLABEL seen=$BASE\n"
+        "WORKDIR sub\nCOPY app.hvt rel/\n"
+    )
+    results = {}
+    for name, first_line in (("docker", ""), ("pun", f"#syntax={frontend}\n")):
+        context = tmp_path / name
+        context.mkdir()
+        (context / "app.hvt").write_bytes(b"\x7fELF unikernel")
+        (context / "Containerfile").write_text(first_line + text)
+        tag = f"pun-e2e/config-base-{name}:{unique_tag()}"
+        result = engine.build(context, "Containerfile", tag)
+        assert result.code == 0, result.output
+        try:
+            config = engine.inspect(tag)["Config"]
+            rootfs = engine.rootfs(tag, tmp_path / f"judge-{name}")
+            owner = os.stat(rootfs / "srv" / "sub")
+            copied = (rootfs / "srv" / "sub" / "rel" / "app.hvt").read_bytes()
+            results[name] = (
+                {k: config.get(k) for k in ("Env", "WorkingDir", "User")},
+                (config.get("Labels") or {}).get("seen"),
+                (owner.st_uid, owner.st_gid),
+                copied,
+            )
+        finally:
+            engine.remove_image(tag)
+    assert results["pun"] == results["docker"]
+    assert results["pun"][0]["Env"] == ["PATH=/basebin:/x", "BASE=one", "MIX=one-two"]
+    assert results["pun"][2] == (1234, 5678)  # the base's User, app
