@@ -170,7 +170,8 @@ class BaseConfig(Record):
         base has none (toDispatchState), each entry split at its first `=` (parseKeyValue)."""
         pairs = [(k, v) for k, _, v in (e.partition("=") for e in self.env)]
         if not any(k == "PATH" for k, _ in pairs):
-            pairs.append(tuple(DEFAULT_PATH_ENV.split("=", 1)))  # type: ignore[arg-type]
+            key, _, value = DEFAULT_PATH_ENV.partition("=")
+            pairs.append((key, value))
         return pairs
 
 

@@ -149,7 +149,7 @@ class _Lexer:
         operand = self.operand(stop="}", raw=ch in "#%")
         value = self.env.get(name)
         if value is None:
-            self.missing.add(name)
+            self.note_missing(name)
         present = value is not None
         non_empty = present and value != ""
         if modifier == ":-":
@@ -181,7 +181,7 @@ class _Lexer:
         pattern = self.operand(stop="/", raw=True, missing="syntax error: missing '/' in ${}")
         replacement = self.operand(stop="}", raw=True)
         if name not in self.env:
-            self.missing.add(name)
+            self.note_missing(name)
         value = self.env.get(name) or ""
         matcher = _shell_pattern(pattern, greedy=True, anchored=False)
         if replace_all:
@@ -202,11 +202,17 @@ class _Lexer:
     def lookup(self, name: str) -> str:
         value = self.env.get(name)
         if value is None:
-            if not (name[0].isdecimal() or name in _SPECIAL_PARAMS):
-                self.unset.add(name)  # `$1`, `$$` are never set: not worth a warning
-                self.missing.add(name)
+            if self.note_missing(name):
+                self.unset.add(name)
             return ""
         return value
+
+    def note_missing(self, name: str) -> bool:
+        """Record a variable read and not set; False for `$1`, `$$` (never set, by anyone)."""
+        if not name or name[0].isdecimal() or name in _SPECIAL_PARAMS:
+            return False
+        self.missing.add(name)
+        return True
 
 
 def _shell_pattern(pattern: str, greedy: bool, anchored: bool) -> "re.Pattern[str]":

@@ -52,7 +52,7 @@ def pull(
     config_desc = document.get("config") or {}
     blobs: List[Blob] = []
     config_path = _fetch(client, cache, config_desc, progress, "config")
-    for layer in document.get("layers") or [] if layers else []:
+    for layer in (document.get("layers") or []) if layers else []:
         path = _fetch(client, cache, layer, progress, "layer")
         blobs.append(Blob(layer["digest"], int(layer["size"]), layer.get("mediaType", ""), path))
     with open(config_path, "rb") as handle:
