@@ -109,9 +109,10 @@ def _parser() -> argparse.ArgumentParser:
         "  pun build ...   build the image itself (no daemon needed); see pun build --help\n"
         "  pun push ...    push a built OCI/docker archive to a registry; see pun push --help\n"
         "  pun initrd ...  write a deterministic initrd (newc cpio); see pun initrd --help\n"
-        "  pun base-config REF  print a base image's Env, WorkingDir and User (JSON)\n"
         "  pun rootfs ...  make a Containerfile's rootfs artifact; see pun rootfs --help\n"
-        "  pun run ...     boot an image archive the way urunc would; see pun run --help",
+        "  pun run ...     boot an image archive the way urunc would; see pun run --help\n"
+        "  pun base-config ...  a base image's Env, WorkingDir and User as JSON (what a plan "
+        "reads)",
         formatter_class=_HelpFormatter,
         allow_abbrev=False,
     )
