@@ -172,11 +172,11 @@ def test_from_scratch_starts_with_empty_images_path(tmp_path: Path) -> None:
     finally:
         engine.remove_image(tag)
     archive = tmp_path / "pun.tar"
-    result = pun_build(
+    built = pun_build(
         ["--context", str(context), "--progress=quiet", "--output", f"type=oci,dest={archive}"],
         tmp_path / "cache",
     )
-    assert result.code == 0, result.err
+    assert built.code == 0, built.err
     config = _archive_config(archive)["config"]
     assert config["Env"] == expected["Env"]
     assert config["Labels"]["p"] == expected["Labels"]["p"]
