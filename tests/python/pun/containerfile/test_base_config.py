@@ -206,3 +206,24 @@ def test_pun_llb_refuses_a_base_config_that_is_not_one(
     captured = capfd.readouterr()
     assert captured.out == ""
     assert "is not an image config" in captured.err
+
+
+def test_base_config_reads_what_a_config_holds() -> None:
+    # parseKeyValue: an entry without `=` is a variable with an empty value.
+    config = BaseConfig.from_image_config({"config": {"Env": ["A=1=2", "B"], "User": "u"}})
+    assert config == BaseConfig(env=("A=1=2", "B"), working_dir="", user="u")
+    assert config.stage_env() == [("A", "1=2"), ("B", ""), ("PATH", DEFAULT_PATH_ENV[5:])]
+    assert BaseConfig.from_image_config({}) == BaseConfig()
+    assert BaseConfig.from_image_config(config.to_json()) == config
+
+
+def test_pun_base_config_fails_with_one_error(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from pun.cli.main import main
+
+    # Nothing listens on port 1 of the loopback: the connection is refused at once.
+    assert main(["base-config", "--cache-dir", str(tmp_path), "127.0.0.1:1/x:1"]) == 1
+    captured = capfd.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("error: registry 127.0.0.1:1") and "Traceback" not in captured.err
