@@ -226,4 +226,6 @@ def test_pun_base_config_fails_with_one_error(
     assert main(["base-config", "--cache-dir", str(tmp_path), "127.0.0.1:1/x:1"]) == 1
     captured = capfd.readouterr()
     assert captured.out == ""
-    assert captured.err.startswith("error: registry 127.0.0.1:1") and "Traceback" not in captured.err
+    assert (
+        captured.err.startswith("error: registry 127.0.0.1:1") and "Traceback" not in captured.err
+    )
