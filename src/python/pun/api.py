@@ -128,7 +128,13 @@ def generate(text: str, options: GenerateOptions = GenerateOptions()) -> Generat
     if plan.base.reference is not None and pulled_for is not None:
         base = BaseSpec(str(plan.base.reference), pulled_for)
     spec = ImageSpec(platform=target, base=base, steps=plan.config)
-    bridged = bridge(labels, plan.label_lines(), plan.config, spec.guest_args(), plan.path)
+    base_entrypoint = _base_entrypoint(plan, options)
+    guest_args = spec.guest_args(base_entrypoint or ())
+    bridged = bridge(
+        labels, plan.label_lines(), plan.config, guest_args, plan.path, base_entrypoint
+    )
+    if bridged.needs_base_config:
+        plan = plan._replace(needs_base_config=True)
     packed = dict(labels)
     if options.compat != COMPAT_PUN:  # the original wrote the labels only
         packed.update(bridged.derived)
@@ -147,6 +153,14 @@ def generate(text: str, options: GenerateOptions = GenerateOptions()) -> Generat
         image=spec,
         source_map=marshalled.source_map,
     )
+
+
+def _base_entrypoint(plan: PackPlan, options: GenerateOptions) -> Optional[Tuple[str, ...]]:
+    """The base image's Entrypoint: () for FROM scratch, None when its config is not given."""
+    if plan.base.reference is None:
+        return ()
+    config = options.base_configs.get(str(plan.base.reference))
+    return None if config is None else config.entrypoint
 
 
 def generate_with_base(

@@ -143,11 +143,14 @@ class BaseConfig(Record):
     """The base image's config fields that change what a Containerfile means, not only the
     config it inherits: BuildKit's Dockerfile frontend resolves them before it converts
     (`dockerfile2llb/convert.go` toDispatchState: the stage's env is seeded with the base's
-    `Env`, its dir with `WorkingDir`, its user with `User`)."""
+    `Env`, its dir with `WorkingDir`, its user with `User`), and the `Entrypoint` urunc 0.7+
+    runs before a Cmd, which the urunc bridge needs for the cmdline it derives (pun.urunc_bridge).
+    """
 
     env: Tuple[str, ...] = ()  # "KEY=value" entries, as the config holds them
     working_dir: str = ""
     user: str = ""
+    entrypoint: Tuple[str, ...] = ()
 
     @classmethod
     def from_image_config(cls, image_config: Mapping[str, Any]) -> "BaseConfig":
@@ -157,13 +160,19 @@ class BaseConfig(Record):
             env=tuple(str(e) for e in config.get("Env") or ()),
             working_dir=str(config.get("WorkingDir") or ""),
             user=str(config.get("User") or ""),
+            entrypoint=tuple(str(a) for a in config.get("Entrypoint") or ()),
         )
 
     def to_json(self) -> Dict[str, Any]:
         """The same shape `from_image_config` reads (what `pun base-config` prints)."""
-        return {
-            "config": {"Env": list(self.env), "User": self.user, "WorkingDir": self.working_dir}
+        config: Dict[str, Any] = {
+            "Env": list(self.env),
+            "User": self.user,
+            "WorkingDir": self.working_dir,
         }
+        if self.entrypoint:  # as the image has it: most bases have none
+            config["Entrypoint"] = list(self.entrypoint)
+        return {"config": config}
 
     def stage_env(self) -> List[Tuple[str, str]]:
         """The expansion environment a stage starts with: `Env` in order, PATH added when the
@@ -241,11 +250,13 @@ class ImageSpec(Record):
                 _apply(config, step)
         return image
 
-    def guest_args(self) -> Optional[Tuple[str, ...]]:
-        """Entrypoint + Cmd as this Containerfile sets them (None when it sets neither)."""
+    def guest_args(self, base_entrypoint: Tuple[str, ...] = ()) -> Optional[Tuple[str, ...]]:
+        """Entrypoint + Cmd as this Containerfile sets them over a base image's Entrypoint
+        (a CMD alone keeps it, as in docker), or None when it sets neither."""
         if not any(isinstance(s, (SetCmd, SetEntrypoint)) for s in self.steps):
             return None
-        config = self.config_for(None)["config"]
+        base = {"config": {"Entrypoint": list(base_entrypoint)}} if base_entrypoint else None
+        config = self.config_for(base)["config"]
         return tuple(config.get("Entrypoint") or ()) + tuple(config.get("Cmd") or ())
 
     def to_json(self) -> Dict[str, Any]:

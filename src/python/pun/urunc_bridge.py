@@ -9,6 +9,9 @@ Entrypoint + Cmd (URUNC-FACTS: `cmdline` is gone from `validateValues`). So:
   joined by spaces (bunny `hops/package.go`: `strings.Join(cmd, " ")`), while the config's
   Labels keep only what the user wrote;
 - both, disagreeing: a warning naming both lines.
+A base image's Entrypoint counts: urunc 0.7+ runs it before Cmd. With a CMD alone the derived
+cmdline includes it (so the base's config must be known: BaseConfig.entrypoint); a Cmd derived
+from the label comes with an empty Entrypoint, so every urunc boots the label's arguments alone.
 It also warns about the rootfs labels urunc generations read differently.
 """
 
@@ -28,6 +31,9 @@ class Bridged(Record):
     steps: Tuple[ConfigStep, ...]  # the config steps, plus a Cmd derived from `cmdline`
     derived: Dict[str, str]  # urunc keys to add to the annotations and /urunc.json
     warnings: Tuple[Diagnostic, ...]
+    # The derived cmdline depends on the base image's Entrypoint, which was not given: plan
+    # again with the base's config (PackPlan.needs_base_config).
+    needs_base_config: bool = False
 
 
 def bridge(
@@ -36,16 +42,37 @@ def bridge(
     steps: Tuple[ConfigStep, ...],
     guest_args: Optional[Tuple[str, ...]],
     path: str,
+    base_entrypoint: Optional[Tuple[str, ...]] = (),
 ) -> Bridged:
+    """`guest_args`: Entrypoint + Cmd over `base_entrypoint` (ImageSpec.guest_args), which is
+    () for FROM scratch and None for a base image whose config is not known."""
     notes: List[Diagnostic] = []
     derived: Dict[str, str] = {}
+    needs_base = False
     if not any(key.startswith(PREFIX) for key in labels):
         return Bridged(steps, derived, ())  # not an image for urunc: nothing to bridge
     cmdline = labels.get(CMDLINE)
     if cmdline is not None and guest_args is None:
-        steps = steps + (SetCmd(tuple(cmdline.split(" ")), False, label_lines.get(CMDLINE, 0)),)
+        line = label_lines.get(CMDLINE, 0)
+        if base_entrypoint != ():  # the base may have one, which urunc 0.7+ would run first
+            steps = steps + (SetEntrypoint((), False, line),)
+        steps = steps + (SetCmd(tuple(cmdline.split(" ")), False, line),)
     elif cmdline is None and guest_args:  # `CMD []` gives no arguments to derive
         derived[CMDLINE] = " ".join(guest_args)
+        if base_entrypoint is None and not any(isinstance(s, SetEntrypoint) for s in steps):
+            needs_base = True
+            command_line = max((s.line for s in steps if isinstance(s, SetCmd)), default=None)
+            notes.append(
+                warning(
+                    f"the {CMDLINE} derived from CMD for urunc 0.5/0.6 leaves out the "
+                    "Entrypoint the base image may have, which urunc 0.7 and later run before "
+                    "Cmd (this plan was made without the base image's config)",
+                    path,
+                    command_line,
+                    "write ENTRYPOINT as well (ENTRYPOINT [] for none); `pun build`, the "
+                    "frontend and the Pants rule resolve the base image's config",
+                )
+            )
     elif cmdline is not None and guest_args is not None and cmdline != " ".join(guest_args):
         command_line = max(
             (s.line for s in steps if isinstance(s, (SetCmd, SetEntrypoint))), default=None
@@ -61,7 +88,7 @@ def bridge(
             )
         )
     notes.extend(_rootfs_warnings(labels, label_lines, path))
-    return Bridged(steps, derived, tuple(notes))
+    return Bridged(steps, derived, tuple(notes), needs_base)
 
 
 def _rootfs_warnings(

@@ -264,3 +264,60 @@ def test_the_shell_form_warning_names_the_shell_in_effect() -> None:
         " a unikernel has no /bin/bash" in w
         for w in warnings
     ), warnings
+
+
+# A base image whose config has an Entrypoint: urunc 0.7+ boots Entrypoint + Cmd (its
+# process args), urunc 0.5/0.6 the cmdline annotation; one image must give both the same.
+URUNC_ON_BASE = URUNC.replace("FROM scratch", "FROM registry.example/base:1") + ROOTFS_LABELS
+BASE_WITH_ENTRYPOINT = {"config": {"Entrypoint": ["/init", "-v"], "Cmd": ["base-arg"]}}
+BASE_REF = "registry.example/base:1"
+
+
+def _guest_args(config: Dict[str, Any]) -> str:
+    """What urunc 0.7+ boots: Entrypoint + Cmd, joined as the cmdline annotation joins them."""
+    return " ".join((config.get("Entrypoint") or []) + (config.get("Cmd") or []))
+
+
+def test_a_cmd_on_a_base_with_an_entrypoint_derives_the_cmdline_with_it() -> None:
+    from pun.imagespec import BaseConfig
+
+    base = BaseConfig.from_image_config(BASE_WITH_ENTRYPOINT)
+    options = GenerateOptions(local_unique_id="x", base_configs={BASE_REF: base})
+    generated = generate(URUNC_ON_BASE + 'CMD ["-c", "/etc/x"]\n', options)
+    config = generated.image.config_for(BASE_WITH_ENTRYPOINT)["config"]
+    assert config["Entrypoint"] == ["/init", "-v"]  # docker keeps the base's with a CMD alone
+    cmdline = generated.image.manifest_annotations["com.urunc.unikernel.cmdline"]
+    assert cmdline == _guest_args(config) == "/init -v -c /etc/x"
+    assert urunc_json(generated.definition)["com.urunc.unikernel.cmdline"] == cmdline
+    assert not generated.warnings and not generated.plan.needs_base_config
+
+
+def test_a_cmd_on_an_unknown_base_asks_for_its_config_and_warns_without_it() -> None:
+    generated = gen(URUNC_ON_BASE + 'CMD ["-c"]\n')
+    assert generated.plan.needs_base_config  # generate_with_base resolves and plans again
+    (warning,) = generated.warnings
+    assert warning.line == 6 and "Entrypoint" in warning.message
+    assert "ENTRYPOINT" in (warning.hint or "")
+
+
+def test_an_entrypoint_written_makes_the_base_one_irrelevant() -> None:
+    generated = gen(URUNC_ON_BASE + 'ENTRYPOINT ["/app.hvt"]\nCMD ["-c"]\n')
+    assert not generated.warnings and not generated.plan.needs_base_config
+    config = generated.image.config_for(BASE_WITH_ENTRYPOINT)["config"]
+    assert generated.image.manifest_annotations["com.urunc.unikernel.cmdline"] == _guest_args(
+        config
+    )
+
+
+@pytest.mark.parametrize("known", [False, True])
+def test_a_cmdline_label_on_a_base_with_an_entrypoint_boots_the_label_alone(known: bool) -> None:
+    from pun.imagespec import BaseConfig
+
+    configs = {BASE_REF: BaseConfig.from_image_config(BASE_WITH_ENTRYPOINT)} if known else {}
+    options = GenerateOptions(local_unique_id="x", base_configs=configs)
+    label = 'LABEL com.urunc.unikernel.cmdline="redis-server /conf"\n'
+    generated = generate(URUNC_ON_BASE + label, options)
+    config = generated.image.config_for(BASE_WITH_ENTRYPOINT)["config"]
+    assert "Entrypoint" not in config and config["Cmd"] == ["redis-server", "/conf"]
+    assert _guest_args(config) == "redis-server /conf"
+    assert not generated.plan.needs_base_config  # known or not, the build-time config says it

@@ -1,5 +1,6 @@
 """`pun base-config`: the config fields of a base image that change what a Containerfile
-means (Env, WorkingDir, User), as one line of JSON on stdout.
+means (Env, WorkingDir, User, and the Entrypoint the urunc bridge needs), as one line of JSON
+on stdout.
 
     pun base-config --platform linux/amd64 registry.example.com/base/image:1
 
@@ -29,7 +30,8 @@ EXIT_OK = 0
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pun base-config",
-        description="Print a base image's Env, WorkingDir and User (JSON) for one platform.",
+        description="Print a base image's Env, WorkingDir, User and Entrypoint (JSON) for one "
+        "platform.",
         allow_abbrev=False,
     )
     parser.add_argument("reference", metavar="REFERENCE", help="the image, as FROM names it")

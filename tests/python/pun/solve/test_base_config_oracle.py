@@ -181,3 +181,63 @@ def test_from_scratch_starts_with_empty_images_path(tmp_path: Path) -> None:
     assert config["Env"] == expected["Env"]
     assert config["Labels"]["p"] == expected["Labels"]["p"]
     assert config["Env"] == ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/x"]
+
+
+# urunc 0.7+ boots the image config's Entrypoint + Cmd, urunc 0.5/0.6 the cmdline annotation
+# (URUNC-FACTS): over a base whose config has an Entrypoint, both must name the same guest.
+ENTRYPOINT_BASE = {"Env": ["PATH=/usr/bin"], "Entrypoint": ["/init", "-v"], "Cmd": ["base"]}
+URUNC_LABELS = (
+    "COPY a.txt /app.hvt\n"
+    "LABEL com.urunc.unikernel.binary=/app.hvt com.urunc.unikernel.unikernelType=rumprun\n"
+    'LABEL com.urunc.unikernel.hypervisor=hvt com.urunc.unikernel.mountRootfs="false"\n'
+)
+
+
+@pytest.fixture(scope="module")
+def entrypoint_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    work = tmp_path_factory.mktemp("entrypoint-base")
+    registry, process = start_registry(work / "registry")
+    try:
+        ref = f"{registry.host}/base/entrypoint:1.0"
+        push_layout(config_layout(work / "layout", ENTRYPOINT_BASE), ref)
+        yield ref
+    finally:
+        stop_registry(process)
+
+
+def _manifest_annotations(archive: Path) -> Dict[str, str]:
+    with tarfile.open(archive) as tar:
+
+        def member(name: str) -> Any:
+            handle = tar.extractfile(name)
+            assert handle is not None, name
+            return json.load(handle)
+
+        descriptor = member("index.json")["manifests"][0]
+        manifest = member("blobs/sha256/" + descriptor["digest"].split(":", 1)[1])
+        return dict(manifest.get("annotations") or {})
+
+
+@pytest.mark.parametrize(
+    "instruction, guest",
+    [
+        ('CMD ["-c", "/etc/x"]', "/init -v -c /etc/x"),  # the base's Entrypoint comes first
+        ('LABEL com.urunc.unikernel.cmdline="srv /conf"', "srv /conf"),  # the label alone
+    ],
+)
+def test_both_urunc_generations_boot_the_same_guest_over_a_base_entrypoint(
+    instruction: str, guest: str, tmp_path: Path, entrypoint_base: str
+) -> None:
+    context = write_context(tmp_path / "ctx", {"Containerfile": "", "a.txt": "a"})
+    (context / "Containerfile").write_text(f"FROM {entrypoint_base}\n{URUNC_LABELS}{instruction}\n")
+    archive = tmp_path / "pun.tar"
+    built = pun_build(
+        ["--context", str(context), "--progress=quiet", "--output", f"type=oci,dest={archive}"],
+        tmp_path / "cache",
+    )
+    assert built.code == 0, built.err
+    assert "Entrypoint" not in built.err, built.err  # resolved: no warning about it
+    config = _archive_config(archive)["config"]
+    booted_by_new_urunc = " ".join((config.get("Entrypoint") or []) + (config.get("Cmd") or []))
+    assert booted_by_new_urunc == guest
+    assert _manifest_annotations(archive)["com.urunc.unikernel.cmdline"] == guest
