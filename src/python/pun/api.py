@@ -56,6 +56,9 @@ class GenerateOptions(Record):
     # read as BuildKit reads it while converting: Env for $VAR, WorkingDir for relative
     # paths, User for WORKDIR's owner. generate() never fetches it: see generate_with_base.
     base_configs: Mapping[str, BaseConfig] = {}
+    # The rootfs artifact's bytes, inlined into the LLB (the frontend makes it; see
+    # ConvertOptions.rootfs_artifact). None: it comes from the `pun-rootfs` local.
+    rootfs_artifact: Optional[bytes] = None
 
 
 class Generated(Record):
@@ -121,6 +124,7 @@ def generate(text: str, options: GenerateOptions = GenerateOptions()) -> Generat
         base_platform=options.base_platform,
         compat=options.compat,
         context_excludes=tuple(options.context_excludes),
+        rootfs_artifact=options.rootfs_artifact,
     )
     labels = plan.label_values()
     pulled_for = pull_platform(plan, convert)

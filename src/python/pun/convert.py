@@ -56,6 +56,9 @@ class ConvertOptions(Record):
     compat: str = COMPAT_DOCKER
     # The ignore file's patterns, for the context source (docker semantics only).
     context_excludes: Tuple[str, ...] = ()
+    # The rootfs artifact's bytes, made by the caller (the frontend: no `pun-rootfs` local can
+    # reach it): written into the LLB as a file the copy reads instead of the local source.
+    rootfs_artifact: Optional[bytes] = None
 
 
 def pull_platform(plan: PackPlan, options: ConvertOptions) -> Optional[Platform]:
@@ -150,7 +153,12 @@ def plan_to_state(
             copies = (_docker_copy if docker else _pun_copy)(step, context)
         state = state.file(*copies, line=step.line)
     if plan.rootfs is not None:
-        artifact = local(ROOTFS_LOCAL_NAME, follow_paths=(ROOTFS_ARTIFACT,))
+        if options.rootfs_artifact is not None:
+            artifact = scratch().file(
+                Mkfile("/" + ROOTFS_ARTIFACT, ROOTFS_MODE, options.rootfs_artifact)
+            )
+        else:
+            artifact = local(ROOTFS_LOCAL_NAME, follow_paths=(ROOTFS_ARTIFACT,))
         copy = Copy(
             source=artifact,
             src="/" + ROOTFS_ARTIFACT,
@@ -219,13 +227,18 @@ def resolve_dest(workdir: str, dest: str) -> str:
 def context_paths(copies: Tuple[CopyInstruction, ...]) -> Tuple[str, ...]:
     """`local.followpaths`: every COPY source as `path.Join(".", path.Join("/", src))`, sorted;
     none at all when one of them is the whole context (`COPY . /`)."""
+    # Sources read from an image are not in the context (convert.go: ctxPaths).
+    return follow_paths(
+        [src for copy in copies if copy.image is None for src in copy.sources]
+    )
+
+
+def follow_paths(sources: "List[str]") -> Tuple[str, ...]:
+    """`local.followpaths` for these context paths (also the frontend's rootfs includes)."""
     paths = set()
-    for instruction in copies:
-        if instruction.image is not None:
-            continue  # read from an image, not the context (convert.go: ctxPaths)
-        for src in instruction.sources:
-            rooted = go_clean(posixpath.join("/", src))
-            if rooted == "/":
-                return ()
-            paths.add(rooted.lstrip("/"))
+    for src in sources:
+        rooted = go_clean(posixpath.join("/", src))
+        if rooted == "/":
+            return ()
+        paths.add(rooted.lstrip("/"))
     return tuple(sorted(paths, key=lambda p: p.encode("utf-8", "surrogateescape")))

@@ -48,6 +48,18 @@ class ImageConfig:
 
 
 @dataclass(frozen=True)
+class DirEntry:
+    """An fsutil Stat: `name` inside the directory read, `mode` a Go os.FileMode."""
+
+    name: str
+    mode: int
+    size: int = 0
+    linkname: str = ""
+    devmajor: int = 0
+    devminor: int = 0
+
+
+@dataclass(frozen=True)
 class BridgeWarning:
     short: str
     detail: Tuple[str, ...] = ()
@@ -102,6 +114,22 @@ class Bridge:
     def read_file(self, ref: str, path: str) -> bytes:
         response = self._call("ReadFile", gateway_pb2.ReadFileRequest(Ref=ref, FilePath=path))
         return bytes(response.Data)
+
+    def read_file_range(self, ref: str, path: str, offset: int, length: int) -> bytes:
+        """`length` bytes from `offset` (fewer at the end): large files come in pieces, each
+        well under the message limit."""
+        request = gateway_pb2.ReadFileRequest(
+            Ref=ref, FilePath=path, Range=gateway_pb2.FileRange(Offset=offset, Length=length)
+        )
+        return bytes(self._call("ReadFile", request).Data)
+
+    def read_dir(self, ref: str, path: str) -> Tuple[DirEntry, ...]:
+        """One directory's entries (not recursive), as BuildKit's ReadDir lists them."""
+        response = self._call("ReadDir", gateway_pb2.ReadDirRequest(Ref=ref, DirPath=path))
+        return tuple(
+            DirEntry(e.path, e.mode, e.size, e.linkname, e.devmajor, e.devminor)
+            for e in response.entries
+        )
 
     def resolve_image_config(self, ref: str, platform: Platform, log_name: str) -> ImageConfig:
         request = gateway_pb2.ResolveImageConfigRequest(

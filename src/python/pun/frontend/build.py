@@ -129,8 +129,6 @@ def run_build(
     # Like the Dockerfile frontend, look for the ignore file only once the file parses, and
     # only when a COPY reads the context.
     plan = read_plan(source.text, options)
-    if plan.rootfs is not None:
-        raise rootfs_unsupported(plan)
     if plan.copy_sources():
         options = options._replace(
             context_excludes=read_ignore_patterns(bridge, source, pong.caps, log)
@@ -170,6 +168,21 @@ def build_platform(
 ) -> PlatformImage:
     """Generate, Solve and describe one platform's image. Warnings are shown once, for the
     platform given the `warnings` list (the first): the other platforms repeat them."""
+    plan = read_plan(source.text, options)
+    if plan.rootfs is not None:
+        # Made here, from the files BuildKit sends (pun.frontend.rootfs), for this platform.
+        from pun.frontend.rootfs import make_initrd
+
+        artifact = make_initrd(
+            bridge,
+            plan,
+            pong.caps,
+            plan.platform or options.target_platform,
+            options.context_excludes,
+            request.build_args,
+            log,
+        )
+        options = options._replace(rootfs_artifact=artifact)
     # local_unique_id stays None: a fresh random id per build, as BuildKit's client does.
     # The base's config is resolved once: for the plan when its meaning depends on it (as the
     # Dockerfile frontend's MetaResolver), and for the config the image inherits.
@@ -223,20 +236,6 @@ def multi_platform_result(
         ref="",
         metadata=metadata,
         platform_refs=tuple((str(p), image.ref) for p, image in zip(platforms, images)),
-    )
-
-
-def rootfs_unsupported(plan: PackPlan) -> PunError:
-    """The frontend runs inside BuildKit, with neither e2fsprogs nor the context's files at
-    hand, so it cannot make the artifact pun.rootfs makes client-side."""
-    assert plan.rootfs is not None
-    return error(
-        f"the pun frontend cannot make a {plan.rootfs.kind} rootfs: pun makes it on the client, "
-        "from the build context",
-        plan.path,
-        plan.rootfs.line,
-        "build with `pun build`, or run `pun rootfs -f FILE -o DIR` and then "
-        "`pun --LLB -f FILE | buildctl build --local context=. --local pun-rootfs=DIR ...`",
     )
 
 

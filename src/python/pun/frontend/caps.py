@@ -9,6 +9,7 @@ from typing import FrozenSet, Iterable
 PROTO_REFARRAY = "proto.refarray"  # results carry Ref messages, not bare ids
 RESOLVE_IMAGE = "resolveimage"
 READ_FILE = "readfile"
+READ_DIR = "readdir"
 WARNINGS = "gateway.warnings"
 # What an old daemon that lists nothing is assumed to have (as BuildKit's Go client does).
 FALLBACK_FRONTEND_CAPS = frozenset({"solve.base", "solve.inlinereturn", RESOLVE_IMAGE, READ_FILE})

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import List, Optional, Sequence
+from typing import TYPE_CHECKING, List, Optional, Sequence
 
 from pun.atomic import atomic_path
 from pun.containerfile.plan import ROOTFS_BLOCK, ROOTFS_INITRD, RootfsRequest
 from pun.diagnostics import error
 from pun.initrd.cpio import Entry
 from pun.platform import DEFAULT_TARGET, Platform
+
+if TYPE_CHECKING:
+    from pun.rootfs.images import ImageFiles
 
 # The artifact's name inside the `pun-rootfs` directory (pun.convert copies it from there).
 ARTIFACT_NAME = "rootfs"
@@ -28,15 +31,18 @@ def make_artifact(
     platform: Platform = DEFAULT_TARGET,
     cache_dir: Optional[str] = None,
     insecure_registry: bool = False,
+    images: "Optional[ImageFiles]" = None,
 ) -> str:
     """Write the artifact into `out_dir` (an existing directory); return its path. Images the
-    rootfs reads files from are pulled for `platform` into the blob cache at `cache_dir`."""
+    rootfs reads files from are pulled for `platform` into the blob cache at `cache_dir`, or,
+    with `images`, come from there (the frontend has BuildKit fetch them)."""
     from pun.rootfs.content import collect_entries
     from pun.rootfs.images import ImageFiles
 
     try:
         with tempfile.TemporaryDirectory(prefix="pun-rootfs-images-") as pulled:
-            images = ImageFiles(pulled, platform, cache_dir, insecure_registry)
+            if images is None:
+                images = ImageFiles(pulled, platform, cache_dir, insecure_registry)
             entries = collect_entries(request, context_dir, excludes, path, images)
             return _write(request, entries, os.path.join(out_dir, ARTIFACT_NAME), epoch, path)
     except OSError as exc:  # an unreadable context file, a full disk: one error, no traceback

@@ -277,13 +277,23 @@ def test_plain_docker_build_gets_the_raw_files(tmp_path: Path) -> None:
     assert BLOCK not in labels  # docker derives nothing: only pun packs
 
 
-def test_the_frontend_refuses_a_rootfs_with_the_way_out() -> None:
+def test_the_frontend_refuses_a_block_rootfs_with_the_way_out() -> None:
+    """The frontend makes initrds (tests/python/pun/frontend/test_frontend_rootfs_e2e.py), not
+    block images: it refuses before asking the daemon for anything."""
     from pun.api import read_plan
-    from pun.frontend.build import rootfs_unsupported
+    from pun.diagnostics import PunError
+    from pun.frontend.caps import Capabilities
+    from pun.frontend.rootfs import make_initrd
+    from pun.platform import DEFAULT_TARGET
 
     plan = read_plan(CONTAINERFILE)
-    problem = rootfs_unsupported(plan).diagnostics[0]
-    assert problem.line == 9 and "pun rootfs" in problem.hint and "pun-rootfs" in problem.hint
+    no_bridge: Any = None  # never called
+    caps = Capabilities(frozenset(), frozenset())
+    with pytest.raises(PunError) as raised:
+        make_initrd(no_bridge, plan, caps, DEFAULT_TARGET, (), {}, lambda _: None)
+    problem = raised.value.diagnostics[0]
+    assert problem.line == 9 and "block rootfs" in problem.message
+    assert "pun rootfs" in problem.hint and "pun-rootfs" in problem.hint
 
 
 @pytest.mark.parametrize("kind", ["initrd"])

@@ -135,6 +135,53 @@ class ReadFileResponse(_message.Message):
     Data: bytes
     def __init__(self, Data: _Optional[bytes] = ...) -> None: ...
 
+class ReadDirRequest(_message.Message):
+    __slots__ = ("Ref", "DirPath", "IncludePattern")
+    REF_FIELD_NUMBER: _ClassVar[int]
+    DIRPATH_FIELD_NUMBER: _ClassVar[int]
+    INCLUDEPATTERN_FIELD_NUMBER: _ClassVar[int]
+    Ref: str
+    DirPath: str
+    IncludePattern: str
+    def __init__(self, Ref: _Optional[str] = ..., DirPath: _Optional[str] = ..., IncludePattern: _Optional[str] = ...) -> None: ...
+
+class ReadDirResponse(_message.Message):
+    __slots__ = ("entries",)
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[Stat]
+    def __init__(self, entries: _Optional[_Iterable[_Union[Stat, _Mapping]]] = ...) -> None: ...
+
+class Stat(_message.Message):
+    __slots__ = ("path", "mode", "uid", "gid", "size", "modTime", "linkname", "devmajor", "devminor", "xattrs")
+    class XattrsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: bytes
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[bytes] = ...) -> None: ...
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    UID_FIELD_NUMBER: _ClassVar[int]
+    GID_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    MODTIME_FIELD_NUMBER: _ClassVar[int]
+    LINKNAME_FIELD_NUMBER: _ClassVar[int]
+    DEVMAJOR_FIELD_NUMBER: _ClassVar[int]
+    DEVMINOR_FIELD_NUMBER: _ClassVar[int]
+    XATTRS_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    mode: int
+    uid: int
+    gid: int
+    size: int
+    modTime: int
+    linkname: str
+    devmajor: int
+    devminor: int
+    xattrs: _containers.ScalarMap[str, bytes]
+    def __init__(self, path: _Optional[str] = ..., mode: _Optional[int] = ..., uid: _Optional[int] = ..., gid: _Optional[int] = ..., size: _Optional[int] = ..., modTime: _Optional[int] = ..., linkname: _Optional[str] = ..., devmajor: _Optional[int] = ..., devminor: _Optional[int] = ..., xattrs: _Optional[_Mapping[str, bytes]] = ...) -> None: ...
+
 class ResolveImageConfigRequest(_message.Message):
     __slots__ = ("Ref", "Platform", "ResolveMode", "LogName")
     REF_FIELD_NUMBER: _ClassVar[int]

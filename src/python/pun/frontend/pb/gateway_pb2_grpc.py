@@ -49,6 +49,11 @@ class LLBBridgeStub(object):
                 request_serializer=pun_dot_frontend_dot_pb_dot_gateway__pb2.ReadFileRequest.SerializeToString,
                 response_deserializer=pun_dot_frontend_dot_pb_dot_gateway__pb2.ReadFileResponse.FromString,
                 _registered_method=True)
+        self.ReadDir = channel.unary_unary(
+                '/moby.buildkit.v1.frontend.LLBBridge/ReadDir',
+                request_serializer=pun_dot_frontend_dot_pb_dot_gateway__pb2.ReadDirRequest.SerializeToString,
+                response_deserializer=pun_dot_frontend_dot_pb_dot_gateway__pb2.ReadDirResponse.FromString,
+                _registered_method=True)
         self.Ping = channel.unary_unary(
                 '/moby.buildkit.v1.frontend.LLBBridge/Ping',
                 request_serializer=pun_dot_frontend_dot_pb_dot_gateway__pb2.PingRequest.SerializeToString,
@@ -85,6 +90,13 @@ class LLBBridgeServicer(object):
 
     def ReadFile(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReadDir(self, request, context):
+        """One directory's entries of a solved ref (cap readdir): a rootfs's files.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -127,6 +139,11 @@ def add_LLBBridgeServicer_to_server(servicer, server):
                     servicer.ReadFile,
                     request_deserializer=pun_dot_frontend_dot_pb_dot_gateway__pb2.ReadFileRequest.FromString,
                     response_serializer=pun_dot_frontend_dot_pb_dot_gateway__pb2.ReadFileResponse.SerializeToString,
+            ),
+            'ReadDir': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReadDir,
+                    request_deserializer=pun_dot_frontend_dot_pb_dot_gateway__pb2.ReadDirRequest.FromString,
+                    response_serializer=pun_dot_frontend_dot_pb_dot_gateway__pb2.ReadDirResponse.SerializeToString,
             ),
             'Ping': grpc.unary_unary_rpc_method_handler(
                     servicer.Ping,
@@ -225,6 +242,33 @@ class LLBBridge(object):
             '/moby.buildkit.v1.frontend.LLBBridge/ReadFile',
             pun_dot_frontend_dot_pb_dot_gateway__pb2.ReadFileRequest.SerializeToString,
             pun_dot_frontend_dot_pb_dot_gateway__pb2.ReadFileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReadDir(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/moby.buildkit.v1.frontend.LLBBridge/ReadDir',
+            pun_dot_frontend_dot_pb_dot_gateway__pb2.ReadDirRequest.SerializeToString,
+            pun_dot_frontend_dot_pb_dot_gateway__pb2.ReadDirResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,220 @@
+"""A plan's initrd rootfs, made inside the frontend, with the writer `pun build` uses.
+
+`pun build` makes the artifact on the client and hands it to the solver as the `pun-rootfs`
+local (pun.rootfs.make, pun.convert). A frontend has no such local, and no client files, so it
+asks BuildKit for the files instead: it solves the context local (filtered to the includes, as
+the Dockerfile frontend filters its context: `local.followpaths` and the ignore file's
+`local.excludepatterns`) and each image the rootfs reads (`from=IMAGE`, bunnyfile includes
+`from:`), copies those refs' files into a private directory over the gateway's ReadDir and
+ReadFile, and runs pun.rootfs.make.make_artifact on that directory: the same code, the same
+rules, the same bytes. The artifact then travels inside the LLB (a FileOp mkfile the copy to
+`path` reads, pun.convert `rootfs_artifact`), so it is bounded by the gateway's message size.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Callable, Dict, Mapping, Tuple
+
+from pun.containerfile.plan import ROOTFS_INITRD, PackPlan
+from pun.convert import CONTEXT_LOCAL_NAME, follow_paths
+from pun.diagnostics import error
+from pun.frontend.bridge import Bridge, BridgeError, DirEntry
+from pun.frontend.caps import PROTO_REFARRAY, READ_DIR, Capabilities
+from pun.llb.identity import new_id
+from pun.llb.marshal import MarshalOptions, marshal
+from pun.llb.state import State, image, local
+from pun.platform import Platform
+from pun.reference import InvalidReference, normalize
+from pun.rootfs.images import ImageFiles
+
+# BuildKit's gateway takes messages up to 16 MiB (containerd's default; v0.32.2
+# frontend/gateway/gateway.go), and the Solve that carries the artifact also carries the
+# rest of the LLB: artifacts above this are refused, with `pun build` as the way out.
+MAX_ARTIFACT_BYTES = 12 * 1024 * 1024
+# ReadFile answers in pieces this big, well under the limit in both directions.
+READ_CHUNK_BYTES = 4 * 1024 * 1024
+# Go's os.FileMode type bits, as fsutil's Stat carries them.
+_GO_DIR = 1 << 31
+_GO_SYMLINK = 1 << 27
+_GO_TYPE_BITS = _GO_DIR | _GO_SYMLINK | (1 << 26) | (1 << 25) | (1 << 24) | (1 << 21) | (1 << 19)
+SOURCE_DATE_EPOCH_ARG = "SOURCE_DATE_EPOCH"
+
+Log = Callable[[str], None]
+
+
+class _Fetcher:
+    """Solves sources and copies their files into `work_dir`, one directory per source."""
+
+    def __init__(self, bridge: Bridge, caps: Capabilities, work_dir: str) -> None:
+        self.bridge = bridge
+        self.array_ref = caps.supports(PROTO_REFARRAY)
+        self.work_dir = work_dir
+        self.count = 0
+        self.total = 0
+
+    def copy_state(self, state: State, what: str, skip_special: bool) -> str:
+        definition = marshal(state, MarshalOptions(local_unique_id=new_id()))
+        ref = self.bridge.solve(definition, array_ref=self.array_ref)
+        root = os.path.join(self.work_dir, f"source-{self.count}")
+        self.count += 1
+        os.mkdir(root)
+        self._copy_dir(ref, "", root, what, skip_special)
+        return root
+
+    def _copy_dir(self, ref: str, rel: str, host: str, what: str, skip_special: bool) -> None:
+        for entry in sorted(self.bridge.read_dir(ref, "/" + rel), key=lambda e: e.name):
+            child = f"{rel}/{entry.name}" if rel else entry.name
+            target = os.path.join(host, entry.name)
+            if entry.mode & _GO_DIR:
+                os.mkdir(target, 0o755)
+                self._copy_dir(ref, child, target, what, skip_special)
+            elif entry.mode & _GO_SYMLINK:
+                os.symlink(entry.linkname, target)
+            elif not entry.mode & _GO_TYPE_BITS:
+                self._copy_file(ref, child, entry, target)
+            elif not skip_special:
+                # A fifo, socket or device in the context: the embedded builder refuses it too.
+                raise error(
+                    f"{what}: /{child} is not a regular file, directory or symlink",
+                    hint="a rootfs holds files, directories and symlinks only",
+                )
+            # else: an image's device node; left out, as pun.rootfs.images leaves it out
+
+    def _copy_file(self, ref: str, path: str, entry: DirEntry, target: str) -> None:
+        with open(target, "wb") as out:
+            offset = 0
+            while offset < entry.size:
+                piece = self.bridge.read_file_range(ref, path, offset, READ_CHUNK_BYTES)
+                if not piece:
+                    break  # it shrank between the listing and the read
+                out.write(piece)
+                offset += len(piece)
+        # Only the execute bits reach the rootfs (pun.initrd.tree normalizes the rest); the
+        # owner keeps read and write so the writer can read it.
+        os.chmod(target, (entry.mode & 0o777) | 0o600)
+        self.total += entry.size
+
+
+class _BridgeImages(ImageFiles):
+    """ImageFiles whose images BuildKit pulls (the frontend has no registry client)."""
+
+    def __init__(self, fetcher: _Fetcher, platform: Platform, path: str, line: int) -> None:
+        super().__init__(fetcher.work_dir, platform)
+        self.fetcher = fetcher
+        self.path = path
+        self.line = line
+        self._solved: Dict[str, str] = {}
+
+    def root(self, reference: str) -> str:
+        found = self._solved.get(reference)
+        if found is not None:
+            return found
+        try:
+            normalized = str(normalize(reference))
+        except InvalidReference as exc:
+            raise error(
+                f"rootfs image {reference!r}: {exc}", self.path, self.line, "name an image"
+            ) from None
+        state = image(normalized, self.platform)
+        root = self.fetcher.copy_state(state, f"rootfs image {reference}", skip_special=True)
+        self._solved[reference] = root
+        return root
+
+
+def make_initrd(
+    bridge: Bridge,
+    plan: PackPlan,
+    caps: Capabilities,
+    platform: Platform,
+    excludes: Tuple[str, ...],
+    build_args: Mapping[str, str],
+    log: Log,
+) -> bytes:
+    """The artifact's bytes, or PunError naming the rootfs line."""
+    from pun.rootfs.make import make_artifact
+
+    request = plan.rootfs
+    assert request is not None
+    if request.kind != ROOTFS_INITRD:
+        raise error(
+            f"the pun frontend cannot make a {request.kind} rootfs: it needs e2fsprogs, "
+            "which the frontend image does not carry",
+            plan.path,
+            request.line,
+            "build it with `pun build`, or run `pun rootfs -f FILE -o DIR` and then "
+            "`pun --LLB -f FILE | buildctl build --local context=. --local pun-rootfs=DIR ...`",
+        )
+    if not caps.supports(READ_DIR):
+        raise error(
+            "this BuildKit cannot list a build's files (no readdir capability), which the "
+            "pun frontend needs to make an initrd",
+            plan.path,
+            request.line,
+            "use a newer BuildKit, or build with `pun build`",
+        )
+    epoch = _epoch(build_args, plan.path)
+    with tempfile.TemporaryDirectory(prefix="pun-frontend-rootfs-") as work:
+        fetcher = _Fetcher(bridge, caps, work)
+        sources = [i.source for i in request.includes if i.image is None]
+        try:
+            if sources:
+                state = local(
+                    CONTEXT_LOCAL_NAME,
+                    exclude_patterns=tuple(excludes),
+                    follow_paths=follow_paths(sources),
+                    custom_name="[internal] load the rootfs's files from the build context",
+                )
+                context_dir = fetcher.copy_state(state, "the build context", skip_special=False)
+            else:
+                context_dir = os.path.join(work, "empty-context")
+                os.mkdir(context_dir)
+            images = _BridgeImages(fetcher, platform, plan.path, request.line)
+            out_dir = os.path.join(work, "out")
+            os.mkdir(out_dir)
+            made = make_artifact(
+                request,
+                context_dir,
+                out_dir,
+                epoch,
+                excludes,
+                plan.path,
+                platform,
+                images=images,
+            )
+        except BridgeError as exc:
+            raise error(
+                f"cannot read the {request.kind} rootfs's files from the build: "
+                f"{exc.details or exc.code}",
+                plan.path,
+                request.line,
+                "check that the included paths and images exist",
+            ) from None
+        size = os.path.getsize(made)
+        log(f"made the {request.kind} rootfs: {size} bytes from {fetcher.total} bytes of files")
+        if size > MAX_ARTIFACT_BYTES:
+            raise error(
+                f"the {request.kind} rootfs is {size} bytes; the pun frontend passes it to "
+                f"BuildKit inside the build's LLB, which takes at most {MAX_ARTIFACT_BYTES} "
+                "bytes",
+                plan.path,
+                request.line,
+                "compress it (compression=gzip), or build with `pun build`, which has no limit",
+            )
+        with open(made, "rb") as artifact:
+            return artifact.read()
+
+
+def _epoch(build_args: Mapping[str, str], path: str) -> int:
+    """BuildKit's convention: `--build-arg SOURCE_DATE_EPOCH=N` (else 0, as `pun build`)."""
+    text = build_args.get(SOURCE_DATE_EPOCH_ARG, "").strip()
+    if not text:
+        return 0
+    if not text.isdigit():
+        raise error(
+            f"build-arg {SOURCE_DATE_EPOCH_ARG}={text!r} is not a number of seconds",
+            path,
+            hint="pass e.g. --build-arg SOURCE_DATE_EPOCH=0",
+        )
+    return int(text)

@@ -1,0 +1,263 @@
+"""Initrd rootfs artifacts through the frontend image under a real BuildKit (`buildctl build
+--frontend gateway.v0`), judged against `pun build --builder embedded` of the same context
+(the same artifact bytes, the same files, labels and annotations) and against GNU cpio (the
+names and contents the context holds). BUILDCTL and BUILDKIT_HOST name BuildKit; the frontend
+image is pushed to a Debian docker-registry on 127.0.0.1, as in test_frontend_buildctl_e2e.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Dict, Iterator, List
+
+import pytest
+
+from pun_testing.buildkit import BuildKit, buildkit, require_buildkit
+from pun_testing.building import pun_build
+from pun_testing.docker_engine import push_archive, unique_tag
+from pun_testing.frontend_image import frontend_archive
+from pun_testing.registry import Registry, start_registry, stop_registry
+from pun_testing.rootfs import listing, umoci_rootfs
+from pun_testing.tools import require
+
+__all__ = ["buildkit"]  # pytest fixture, used by name below
+
+CONTAINERFILE = """\
+FROM scratch
+COPY kernel /kernel/vmlinuz
+COPY init /rootfs/init
+COPY etc/ /rootfs/etc/
+COPY tools /rootfs/usr/bin/
+LABEL pun.rootfs="type=initrd,src=/rootfs,path=/boot/initrd{suffix}{compression}"
+LABEL com.urunc.unikernel.unikernelType=linux com.urunc.unikernel.hypervisor=qemu
+LABEL com.urunc.unikernel.binary=/kernel/vmlinuz
+CMD ["/init"]
+"""
+
+BUNNYFILE = """\
+#syntax=unused-by-buildctl
+version: v0.1
+platforms: {framework: unikraft, monitor: qemu, architecture: x86}
+rootfs:
+  type: initrd
+  include: ["init:/init", "etc:/etc", "tools/*:/usr/bin/"]
+kernel: {from: local, path: kernel}
+cmd: ["/init"]
+"""
+
+# What the context's rootfs files are, independently of pun: cpio -t must list these.
+ROOTFS_NAMES = [
+    "etc",
+    "etc/app",
+    "etc/app/app.conf",
+    "etc/hostname",
+    "etc/motd",
+    "init",
+    "usr",
+    "usr/bin",
+    "usr/bin/tool-a",
+    "usr/bin/tool-b",
+]
+
+
+@pytest.fixture(scope="module")
+def frontend(buildkit: BuildKit, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    registry: Registry
+    registry, process = start_registry(tmp_path_factory.mktemp("registry"))
+    try:
+        reference = f"{registry.host}/pun:{unique_tag('frontend-rootfs')}"
+        push_archive(frontend_archive(), reference)
+        yield reference
+    finally:
+        stop_registry(process)
+
+
+def write_context(root: Path, build_file: str, text: str) -> Path:
+    (root / "etc" / "app").mkdir(parents=True)
+    (root / "tools").mkdir()
+    (root / build_file).write_text(text)
+    (root / "kernel").write_bytes(b"\x7fELF kernel" * 100)
+    (root / "init").write_text("#!/bin/sh\necho hi\n")
+    os.chmod(root / "init", 0o700)  # normalized to 0755 inside the initrd
+    (root / "etc" / "app" / "app.conf").write_text("answer = 42\n")
+    (root / "etc" / "hostname").write_text("guest\n")
+    os.symlink("hostname", root / "etc" / "motd")
+    (root / "etc" / "secret").write_text("excluded by the ignore file\n")
+    (root / ".dockerignore").write_text("etc/secret\n")
+    (root / "tools" / "tool-a").write_bytes(os.urandom(300_000))
+    (root / "tools" / "tool-b").write_bytes(bytes(range(256)) * 40)
+    os.chmod(root / "tools" / "tool-a", 0o755)
+    return root
+
+
+def frontend_build(
+    frontend: str, context: Path, archive: Path, filename: str, *opts: str
+) -> subprocess.CompletedProcess:
+    argv: List[str] = [
+        *require_buildkit().argv("build"),
+        "--progress=plain",
+        "--frontend",
+        "gateway.v0",
+        "--opt",
+        f"source={frontend}",
+        "--opt",
+        f"filename={filename}",
+        *opts,
+        "--local",
+        f"context={context}",
+        "--local",
+        f"dockerfile={context}",
+        "--output",
+        f"type=oci,dest={archive}",
+    ]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=600)
+
+
+def embedded_build(context: Path, archive: Path, filename: str, work: Path) -> None:
+    result = pun_build(
+        [
+            "--context",
+            str(context),
+            "-f",
+            str(context / filename),
+            "--builder",
+            "embedded",
+            "--output",
+            f"type=oci,dest={archive}",
+        ],
+        work / "cache",
+    )
+    assert result.code == 0, result.err
+
+
+def described(archive: Path) -> Dict[str, object]:
+    skopeo = require("skopeo")
+
+    def inspect(*flags: str) -> Dict[str, object]:
+        out = subprocess.run(
+            [skopeo, "inspect", *flags, f"oci-archive:{archive}"],
+            capture_output=True,
+            check=True,
+            timeout=60,
+        ).stdout
+        value: Dict[str, object] = json.loads(out)
+        return value
+
+    config = inspect("--config")
+    return {"config": config["config"], "annotations": inspect("--raw").get("annotations")}
+
+
+def cpio_names(data: bytes) -> List[str]:
+    listed = subprocess.run(
+        [require("cpio"), "-t", "--quiet"], input=data, capture_output=True, check=True
+    ).stdout
+    return sorted(listed.decode().splitlines())
+
+
+def cpio_extract(data: bytes, dest: Path) -> Path:
+    dest.mkdir(parents=True)
+    subprocess.run(
+        [require("cpio"), "-i", "-d", "--quiet", "--no-absolute-filenames"],
+        input=data,
+        cwd=dest,
+        check=True,
+    )
+    return dest
+
+
+def check_initrd(data: bytes, context: Path, work: Path) -> None:
+    """GNU cpio's view of the initrd: the names and bytes of the context's rootfs files."""
+    assert data[:6] == b"070701" and len(data) % 512 == 0
+    assert cpio_names(data) == ROOTFS_NAMES
+    out = cpio_extract(data, work)
+    assert (out / "init").read_bytes() == (context / "init").read_bytes()
+    assert os.stat(out / "init").st_mode & 0o777 == 0o755
+    assert (out / "etc/app/app.conf").read_bytes() == (context / "etc/app/app.conf").read_bytes()
+    assert os.readlink(out / "etc/motd") == "hostname"
+    for tool in ("tool-a", "tool-b"):
+        assert (out / "usr/bin" / tool).read_bytes() == (context / "tools" / tool).read_bytes()
+    assert not (out / "etc/secret").exists()
+
+
+def build_both(frontend: str, context: Path, filename: str, tmp_path: Path) -> Dict[str, Path]:
+    archives = {name: tmp_path / f"{name}.tar" for name in ("frontend", "embedded")}
+    built = frontend_build(frontend, context, archives["frontend"], filename)
+    assert built.returncode == 0, built.stderr
+    embedded_build(context, archives["embedded"], filename, tmp_path)
+    roots = {}
+    for name, archive in archives.items():
+        roots[name] = umoci_rootfs(archive, tmp_path / f"unpacked-{name}", rootless=True)
+    assert described(archives["frontend"]) == described(archives["embedded"])
+    assert listing(roots["frontend"]) == listing(roots["embedded"])
+    return roots
+
+
+@pytest.mark.parametrize("compression", ["", "gzip"])
+def test_a_containerfile_initrd_through_the_frontend_is_the_embedded_builders(
+    frontend: str, tmp_path: Path, compression: str
+) -> None:
+    text = CONTAINERFILE.format(
+        suffix=".cpio.gz" if compression else ".cpio",
+        compression=f",compression={compression}" if compression else "",
+    )
+    context = write_context(tmp_path / "context", "Containerfile", text)
+    roots = build_both(frontend, context, "Containerfile", tmp_path)
+    path = "boot/initrd.cpio.gz" if compression else "boot/initrd.cpio"
+    made = (roots["frontend"] / path).read_bytes()
+    assert made == (roots["embedded"] / path).read_bytes()
+    if compression:
+        assert made[:2] == b"\x1f\x8b"  # RFC 1952
+        made = gzip.decompress(made)
+    check_initrd(made, context, tmp_path / "extracted")
+    # Only the artifact: the files below src are not copied into the image.
+    assert not (roots["frontend"] / "rootfs").exists()
+    urunc = json.loads((roots["frontend"] / "urunc.json").read_bytes())
+    # urunc's /urunc.json holds base64 values (urunc pkg/unikontainers).
+    assert base64.b64decode(urunc["com.urunc.unikernel.initrd"]).decode() == "/" + path
+    config = described(tmp_path / "frontend.tar")
+    annotations = config["annotations"]
+    assert isinstance(annotations, dict)
+    assert annotations["com.urunc.unikernel.initrd"] == "/" + path
+    assert annotations["com.urunc.unikernel.mountRootfs"] == "false"
+
+
+def test_a_bunnyfile_initrd_through_the_frontend_is_the_embedded_builders(
+    frontend: str, tmp_path: Path
+) -> None:
+    context = write_context(tmp_path / "context", "bunnyfile", BUNNYFILE)
+    roots = build_both(frontend, context, "bunnyfile", tmp_path)
+    made = (roots["frontend"] / ".boot" / "rootfs").read_bytes()
+    assert made == (roots["embedded"] / ".boot" / "rootfs").read_bytes()
+    check_initrd(made, context, tmp_path / "extracted")
+    annotations = described(tmp_path / "frontend.tar")["annotations"]
+    assert isinstance(annotations, dict)
+    # bunny's names (hops/package.go SetAnnotations): the kernel and the initrd under /.boot.
+    assert annotations["com.urunc.unikernel.initrd"] == "/.boot/rootfs"
+    assert annotations["com.urunc.unikernel.binary"] == "/.boot/kernel"
+    assert annotations["com.urunc.unikernel.unikernelType"] == "unikraft"
+
+
+def test_the_frontend_refuses_a_block_rootfs_and_an_initrd_over_its_limit(
+    frontend: str, tmp_path: Path
+) -> None:
+    from pun.frontend.rootfs import MAX_ARTIFACT_BYTES
+
+    text = CONTAINERFILE.format(suffix="", compression="")
+    block = write_context(
+        tmp_path / "block", "Containerfile", text.replace("type=initrd", "type=block")
+    )
+    refused = frontend_build(frontend, block, tmp_path / "block.tar", "Containerfile")
+    assert refused.returncode != 0
+    assert "Containerfile:6: error: the pun frontend cannot make a block rootfs" in (
+        refused.stderr
+    ), refused.stderr
+    big = write_context(tmp_path / "big", "Containerfile", text)
+    (big / "tools" / "tool-a").write_bytes(os.urandom(MAX_ARTIFACT_BYTES + 1))
+    refused = frontend_build(frontend, big, tmp_path / "big.tar", "Containerfile")
+    assert refused.returncode != 0
+    assert f"which takes at most {MAX_ARTIFACT_BYTES} bytes" in refused.stderr, refused.stderr
