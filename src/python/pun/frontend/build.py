@@ -203,7 +203,14 @@ def build_platform(
         warnings.extend(generated.warnings)
         if not pong.caps.supports(WARNINGS):
             show_as_steps(bridge, warnings, array_ref=array_ref, log=log)
-    ref = bridge.solve(generated.definition, array_ref=array_ref)
+    try:
+        ref = bridge.solve(generated.definition, array_ref=array_ref)
+    except BridgeError as exc:
+        if plan.rootfs is None:
+            raise
+        from pun.frontend.rootfs import too_large_for_daemon
+
+        raise too_large_for_daemon(exc, plan, len(generated.definition)) or exc
     base = resolve(generated.image.base) if generated.image.base is not None else None
     spec = generated.image.with_labels(request.labels)
     return PlatformImage(ref, exporter_config(spec, base), spec.manifest_annotations)

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Callable, Dict, Mapping, Tuple
+from typing import Callable, Dict, Mapping, Optional, Tuple
 
 from pun.containerfile.plan import ROOTFS_INITRD, PackPlan
 from pun.convert import CONTEXT_LOCAL_NAME, follow_paths
-from pun.diagnostics import error
+from pun.diagnostics import PunError, error
 from pun.frontend.bridge import Bridge, BridgeError, DirEntry
 from pun.frontend.caps import PROTO_REFARRAY, READ_DIR, Capabilities
 from pun.llb.identity import new_id
@@ -204,6 +204,23 @@ def make_initrd(
             )
         with open(made, "rb") as artifact:
             return artifact.read()
+
+
+def too_large_for_daemon(exc: BridgeError, plan: PackPlan, size: int) -> Optional[PunError]:
+    """The daemon's refusal of a Solve too big for its gRPC limit (Docker Engine 20.10's
+    BuildKit takes 4 MiB messages: "grpc: received message larger than max"), as an error
+    naming the rootfs line; None for any other failure."""
+    if "larger than max" not in exc.details:
+        return None
+    assert plan.rootfs is not None
+    return error(
+        f"this BuildKit takes smaller messages than the build's LLB with its {plan.rootfs.kind} "
+        f"rootfs ({size} bytes): {exc.details}",
+        plan.path,
+        plan.rootfs.line,
+        "compress it (compression=gzip), use a newer BuildKit (v0.32.2 takes 16 MiB), "
+        "or build with `pun build`",
+    )
 
 
 def _epoch(build_args: Mapping[str, str], path: str) -> int:

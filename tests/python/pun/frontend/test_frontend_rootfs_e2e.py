@@ -66,15 +66,20 @@ ROOTFS_NAMES = [
 
 
 @pytest.fixture(scope="module")
-def frontend(buildkit: BuildKit, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    registry: Registry
-    registry, process = start_registry(tmp_path_factory.mktemp("registry"))
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    found: Registry
+    found, process = start_registry(tmp_path_factory.mktemp("registry"))
     try:
-        reference = f"{registry.host}/pun:{unique_tag('frontend-rootfs')}"
-        push_archive(frontend_archive(), reference)
-        yield reference
+        yield found
     finally:
         stop_registry(process)
+
+
+@pytest.fixture(scope="module")
+def frontend(buildkit: BuildKit, registry: Registry) -> str:
+    reference = f"{registry.host}/pun:{unique_tag('frontend-rootfs')}"
+    push_archive(frontend_archive(), reference)
+    return reference
 
 
 def write_context(root: Path, build_file: str, text: str) -> Path:
@@ -121,6 +126,7 @@ def frontend_build(
 def embedded_build(context: Path, archive: Path, filename: str, work: Path) -> None:
     result = pun_build(
         [
+            "--insecure-registry",
             "--context",
             str(context),
             "-f",
@@ -261,3 +267,116 @@ def test_the_frontend_refuses_a_block_rootfs_and_an_initrd_over_its_limit(
     refused = frontend_build(frontend, big, tmp_path / "big.tar", "Containerfile")
     assert refused.returncode != 0
     assert f"which takes at most {MAX_ARTIFACT_BYTES} bytes" in refused.stderr, refused.stderr
+
+
+BASE_IMAGE = """\
+FROM scratch
+COPY base/ /
+"""
+OVER_AN_IMAGE = """\
+FROM scratch
+COPY kernel /kernel/vmlinuz
+COPY init /rootfs/init
+COPY etc/hostname /rootfs/etc/hostname
+LABEL pun.rootfs="type=initrd,src=/rootfs,path=/boot/initrd,from={image}"
+LABEL com.urunc.unikernel.unikernelType=linux com.urunc.unikernel.hypervisor=qemu
+LABEL com.urunc.unikernel.binary=/kernel/vmlinuz
+"""
+
+
+def test_an_initrd_over_an_images_files_through_the_frontend(
+    frontend: str, registry: Registry, tmp_path: Path
+) -> None:
+    """`from=IMAGE`: BuildKit pulls the image for the frontend, pun's registry client for the
+    embedded builder; the includes go over the image's files, in the same bytes."""
+    base = tmp_path / "base-context"
+    (base / "base" / "etc").mkdir(parents=True)
+    (base / "base" / "bin").mkdir()
+    (base / "Containerfile").write_text(BASE_IMAGE)
+    (base / "base" / "etc" / "hostname").write_text("from the image\n")
+    (base / "base" / "etc" / "os-release").write_text("ID=base\n")
+    (base / "base" / "bin" / "busybox").write_bytes(b"\x7fELF busybox" * 1000)
+    os.chmod(base / "base" / "bin" / "busybox", 0o755)
+    os.symlink("busybox", base / "base" / "bin" / "sh")
+    embedded_build(base, tmp_path / "base.tar", "Containerfile", tmp_path / "base-work")
+    image = f"{registry.host}/rootfs-base:{unique_tag('base')}"
+    push_archive(tmp_path / "base.tar", image)
+
+    context = write_context(tmp_path / "context", "Containerfile", OVER_AN_IMAGE.format(image=image))
+    roots = build_both(frontend, context, "Containerfile", tmp_path)
+    made = (roots["frontend"] / "boot" / "initrd").read_bytes()
+    assert made == (roots["embedded"] / "boot" / "initrd").read_bytes()
+    assert cpio_names(made) == [
+        "bin",
+        "bin/busybox",
+        "bin/sh",
+        "etc",
+        "etc/hostname",
+        "etc/os-release",
+        "init",
+        "urunc.json",  # pun build put it into the base image
+    ]
+    out = cpio_extract(made, tmp_path / "extracted")
+    assert (out / "etc" / "hostname").read_text() == "guest\n"  # the COPY wins over the image
+    assert (out / "etc" / "os-release").read_text() == "ID=base\n"
+    assert os.readlink(out / "bin" / "sh") == "busybox"
+    assert os.stat(out / "bin" / "busybox").st_mode & 0o777 == 0o755
+
+
+def test_docker_build_with_the_syntax_line_makes_the_embedded_builders_initrd(
+    frontend: str, tmp_path: Path
+) -> None:
+    """Docker Engine 20.10's BuildKit (its Dockerfile frontend forwards to ours on `#syntax=`):
+    a Containerfile and a bunnyfile, each the same initrd as `pun build --builder embedded`."""
+    from pun_testing.docker_engine import docker_engine
+
+    engine = docker_engine()
+    text = CONTAINERFILE.format(suffix=".cpio.gz", compression=",compression=gzip")
+    for build_file, body, path in (
+        ("Containerfile", text, "boot/initrd.cpio.gz"),
+        ("bunnyfile", BUNNYFILE.split("\n", 1)[1], ".boot/rootfs"),
+    ):
+        work = tmp_path / build_file
+        context = write_context(work / "context", build_file, f"#syntax={frontend}\n{body}")
+        tag = f"pun-e2e/rootfs-{build_file.lower()}:{unique_tag()}"
+        result = engine.build(context, build_file, tag)
+        assert result.code == 0, result.output
+        try:
+            docker_root = engine.rootfs(tag, work / "docker")
+        finally:
+            engine.remove_image(tag)
+        embedded_build(context, work / "embedded.tar", build_file, work)
+        embedded_root = umoci_rootfs(work / "embedded.tar", work / "unpacked", rootless=True)
+        made = (docker_root / path).read_bytes()
+        assert made == (embedded_root / path).read_bytes()
+        check_initrd(gzip.decompress(made) if path.endswith(".gz") else made, context, work / "x")
+        # Files alike; directories too, but for their modes: Docker 20.10's BuildKit (v0.8)
+        # makes the directory a copy creates (/boot) 0755, v0.32 and the embedded builder
+        # give it the copy's mode (0644), whoever makes the artifact.
+        assert names_and_files(docker_root) == names_and_files(embedded_root)
+
+
+def names_and_files(root: Path) -> List[str]:
+    return [line.split()[0] if line.split()[0].endswith("/") else line for line in listing(root)]
+
+
+def test_docker_engine_20_10s_smaller_messages_are_one_clear_error(
+    frontend: str, tmp_path: Path
+) -> None:
+    """Docker 20.10's BuildKit takes 4 MiB gRPC messages (the LLB carries the artifact): a
+    5 MiB initrd is refused with the rootfs line and the way out, not a gRPC message."""
+    from pun_testing.docker_engine import docker_engine
+
+    engine = docker_engine()
+    text = CONTAINERFILE.format(suffix="", compression="")
+    context = write_context(tmp_path / "context", "Containerfile", f"#syntax={frontend}\n{text}")
+    (context / "tools" / "tool-a").write_bytes(os.urandom(5 * 1024 * 1024))
+    tag = f"pun-e2e/rootfs-big:{unique_tag()}"
+    result = engine.build(context, "Containerfile", tag)
+    engine.remove_image(tag)
+    assert result.code != 0
+    # Line 7: the #syntax line comes first.
+    assert "Containerfile:7: error: this BuildKit takes smaller messages" in result.output, (
+        result.output
+    )
+    assert "compression=gzip" in result.output
