@@ -2,8 +2,9 @@
 call and serves a `pun` process over that process's own stdin/stdout.
 
 It implements just enough of the daemon's side to drive a frontend: Ping with chosen caps,
-lazy Solve (remembers definitions, hands out ref ids), ReadFile from local source ops (honouring
-the include pattern, as the daemon's FileSync would), ResolveImageConfig from a table, Warn and
+lazy Solve (remembers definitions, hands out ref ids), ReadFile (with its byte range) and ReadDir
+from local source ops (honouring the include pattern, as the daemon's FileSync would; other
+filters are not applied), ResolveImageConfig from a table, Warn and
 Return. The real daemon (Docker Engine) is exercised by the end-to-end tests.
 """
 
@@ -34,6 +35,7 @@ DOCKER_20_10_CAPS = (
     "solve.inlinereturn",
     "resolveimage",
     "readfile",
+    "readdir",
     "return",
     "returnmap",
     "proto.refarray",
@@ -146,7 +148,45 @@ class _Servicer(gateway_pb2_grpc.LLBBridgeServicer):
                 grpc.StatusCode.NOT_FOUND,
                 f"open {request.FilePath}: no such file or directory",
             )
-        return gateway_pb2.ReadFileResponse(Data=path.read_bytes())
+        data = path.read_bytes()
+        if request.HasField("Range"):
+            start = request.Range.Offset
+            data = data[start : start + request.Range.Length]
+        return gateway_pb2.ReadFileResponse(Data=data)
+
+    def ReadDir(self, request: Any, context: Any) -> Any:  # noqa: N802
+        """Entries as fsutil's Stat: Go os.FileMode bits (1<<31 directory, 1<<27 symlink)."""
+        self.daemon.record("ReadDir", request)
+        if "readdir" not in self.daemon.frontend_caps:
+            _abort(context, grpc.StatusCode.UNIMPLEMENTED, "unknown method ReadDir")
+        source = _local_source(self.daemon.definition(request.Ref))
+        root = None if source is None else self.daemon.locals.get(source.identifier[8:])
+        if root is None:
+            _abort(context, grpc.StatusCode.NOT_FOUND, "no local directory for this ref")
+        assert source is not None
+        follow = json.loads(source.attrs.get("local.followpaths", "[]"))
+        entries = []
+        for child in sorted((root / request.DirPath.lstrip("/")).iterdir()):
+            rel = str(child.relative_to(root))
+            if follow and not any(
+                rel == f or rel.startswith(f + "/") or f.startswith(rel + "/") for f in follow
+            ):
+                continue  # not transferred
+            st = child.lstat()
+            mode = st.st_mode & 0o777
+            if child.is_symlink():
+                mode |= 1 << 27
+            elif child.is_dir():
+                mode |= 1 << 31
+            entries.append(
+                gateway_pb2.Stat(
+                    path=child.name,
+                    mode=mode,
+                    size=st.st_size,
+                    linkname=os.readlink(child) if child.is_symlink() else "",
+                )
+            )
+        return gateway_pb2.ReadDirResponse(entries=entries)
 
     def ResolveImageConfig(self, request: Any, context: Any) -> Any:  # noqa: N802
         self.daemon.record("ResolveImageConfig", request)
@@ -214,7 +254,15 @@ def run_frontend(
     )
     with tempfile.TemporaryDirectory(prefix="fake-buildkitd-") as tmp:
         address = os.path.join(tmp, "bridge.sock")
-        server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+        # BuildKit v0.32.2's limits (frontend/gateway/gateway.go: containerd's 16 MiB).
+        limit = 16 * 1024 * 1024
+        server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=4),
+            options=[
+                ("grpc.max_receive_message_length", limit),
+                ("grpc.max_send_message_length", limit),
+            ],
+        )
         gateway_pb2_grpc.add_LLBBridgeServicer_to_server(_Servicer(daemon), server)
         server.add_insecure_port("unix:" + address)
         server.start()

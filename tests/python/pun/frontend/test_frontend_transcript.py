@@ -19,7 +19,7 @@ import pytest
 from pun.api import GenerateOptions, generate
 from pun.llb.daemon_digest import daemon_digests
 from pun.llb.pb import ops_pb2
-from pun_testing.fake_llbbridge import FakeDaemon, FrontendRun, frontend_env, run_frontend
+from pun_testing.fake_llbbridge import DOCKER_20_10_CAPS, FakeDaemon, FrontendRun, frontend_env, run_frontend
 from pun_testing.frontend_image import ENTRYPOINT, frontend_archive, unpack_rootfs
 from pun_testing.shared import CASES
 
@@ -518,3 +518,90 @@ def test_several_platforms_are_one_ref_per_platform(tmp_path: Path) -> None:
         key = f"annotation-manifest[linux/{arch}].com.urunc.unikernel.unikernelType"
         assert metadata[key] == b"rumprun"
     assert "containerimage.config" not in metadata
+
+
+ROOTFS = """\
+FROM scratch
+COPY kernel /kernel
+COPY init /rootfs/init
+COPY tools/ /rootfs/bin/
+LABEL pun.rootfs="type=initrd,src=/rootfs,path=/boot/initrd"
+LABEL com.urunc.unikernel.binary=/kernel
+LABEL com.urunc.unikernel.unikernelType=linux com.urunc.unikernel.hypervisor=qemu
+"""
+
+
+def rootfs_context(tmp_path: Path) -> Path:
+    context = make_context(tmp_path, ROOTFS)
+    (context / "kernel").write_bytes(b"kernel")
+    (context / "init").write_text("#!/bin/sh\n")
+    (context / "init").chmod(0o755)
+    (context / "tools").mkdir()
+    (context / "tools" / "big").write_bytes(bytes(range(256)) * (5 * 4096 + 1))  # 5 MiB + 256
+    (context / "tools" / "sh").symlink_to("big")
+    return context
+
+
+def test_an_initrd_rootfs_is_read_over_the_bridge_and_inlined_into_the_llb(
+    tmp_path: Path,
+) -> None:
+    from pun.rootfs.make import make_artifact
+
+    context = rootfs_context(tmp_path)
+    daemon = FakeDaemon(locals={"dockerfile": context, "context": context})
+    run_ = run(daemon, {"filename": "Containerfile"})
+    assert run_.returncode == 0, run_.stderr
+    # After the Containerfile and the ignore files: the rootfs's files, then the build.
+    assert daemon.methods()[-8:] == [
+        "Solve",  # the context, filtered to the includes
+        "ReadDir",  # /: init, tools
+        "ReadFile",  # init
+        "ReadDir",  # tools: big, sh (a symlink, read from its Stat)
+        "ReadFile",  # big, in two pieces
+        "ReadFile",
+        "Solve",  # the image
+        "Return",
+    ]
+    rootfs_solve, main_solve = daemon.requests("Solve")[-2:]
+    (source,) = sources(rootfs_solve.Definition).values()
+    assert source.source.identifier == "local://context"
+    # Only the includes travel (local.followpaths, as the Dockerfile frontend asks for COPYs).
+    assert source.source.attrs["local.followpaths"] == '["init","tools"]'
+    reads = [(r.FilePath, r.Range.Offset, r.Range.Length) for r in daemon.requests("ReadFile")]
+    four_mib = 4 * 1024 * 1024
+    assert reads[-3:] == [
+        ("init", 0, four_mib),
+        ("tools/big", 0, four_mib),
+        ("tools/big", four_mib, four_mib),
+    ]
+    # The main LLB is the core's, with the artifact pun build makes of the same files inlined.
+    made = tmp_path / "made"
+    made.mkdir()
+    artifact = Path(make_artifact(read_plan_rootfs(ROOTFS), str(context), str(made), 0)).read_bytes()
+    expected = generate(
+        ROOTFS,
+        GenerateOptions(
+            path="Containerfile",
+            local_unique_id=local_unique(main_solve.Definition),
+            rootfs_artifact=artifact,
+        ),
+    )
+    assert main_solve.Definition == ops_pb2.Definition.FromString(expected.definition)
+    assert artifact in b"".join(getattr(main_solve.Definition, "def"))
+
+
+def read_plan_rootfs(text: str) -> Any:
+    from pun.api import read_plan
+
+    return read_plan(text).rootfs
+
+
+def test_without_readdir_an_initrd_rootfs_is_an_error_naming_its_line(tmp_path: Path) -> None:
+    context = rootfs_context(tmp_path)
+    caps = [c for c in DOCKER_20_10_CAPS if c != "readdir"]
+    daemon = FakeDaemon(locals={"dockerfile": context, "context": context}, frontend_caps=caps)
+    run_ = run(daemon, {"filename": "Containerfile"})
+    assert run_.returncode != 0
+    message = returned(daemon).error.message
+    assert message.startswith("Containerfile:5: error: this BuildKit cannot list"), message
+    assert "ReadDir" not in daemon.methods()
