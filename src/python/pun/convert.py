@@ -228,9 +228,7 @@ def context_paths(copies: Tuple[CopyInstruction, ...]) -> Tuple[str, ...]:
     """`local.followpaths`: every COPY source as `path.Join(".", path.Join("/", src))`, sorted;
     none at all when one of them is the whole context (`COPY . /`)."""
     # Sources read from an image are not in the context (convert.go: ctxPaths).
-    return follow_paths(
-        [src for copy in copies if copy.image is None for src in copy.sources]
-    )
+    return follow_paths([src for copy in copies if copy.image is None for src in copy.sources])
 
 
 def follow_paths(sources: "List[str]") -> Tuple[str, ...]:

@@ -17,8 +17,8 @@ from typing import Dict, Iterator, List
 
 import pytest
 
-from pun_testing.buildkit import BuildKit, buildkit, require_buildkit
 from pun_testing.building import pun_build
+from pun_testing.buildkit import BuildKit, buildkit, require_buildkit
 from pun_testing.docker_engine import push_archive, unique_tag
 from pun_testing.frontend_image import frontend_archive
 from pun_testing.registry import Registry, start_registry, stop_registry
@@ -302,7 +302,9 @@ def test_an_initrd_over_an_images_files_through_the_frontend(
     image = f"{registry.host}/rootfs-base:{unique_tag('base')}"
     push_archive(tmp_path / "base.tar", image)
 
-    context = write_context(tmp_path / "context", "Containerfile", OVER_AN_IMAGE.format(image=image))
+    context = write_context(
+        tmp_path / "context", "Containerfile", OVER_AN_IMAGE.format(image=image)
+    )
     roots = build_both(frontend, context, "Containerfile", tmp_path)
     made = (roots["frontend"] / "boot" / "initrd").read_bytes()
     assert made == (roots["embedded"] / "boot" / "initrd").read_bytes()
@@ -376,7 +378,7 @@ def test_docker_engine_20_10s_smaller_messages_are_one_clear_error(
     engine.remove_image(tag)
     assert result.code != 0
     # Line 7: the #syntax line comes first.
-    assert "Containerfile:7: error: this BuildKit takes smaller messages" in result.output, (
-        result.output
-    )
+    assert (
+        "Containerfile:7: error: this BuildKit takes smaller messages" in result.output
+    ), result.output
     assert "compression=gzip" in result.output

@@ -19,7 +19,13 @@ import pytest
 from pun.api import GenerateOptions, generate
 from pun.llb.daemon_digest import daemon_digests
 from pun.llb.pb import ops_pb2
-from pun_testing.fake_llbbridge import DOCKER_20_10_CAPS, FakeDaemon, FrontendRun, frontend_env, run_frontend
+from pun_testing.fake_llbbridge import (
+    DOCKER_20_10_CAPS,
+    FakeDaemon,
+    FrontendRun,
+    frontend_env,
+    run_frontend,
+)
 from pun_testing.frontend_image import ENTRYPOINT, frontend_archive, unpack_rootfs
 from pun_testing.shared import CASES
 
@@ -577,7 +583,9 @@ def test_an_initrd_rootfs_is_read_over_the_bridge_and_inlined_into_the_llb(
     # The main LLB is the core's, with the artifact pun build makes of the same files inlined.
     made = tmp_path / "made"
     made.mkdir()
-    artifact = Path(make_artifact(read_plan_rootfs(ROOTFS), str(context), str(made), 0)).read_bytes()
+    artifact = Path(
+        make_artifact(read_plan_rootfs(ROOTFS), str(context), str(made), 0)
+    ).read_bytes()
     expected = generate(
         ROOTFS,
         GenerateOptions(
