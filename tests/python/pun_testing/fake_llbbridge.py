@@ -155,7 +155,8 @@ class _Servicer(gateway_pb2_grpc.LLBBridgeServicer):
         return gateway_pb2.ReadFileResponse(Data=data)
 
     def ReadDir(self, request: Any, context: Any) -> Any:  # noqa: N802
-        """Entries as fsutil's Stat: Go os.FileMode bits (1<<31 directory, 1<<27 symlink)."""
+        """Entries as fsutil's Stat: Go os.FileMode bits (1<<31 directory, 1<<27 symlink,
+        1<<25 named pipe)."""
         self.daemon.record("ReadDir", request)
         if "readdir" not in self.daemon.frontend_caps:
             _abort(context, grpc.StatusCode.UNIMPLEMENTED, "unknown method ReadDir")
@@ -178,6 +179,8 @@ class _Servicer(gateway_pb2_grpc.LLBBridgeServicer):
                 mode |= 1 << 27
             elif child.is_dir():
                 mode |= 1 << 31
+            elif child.is_fifo():
+                mode |= 1 << 25
             entries.append(
                 gateway_pb2.Stat(
                     path=child.name,

@@ -47,10 +47,14 @@ Log = Callable[[str], None]
 class _Fetcher:
     """Solves sources and copies their files into `work_dir`, one directory per source."""
 
-    def __init__(self, bridge: Bridge, caps: Capabilities, work_dir: str) -> None:
+    def __init__(
+        self, bridge: Bridge, caps: Capabilities, work_dir: str, plan: PackPlan, line: int
+    ) -> None:
         self.bridge = bridge
         self.array_ref = caps.supports(PROTO_REFARRAY)
         self.work_dir = work_dir
+        self.path = plan.path
+        self.line = line
         self.count = 0
         self.total = 0
 
@@ -78,7 +82,9 @@ class _Fetcher:
                 # A fifo, socket or device in the context: the embedded builder refuses it too.
                 raise error(
                     f"{what}: /{child} is not a regular file, directory or symlink",
-                    hint="a rootfs holds files, directories and symlinks only",
+                    self.path,
+                    self.line,
+                    "a rootfs holds files, directories and symlinks only",
                 )
             # else: an image's device node; left out, as pun.rootfs.images leaves it out
 
@@ -156,7 +162,7 @@ def make_initrd(
         )
     epoch = _epoch(build_args, plan.path)
     with tempfile.TemporaryDirectory(prefix="pun-frontend-rootfs-") as work:
-        fetcher = _Fetcher(bridge, caps, work)
+        fetcher = _Fetcher(bridge, caps, work, plan, request.line)
         sources = [i.source for i in request.includes if i.image is None]
         try:
             if sources:

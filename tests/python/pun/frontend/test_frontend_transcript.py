@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
@@ -613,3 +614,15 @@ def test_without_readdir_an_initrd_rootfs_is_an_error_naming_its_line(tmp_path: 
     message = returned(daemon).error.message
     assert message.startswith("Containerfile:5: error: this BuildKit cannot list"), message
     assert "ReadDir" not in daemon.methods()
+
+
+def test_a_fifo_in_an_initrd_rootfs_is_an_error_naming_its_line(tmp_path: Path) -> None:
+    context = rootfs_context(tmp_path)
+    os.mkfifo(context / "tools" / "pipe")
+    daemon = FakeDaemon(locals={"dockerfile": context, "context": context})
+    run_ = run(daemon, {"filename": "Containerfile"})
+    assert run_.returncode != 0
+    message = returned(daemon).error.message
+    assert message.startswith(
+        "Containerfile:5: error: the build context: /tools/pipe is not a regular file"
+    ), message
