@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from pun.api import GenerateOptions, generate_with_base, read_plan
-from pun.containerfile.plan import PackPlan
 from pun.diagnostics import Diagnostic, PunError, error
 from pun.dockerignore import read_patterns
 from pun.frontend.bridge import Bridge, BridgeError, BridgeWarning, Pong
