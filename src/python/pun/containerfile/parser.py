@@ -3,7 +3,9 @@
 Lines are split into instructions by `splitter.py`, BuildKit's `frontend/dockerfile/parser`
 rules in Python (held to that parser by tests), so continuation lines, comments, parser
 directives, heredocs and JSON forms are read as `docker build` reads them. What BuildKit does
-after parsing (expansion, meaning of flags) is ours, in this module and `words.py`.
+after parsing (expansion, meaning of flags) is ours: this module (ARG, ENV, LABEL, the
+config instructions via `config.py`), `copy_rules.py` (COPY/ADD), `stage_rules.py` (FROM,
+WORKDIR and the base image's config) and `words.py`.
 """
 
 from __future__ import annotations
@@ -21,27 +23,16 @@ from pun.containerfile.plan import (
     WorkdirInstruction,
 )
 from pun.containerfile.splitter import Instruction, Split, SplitError, split_instructions
+from pun.containerfile.stage_rules import StageRules
 from pun.containerfile.words import WordError, process_word
 from pun.diagnostics import Diagnostic, error, warning
-from pun.imagespec import (
-    DEFAULT_SHELL,
-    SCRATCH_CONFIG,
-    BaseConfig,
-    ConfigStep,
-    SetEnv,
-    SetLabel,
-    SetWorkdir,
-    resolve_workdir,
-)
-from pun.platform import DEFAULT_TARGET, InvalidPlatform, Platform, build_platform, parse_platform
+from pun.imagespec import DEFAULT_SHELL, BaseConfig, ConfigStep, SetEnv, SetLabel
+from pun.platform import DEFAULT_TARGET, Platform, build_platform
 from pun.records import Record
-from pun.reference import InvalidReference, normalize
 
 TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
 if TYPE_CHECKING:
     from typing import Dict, List, Mapping, Optional, Sequence, Set, Tuple
-
-    from pun.reference import ImageReference
 
 KNOWN_INSTRUCTIONS = frozenset(
     {
@@ -201,7 +192,7 @@ def _platform_args(prefix: str, platform: Platform) -> Dict[str, str]:
     }
 
 
-class _PlanBuilder(CopyRules):
+class _PlanBuilder(CopyRules, StageRules):
     """Walks the instructions once, keeping the ARG/ENV scope that expansion needs."""
 
     def __init__(self, options: ParseOptions, directives: Directives) -> None:
@@ -373,85 +364,6 @@ class _PlanBuilder(CopyRules):
 
     # -- instructions ----------------------------------------------------------------------
 
-    def _from(self, command: Command) -> None:
-        if self.base is not None:
-            raise error(
-                "multi-stage builds are not supported: a second FROM "
-                f"(the first is at line {self.base.line})",
-                self.path,
-                command.line,
-                "pack one image per Containerfile; build other stages with their own tools",
-            )
-        scope = {**self.predefined, **self.meta_args}
-        flags = self._flags(command, allowed=("platform",))
-        values = command.values
-        if len(values) == 3 and values[1].upper() == "AS":
-            self.stage_name = values[2].lower()
-            values = values[:1]
-        if len(values) != 1 or not values[0]:
-            raise error(
-                "FROM takes one image (optionally `AS name`)",
-                self.path,
-                command.line,
-                "write `FROM scratch` or `FROM <image>[:tag]`",
-            )
-        name = self._expand(values[0], scope, command.line)
-        platform = None
-        if "platform" in flags:
-            text = self._expand(flags["platform"], scope, command.line)
-            try:
-                platform = parse_platform(text)
-            except InvalidPlatform as exc:
-                raise error(
-                    str(exc), self.path, command.line, "use e.g. --platform=linux/amd64"
-                ) from None
-        if name == "scratch":
-            self.base = BaseImage(reference=None, line=command.line, platform=platform)
-            self._seed(SCRATCH_CONFIG)
-            return
-        reference = self._reference(name or values[0], "FROM", command.line)
-        self.base = BaseImage(reference=reference, line=command.line, platform=platform, name=name)
-        config = self.options.base_configs.get(str(reference))
-        if config is None:
-            self.base_unknown = True
-            self.workdir_known = self.user_known = False
-        else:
-            self._seed(config)
-
-    def _seed(self, config: BaseConfig) -> None:
-        """Start the stage as BuildKit's toDispatchState does: the base's Env (PATH added when
-        it has none) in the expansion environment, its WorkingDir, its User."""
-        self.stage_env.update(config.stage_env())
-        if config.working_dir:
-            self.workdir = resolve_workdir("/", config.working_dir)
-        self.user = config.user
-
-    def _warn_base_workdir(self, keyword: str, path: str, line: int) -> None:
-        if self.workdir_known:
-            return
-        self.needs_base_config = True
-        self.warnings.append(
-            warning(
-                f"{keyword} {path} is relative: docker build resolves it on the base image's "
-                "WorkingDir, this plan on / (it was made without the base image's config)",
-                self.path,
-                line,
-                "write an absolute path, or start with an absolute WORKDIR "
-                "(`pun build` resolves the base image's config)",
-            )
-        )
-
-    def _reference(self, name: str, what: str, line: int) -> ImageReference:
-        try:
-            return normalize(self.options.image_aliases.get(name, name))
-        except InvalidReference as exc:
-            raise error(
-                f"{what} {name!r}: {exc}",
-                self.path,
-                line,
-                "use `scratch` or a reference like registry.example.com/repo/image:tag (lowercase)",
-            ) from None
-
     def _arg(self, command: Command) -> None:
         scope = self._stage_scope() if self.base else {**self.predefined, **self.meta_args}
         for declaration in command.values:
@@ -507,29 +419,6 @@ class _PlanBuilder(CopyRules):
             value = self._expand(raw_value, scope, command.line)
             self.labels.append(Label(key, value, command.line))
             self.config.append(SetLabel(key, value, command.line))
-
-    def _workdir(self, command: Command) -> None:
-        if len(command.values) != 1 or not command.values[0]:
-            raise error("WORKDIR takes one path", self.path, command.line, "write `WORKDIR /path`")
-        path = self._expand(command.values[0], self._stage_scope(), command.line)
-        if not path:
-            raise error(
-                "WORKDIR expands to an empty path",
-                self.path,
-                command.line,
-                "check the variables used in this WORKDIR",
-            )
-        if not path.startswith("/"):
-            self._warn_base_workdir("WORKDIR", path, command.line)
-        self.workdir = resolve_workdir(self.workdir, path)
-        self.workdir_known = self.workdir_known or path.startswith("/")
-        self.config.append(SetWorkdir(path, command.line))
-        # Like docker, WORKDIR also creates the directory, owned by the config's User (the
-        # base's, or USER's): BuildKit's dispatchWorkdir mkdir WithUser(image.Config.User).
-        if self.workdir != "/":
-            if not self.user_known:
-                self.needs_base_config = True
-            self.workdirs.append(WorkdirInstruction(self.workdir, command.line, self.user or None))
 
     def _flags(self, command: Command, allowed: Tuple[str, ...]) -> Dict[str, str]:
         flags: Dict[str, str] = {}
