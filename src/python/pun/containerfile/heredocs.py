@@ -9,7 +9,7 @@ here. Imported only for lines with `<<` in them.
 
 from __future__ import annotations
 
-from pun.containerfile.nodes import GO_SPACE as _SPACE
+from pun.gostrings import GO_SPACE as _SPACE
 from pun.containerfile.nodes import go_quote
 
 TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records

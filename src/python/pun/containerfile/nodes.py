@@ -6,6 +6,8 @@ forms, name=value pairs, words), at BuildKit v0.32.2. The line-by-line reading a
 
 from __future__ import annotations
 
+from pun.gostrings import GO_SPACE
+
 TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
 if TYPE_CHECKING:
     from typing import Callable, Dict, List, Optional, Tuple
@@ -19,12 +21,6 @@ class SplitError(ValueError):
         self.line = line
 
 
-# Go's unicode.IsSpace (Latin-1 spaces, then the White_Space property): Python's str.isspace
-# also counts U+001C..U+001F, which Go does not.
-GO_SPACE = (
-    "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
-    "\u200a\u2028\u2029\u202f\u205f\u3000"
-)
 # parser.go reWhitespace `[\t\v\f\r ]+`, the separator of whitespace-delimited arguments.
 _ARG_SPACE = "\t\v\f\r "
 _TO_BLANK = str.maketrans({c: " " for c in _ARG_SPACE})

@@ -17,7 +17,8 @@ each pair; nothing here needs to know whether `=` was written).
 
 from __future__ import annotations
 
-from pun.containerfile.nodes import GO_SPACE, Node, SplitError, node_from_line
+from pun.containerfile.nodes import Node, SplitError, node_from_line
+from pun.gostrings import GO_SPACE
 from pun.records import Record
 
 TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records

@@ -12,15 +12,10 @@ from dataclasses import dataclass
 from typing import Sequence, Tuple
 
 from pun.diagnostics import error
+from pun.gostrings import GO_SPACE
 
 LINUX, RUMPRUN, MIRAGE, UNIKRAFT = "linux", "rumprun", "mirage", "unikraft"
 INITRD_ROOTFS = "initrd"
-# What Go's strings.TrimSpace removes (unicode.IsSpace); str.strip() would also take \x1c-\x1f.
-GO_SPACE = (
-    "\t\n\v\f\r \x85\xa0\u1680"
-    + "".join(map(chr, range(0x2000, 0x200B)))
-    + "\u2028\u2029\u202f\u205f\u3000"
-)
 
 
 @dataclass(frozen=True)
