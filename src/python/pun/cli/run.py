@@ -87,7 +87,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     parse_pairs(args.env, "--env")  # checked here; the guest gets them in the order given
     if args.memory < 0 or args.cpus < 1:
-        raise error("--memory and --cpus must be positive", hint="e.g. --memory 256 --cpus 1")
+        raise error(
+            "--memory must be 0 or more (0: urunc's default) and --cpus 1 or more",
+            hint="e.g. --memory 256 --cpus 1",
+        )
     scratch = tempfile.mkdtemp(prefix="pun-run-")
     try:
         return _boot(args, scratch)

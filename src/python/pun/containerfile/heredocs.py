@@ -9,8 +9,8 @@ here. Imported only for lines with `<<` in them.
 
 from __future__ import annotations
 
-from pun.gostrings import GO_SPACE as _SPACE
 from pun.containerfile.nodes import go_quote
+from pun.gostrings import GO_SPACE as _SPACE
 
 TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
 if TYPE_CHECKING:

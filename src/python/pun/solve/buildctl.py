@@ -226,8 +226,8 @@ def _failure(
     code: int,
     tail: List[str],
     address: str,
-    context_dir: str = "",
-    sources: Sequence[Tuple[str, int]] = (),
+    context_dir: str,
+    sources: Sequence[Tuple[str, int]],
 ) -> PunError:
     last = next((line for line in reversed(tail) if line.strip()), "")
     text = "\n".join(tail).lower()
@@ -244,8 +244,8 @@ def _failure(
         hint = "BuildKit's output is above"
         if reason.endswith(": not found"):
             hint = (
-                f"check the path: COPY reads only from the build context ({context_dir}), "
-                "less what its ignore file excludes; " + hint
+                f"check the path: COPY reads from the build context ({context_dir}), less what "
+                "its ignore file excludes, or with --from from that image; " + hint
             )
         return error(f"BuildKit at {address} could not build this step: {reason}", path, line, hint)
     return error(

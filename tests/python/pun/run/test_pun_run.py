@@ -170,3 +170,12 @@ def test_accel_tcg_swaps_only_the_cpu_and_accelerator(tmp_path: Path) -> None:
     assert words[1:8] == ["-m", "256M", "-L", "/usr/share/qemu", "-cpu", "max", "-accel"]
     assert words[8] == "tcg" and "-enable-kvm" not in words
     assert words[-3:] == ["rdinit=/init", "--", "hello'"]  # -append '... rdinit=/init -- hello'
+
+
+def test_memory_and_cpus_out_of_range_are_one_error(tmp_path: Path) -> None:
+    # --memory 0 is "no limit" (urunc's 256 MB), so only a negative one is refused.
+    for flags in (["--memory", "-1"], ["--cpus", "0"]):
+        done = pun_run([str(tmp_path / "none.oci.tar"), *flags])
+        assert done.returncode == 1 and done.stdout == b"", flags
+        err = done.stderr.decode()
+        assert "--memory must be 0 or more" in err and "Traceback" not in err, err
