@@ -23,7 +23,7 @@ from pun_testing import fake_buildctl as fake
 from pun_testing.building import pun_build
 from pun_testing.buildkit import BuildKit, buildkit
 from pun_testing.images import multiarch_layout
-from pun_testing.registry import Registry, start_registry, stop_registry
+from pun_testing.registry import Registry, push_layout, start_registry, stop_registry
 from pun_testing.rootfs import writable_copy
 from pun_testing.shared import CASES
 from pun_testing.tools import require, run
@@ -47,17 +47,7 @@ def base_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     registry, process = start_registry(work / "registry")
     try:
         layout = multiarch_layout(work / "layout")
-        run(
-            [
-                require("skopeo"),
-                "copy",
-                "--all",
-                "--quiet",
-                "--dest-tls-verify=false",
-                f"oci:{layout}:1.0",
-                f"docker://{registry.host}/base:1.0",
-            ]
-        )
+        push_layout(layout, f"{registry.host}/base:1.0")
         yield registry.host
     finally:
         stop_registry(process)

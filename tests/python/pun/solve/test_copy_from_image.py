@@ -20,9 +20,8 @@ from pun.api import GenerateOptions, generate
 from pun.diagnostics import PunError
 from pun_testing.building import pun_build
 from pun_testing.images import image_manifest, index_layout, new_layout
-from pun_testing.registry import start_registry, stop_registry
+from pun_testing.registry import push_layout, start_registry, stop_registry
 from pun_testing.rootfs import umoci_rootfs
-from pun_testing.tools import require, run
 from pun_testing.trees import (
     buildkit_dockerfile,
     buildkit_llb,
@@ -111,17 +110,7 @@ def source_image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Image]:
     registry, process = start_registry(work / "registry")
     try:
         layout, digest = source_layout(work / "layout")
-        run(
-            [
-                require("skopeo"),
-                "copy",
-                "--all",
-                "--quiet",
-                "--dest-tls-verify=false",
-                f"oci:{layout}:1.0",
-                f"docker://{registry.host}/tools/src:1.0",
-            ]
-        )
+        push_layout(layout, f"{registry.host}/tools/src:1.0")
         yield Image(f"{registry.host}/tools/src:1.0", f"{registry.host}/tools/src@{digest}")
     finally:
         stop_registry(process)
