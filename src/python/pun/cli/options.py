@@ -195,15 +195,13 @@ def source_date_epoch(flag: "Optional[int]") -> int:
     """--source-date-epoch, else $SOURCE_DATE_EPOCH, else 0 (PunError when it is no number)."""
     if flag is not None:
         return flag
-    text = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if not text:
-        return 0
-    if not text.isdigit():
-        raise error(
-            f"SOURCE_DATE_EPOCH={text!r} is not a number of seconds",
-            hint="unset it or set it to e.g. $(git log -1 --format=%ct)",
-        )
-    return int(text)
+    from pun.epoch import SOURCE_DATE_EPOCH, parse_epoch
+
+    return parse_epoch(
+        os.environ.get(SOURCE_DATE_EPOCH, ""),
+        SOURCE_DATE_EPOCH,
+        "unset it or set it to e.g. $(git log -1 --format=%ct)",
+    )
 
 
 def add_source_arguments(parser: argparse.ArgumentParser) -> None:
