@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Callable, Dict, Mapping, Optional, Tuple
+from typing import Callable, Mapping, NamedTuple, Optional, Tuple
 
 from pun.containerfile.plan import ROOTFS_INITRD, PackPlan
 from pun.convert import CONTEXT_LOCAL_NAME, follow_paths
 from pun.diagnostics import PunError, error
-from pun.frontend.bridge import Bridge, BridgeError, DirEntry
+from pun.epoch import SOURCE_DATE_EPOCH, parse_epoch
+from pun.frontend.bridge import MAX_MESSAGE_BYTES, Bridge, BridgeError, DirEntry
 from pun.frontend.caps import PROTO_REFARRAY, READ_DIR, Capabilities
 from pun.llb.identity import new_id
 from pun.llb.marshal import MarshalOptions, marshal
@@ -28,105 +29,141 @@ from pun.llb.state import State, image, local
 from pun.platform import Platform
 from pun.reference import InvalidReference, normalize
 from pun.rootfs.images import ImageFiles
+from pun.rootfs.make import GZIP, make_artifact
 
-# BuildKit's gateway takes messages up to 16 MiB (containerd's default; v0.32.2
-# frontend/gateway/gateway.go), and the Solve that carries the artifact also carries the
-# rest of the LLB: artifacts above this are refused, with `pun build` as the way out.
-MAX_ARTIFACT_BYTES = 12 * 1024 * 1024
+# The gateway's message limit (BuildKit v0.32.2 frontend/gateway/gateway.go: containerd's
+# 16 MiB), less a quarter for the rest of the LLB the Solve that carries the artifact carries:
+# artifacts above this are refused, with `pun build` as the way out.
+MAX_ARTIFACT_BYTES = MAX_MESSAGE_BYTES // 4 * 3
 # ReadFile answers in pieces this big, well under the limit in both directions.
 READ_CHUNK_BYTES = 4 * 1024 * 1024
 # Go's os.FileMode type bits, as fsutil's Stat carries them.
 _GO_DIR = 1 << 31
 _GO_SYMLINK = 1 << 27
 _GO_TYPE_BITS = _GO_DIR | _GO_SYMLINK | (1 << 26) | (1 << 25) | (1 << 24) | (1 << 21) | (1 << 19)
-SOURCE_DATE_EPOCH_ARG = "SOURCE_DATE_EPOCH"
 
 Log = Callable[[str], None]
 
 
 class _Fetcher:
-    """Solves sources and copies their files into `work_dir`, one directory per source."""
+    """Solves sources and copies their files into directories below the caller's work dir.
+
+    With `limit` (an uncompressed initrd, whose artifact is at least as big as the files in
+    it), the bytes of the sources that reach the rootfs whole (`counted`: the context, filtered
+    to the includes, and a `from=` image) may not pass it: the build fails before it reads
+    the file that would pass it, not after it has copied them all."""
 
     def __init__(
-        self, bridge: Bridge, caps: Capabilities, work_dir: str, plan: PackPlan, line: int
+        self, bridge: Bridge, array_ref: bool, path: str, line: int, limit: Optional[int]
     ) -> None:
         self.bridge = bridge
-        self.array_ref = caps.supports(PROTO_REFARRAY)
-        self.work_dir = work_dir
-        self.path = plan.path
+        self.array_ref = array_ref
+        self.path = path
         self.line = line
-        self.count = 0
+        self.limit = limit
         self.total = 0
+        self.counted = 0
 
-    def copy_state(self, state: State, what: str, skip_special: bool) -> str:
-        definition = marshal(state, MarshalOptions(local_unique_id=new_id()))
+    def copy_state(
+        self, state: State, what: str, root: str, *, skip_special: bool, counted: bool
+    ) -> None:
+        # Marshalled as the build's own LLB is (BuildKit v0.32's field order, pun.api).
+        definition = marshal(state, MarshalOptions(local_unique_id=new_id(), current_order=True))
         ref = self.bridge.solve(definition, array_ref=self.array_ref)
-        root = os.path.join(self.work_dir, f"source-{self.count}")
-        self.count += 1
-        os.mkdir(root)
-        self._copy_dir(ref, "", root, what, skip_special)
-        return root
+        self._copy_dir(ref, "", root, _Source(what, skip_special, counted))
 
-    def _copy_dir(self, ref: str, rel: str, host: str, what: str, skip_special: bool) -> None:
+    def _copy_dir(self, ref: str, rel: str, host: str, source: "_Source") -> None:
         for entry in sorted(self.bridge.read_dir(ref, "/" + rel), key=lambda e: e.name):
             child = f"{rel}/{entry.name}" if rel else entry.name
             target = os.path.join(host, entry.name)
             if entry.mode & _GO_DIR:
                 os.mkdir(target, 0o755)
-                self._copy_dir(ref, child, target, what, skip_special)
+                self._copy_dir(ref, child, target, source)
             elif entry.mode & _GO_SYMLINK:
                 os.symlink(entry.linkname, target)
             elif not entry.mode & _GO_TYPE_BITS:
-                self._copy_file(ref, child, entry, target)
-            elif not skip_special:
+                self._copy_file(ref, child, entry, target, source)
+            elif not source.skip_special:
                 # A fifo, socket or device in the context: the embedded builder refuses it too.
                 raise error(
-                    f"{what}: /{child} is not a regular file, directory or symlink",
+                    f"{source.what}: /{child} is not a regular file, directory or symlink",
                     self.path,
                     self.line,
                     "a rootfs holds files, directories and symlinks only",
                 )
             # else: an image's device node; left out, as pun.rootfs.images leaves it out
 
-    def _copy_file(self, ref: str, path: str, entry: DirEntry, target: str) -> None:
+    def _copy_file(
+        self, ref: str, path: str, entry: DirEntry, target: str, source: "_Source"
+    ) -> None:
+        if source.counted and self.limit is not None and self.counted + entry.size > self.limit:
+            raise error(
+                f"the initrd rootfs's files pass {self.limit} bytes ({source.what}: /{path} "
+                f"makes {self.counted + entry.size}); the pun frontend passes the rootfs to "
+                f"BuildKit inside the build's LLB, which takes at most {self.limit} bytes",
+                self.path,
+                self.line,
+                "compress it (compression=gzip), or build with `pun build`, which has no limit",
+            )
         with open(target, "wb") as out:
             offset = 0
             while offset < entry.size:
-                piece = self.bridge.read_file_range(ref, path, offset, READ_CHUNK_BYTES)
-                if not piece:
-                    break  # it shrank between the listing and the read
+                length = min(READ_CHUNK_BYTES, entry.size - offset)
+                piece = self.bridge.read_file_range(ref, path, offset, length)
+                if len(piece) != length:
+                    # A solved ref never changes: any other answer is the daemon's fault, and a
+                    # rootfs made of it would hold a cut (or padded) file.
+                    raise error(
+                        f"{source.what}: /{path}: BuildKit sent {len(piece)} bytes at offset "
+                        f"{offset} where {length} were asked for (its listing says the file "
+                        f"has {entry.size})",
+                        self.path,
+                        self.line,
+                        "run the build again; if it recurs, report it with the BuildKit version",
+                    )
                 out.write(piece)
-                offset += len(piece)
+                offset += length
         # Only the execute bits reach the rootfs (pun.initrd.tree normalizes the rest); the
         # owner keeps read and write so the writer can read it.
         os.chmod(target, (entry.mode & 0o777) | 0o600)
         self.total += entry.size
+        if source.counted:
+            self.counted += entry.size
+
+
+class _Source(NamedTuple):
+    what: str  # for messages: "the build context", "rootfs image alpine"
+    skip_special: bool  # an image's device nodes are left out; the context may not have any
+    counted: bool  # all its files reach the rootfs (the limit applies to them)
 
 
 class _BridgeImages(ImageFiles):
     """ImageFiles whose images BuildKit pulls (the frontend has no registry client)."""
 
-    def __init__(self, fetcher: _Fetcher, platform: Platform, path: str, line: int) -> None:
-        super().__init__(fetcher.work_dir, platform)
+    def __init__(
+        self, fetcher: _Fetcher, work_dir: str, platform: Platform, whole: Optional[str]
+    ) -> None:
+        super().__init__(work_dir, platform)
         self.fetcher = fetcher
-        self.path = path
-        self.line = line
-        self._solved: Dict[str, str] = {}
+        self.whole = whole  # the `from=` image, whose files all reach the rootfs
 
-    def root(self, reference: str) -> str:
-        found = self._solved.get(reference)
-        if found is not None:
-            return found
+    def _flatten(self, reference: str, root: str) -> None:
         try:
             normalized = str(normalize(reference))
         except InvalidReference as exc:
             raise error(
-                f"rootfs image {reference!r}: {exc}", self.path, self.line, "name an image"
+                f"rootfs image {reference!r}: {exc}",
+                self.fetcher.path,
+                self.fetcher.line,
+                "name an image",
             ) from None
-        state = image(normalized, self.platform)
-        root = self.fetcher.copy_state(state, f"rootfs image {reference}", skip_special=True)
-        self._solved[reference] = root
-        return root
+        self.fetcher.copy_state(
+            image(normalized, self.platform),
+            f"rootfs image {reference}",
+            root,
+            skip_special=True,
+            counted=reference == self.whole,
+        )
 
 
 def make_initrd(
@@ -139,8 +176,6 @@ def make_initrd(
     log: Log,
 ) -> bytes:
     """The artifact's bytes, or PunError naming the rootfs line."""
-    from pun.rootfs.make import make_artifact
-
     request = plan.rootfs
     assert request is not None
     if request.kind != ROOTFS_INITRD:
@@ -160,9 +195,18 @@ def make_initrd(
             request.line,
             "use a newer BuildKit, or build with `pun build`",
         )
-    epoch = _epoch(build_args, plan.path)
+    epoch = parse_epoch(
+        build_args.get(SOURCE_DATE_EPOCH, ""),
+        f"build-arg {SOURCE_DATE_EPOCH}",
+        f"pass e.g. --build-arg {SOURCE_DATE_EPOCH}=0",
+        plan.path,
+    )
+    # An uncompressed initrd holds every byte of its files: past the limit, stop reading.
+    limit = None if request.compression == GZIP else MAX_ARTIFACT_BYTES
+    fetcher = _Fetcher(bridge, caps.supports(PROTO_REFARRAY), plan.path, request.line, limit)
     with tempfile.TemporaryDirectory(prefix="pun-frontend-rootfs-") as work:
-        fetcher = _Fetcher(bridge, caps, work, plan, request.line)
+        context_dir = os.path.join(work, "context")
+        os.mkdir(context_dir)
         sources = [i.source for i in request.includes if i.image is None]
         try:
             if sources:
@@ -172,11 +216,10 @@ def make_initrd(
                     follow_paths=follow_paths(sources),
                     custom_name="[internal] load the rootfs's files from the build context",
                 )
-                context_dir = fetcher.copy_state(state, "the build context", skip_special=False)
-            else:
-                context_dir = os.path.join(work, "empty-context")
-                os.mkdir(context_dir)
-            images = _BridgeImages(fetcher, platform, plan.path, request.line)
+                fetcher.copy_state(
+                    state, "the build context", context_dir, skip_special=False, counted=True
+                )
+            images = _BridgeImages(fetcher, work, platform, request.from_image)
             out_dir = os.path.join(work, "out")
             os.mkdir(out_dir)
             made = make_artifact(
@@ -227,17 +270,3 @@ def too_large_for_daemon(exc: BridgeError, plan: PackPlan, size: int) -> Optiona
         "compress it (compression=gzip), use a newer BuildKit (v0.32.2 takes 16 MiB), "
         "or build with `pun build`",
     )
-
-
-def _epoch(build_args: Mapping[str, str], path: str) -> int:
-    """BuildKit's convention: `--build-arg SOURCE_DATE_EPOCH=N` (else 0, as `pun build`)."""
-    text = build_args.get(SOURCE_DATE_EPOCH_ARG, "").strip()
-    if not text:
-        return 0
-    if not text.isdigit():
-        raise error(
-            f"build-arg {SOURCE_DATE_EPOCH_ARG}={text!r} is not a number of seconds",
-            path,
-            hint="pass e.g. --build-arg SOURCE_DATE_EPOCH=0",
-        )
-    return int(text)

@@ -31,10 +31,19 @@ class ImageFiles:
         self._roots: Dict[str, str] = {}
 
     def root(self, reference: str) -> str:
-        """The directory holding `reference`'s files (pulled and flattened on first use)."""
+        """The directory holding `reference`'s files (fetched and flattened on first use)."""
         found = self._roots.get(reference)
         if found is not None:
             return found
+        root = os.path.join(self.work_dir, f"image-{len(self._roots)}")
+        os.mkdir(root)
+        self._flatten(reference, root)
+        self._roots[reference] = root
+        return root
+
+    def _flatten(self, reference: str, root: str) -> None:
+        """Write `reference`'s files into the empty directory `root`: pulled here by pun's
+        registry client; the frontend overrides this to have BuildKit fetch them."""
         from pun.oci.baselayers import scan_layers
         from pun.oci.cache import BlobCache, default_cache_dir
         from pun.oci.pull import pull
@@ -45,8 +54,4 @@ class ImageFiles:
         cache = BlobCache(self.cache_dir or default_cache_dir())
         image = pull(reference, self.platform, cache, progress, self.insecure)
         layers = [blob.path for blob in image.layers]
-        root = os.path.join(self.work_dir, f"image-{len(self._roots)}")
-        os.mkdir(root)
         write_tree(scan_layers(layers), root, layers, 0, progress, lambda _: None)
-        self._roots[reference] = root
-        return root
