@@ -3,9 +3,9 @@ call and serves a `pun` process over that process's own stdin/stdout.
 
 It implements just enough of the daemon's side to drive a frontend: Ping with chosen caps,
 lazy Solve (remembers definitions, hands out ref ids), ReadFile (with its byte range) and ReadDir
-from local source ops (honouring the include pattern, as the daemon's FileSync would; other
-filters are not applied), ResolveImageConfig from a table, Warn and
-Return. The real daemon (Docker Engine) is exercised by the end-to-end tests.
+from local source ops (honouring the include pattern and follow paths, as the daemon's FileSync
+would; other filters are not applied) and from image source ops (a directory per image),
+ResolveImageConfig from a table, Warn and Return. The real daemon (Docker Engine) is exercised by the end-to-end tests.
 """
 
 from __future__ import annotations
@@ -68,6 +68,9 @@ class FakeDaemon:
 
     locals: Dict[str, Path] = field(default_factory=dict)
     images: Dict[str, bytes] = field(default_factory=dict)  # normalized ref -> config JSON
+    image_files: Dict[str, Path] = field(default_factory=dict)  # normalized ref -> its files
+    # ReadFile path -> bytes added to (or, negative, cut from) every answer: a faulty daemon.
+    read_skew: Dict[str, int] = field(default_factory=dict)
     frontend_caps: Sequence[str] = DOCKER_20_10_CAPS
     llb_caps: Sequence[str] = ALL_LLB_CAPS
     platforms: Sequence[Tuple[str, str]] = (("linux", "amd64"), ("linux", "386"))
@@ -95,12 +98,28 @@ class FakeDaemon:
             return ref
 
 
-def _local_source(definition: ops_pb2.Definition) -> Optional[ops_pb2.SourceOp]:
-    for data in getattr(definition, "def"):
-        op = ops_pb2.Op.FromString(data)
-        if op.WhichOneof("op") == "source" and op.source.identifier.startswith("local://"):
-            return op.source
-    return None
+def _source(definition: ops_pb2.Definition) -> Optional[ops_pb2.SourceOp]:
+    """The definition's first local source, else its first source."""
+    found = [
+        op.source
+        for op in map(ops_pb2.Op.FromString, getattr(definition, "def"))
+        if op.WhichOneof("op") == "source"
+    ]
+    local = [source for source in found if source.identifier.startswith("local://")]
+    return (local or found or [None])[0]
+
+
+def _root(daemon: FakeDaemon, ref: str) -> Tuple[Optional[Path], Optional[ops_pb2.SourceOp]]:
+    """The directory a ref's source reads (a local or an image), and its source op."""
+    source = _source(daemon.definition(ref))
+    if source is None:
+        return None, None
+    kind, _, name = source.identifier.partition("://")
+    if kind == "local":
+        return daemon.locals.get(name), source
+    if kind == "docker-image":
+        return daemon.image_files.get(name), source
+    return None, source
 
 
 def _abort(context: Any, code: grpc.StatusCode, message: str) -> NoReturn:
@@ -131,13 +150,9 @@ class _Servicer(gateway_pb2_grpc.LLBBridgeServicer):
 
     def ReadFile(self, request: Any, context: Any) -> Any:  # noqa: N802
         self.daemon.record("ReadFile", request)
-        source = _local_source(self.daemon.definition(request.Ref))
-        if source is None:
-            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, "not a local source")
-        name = source.identifier[len("local://") :]
-        root = self.daemon.locals.get(name)
-        if root is None:
-            _abort(context, grpc.StatusCode.NOT_FOUND, f"no local directory {name!r} here")
+        root, source = _root(self.daemon, request.Ref)
+        if root is None or source is None:
+            _abort(context, grpc.StatusCode.NOT_FOUND, "no directory for this ref here")
         patterns = json.loads(source.attrs.get("local.includepattern", "[]"))
         if patterns and not any(fnmatch.fnmatch(request.FilePath, p) for p in patterns):
             _abort(context, grpc.StatusCode.NOT_FOUND, f"{request.FilePath}: not transferred")
@@ -152,6 +167,8 @@ class _Servicer(gateway_pb2_grpc.LLBBridgeServicer):
         if request.HasField("Range"):
             start = request.Range.Offset
             data = data[start : start + request.Range.Length]
+        skew = self.daemon.read_skew.get(request.FilePath, 0)
+        data = data[:skew] if skew < 0 else data + b"x" * skew
         return gateway_pb2.ReadFileResponse(Data=data)
 
     def ReadDir(self, request: Any, context: Any) -> Any:  # noqa: N802
@@ -160,11 +177,9 @@ class _Servicer(gateway_pb2_grpc.LLBBridgeServicer):
         self.daemon.record("ReadDir", request)
         if "readdir" not in self.daemon.frontend_caps:
             _abort(context, grpc.StatusCode.UNIMPLEMENTED, "unknown method ReadDir")
-        source = _local_source(self.daemon.definition(request.Ref))
-        root = None if source is None else self.daemon.locals.get(source.identifier[8:])
-        if root is None:
-            _abort(context, grpc.StatusCode.NOT_FOUND, "no local directory for this ref")
-        assert source is not None
+        root, source = _root(self.daemon, request.Ref)
+        if root is None or source is None:
+            _abort(context, grpc.StatusCode.NOT_FOUND, "no directory for this ref here")
         follow = json.loads(source.attrs.get("local.followpaths", "[]"))
         entries = []
         for child in sorted((root / request.DirPath.lstrip("/")).iterdir()):

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import subprocess
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
@@ -28,6 +29,7 @@ from pun_testing.fake_llbbridge import (
     run_frontend,
 )
 from pun_testing.frontend_image import ENTRYPOINT, frontend_archive, unpack_rootfs
+from pun_testing.go_protobuf import current_order
 from pun_testing.shared import CASES
 
 SCRATCH = """\
@@ -628,3 +630,113 @@ def test_a_fifo_in_an_initrd_rootfs_is_an_error_naming_its_line(tmp_path: Path) 
     assert message.startswith(
         "Containerfile:5: error: the build context: /tools/pipe is not a regular file"
     ), message
+
+
+@pytest.mark.parametrize("skew", [-1, 1])
+def test_a_short_or_long_read_is_an_error_naming_the_rootfs_line(
+    tmp_path: Path, skew: int
+) -> None:
+    # A solved ref cannot change, so any answer but the asked-for bytes is the daemon's fault:
+    # never a cut (or padded) file in the rootfs.
+    context = rootfs_context(tmp_path)
+    daemon = FakeDaemon(
+        locals={"dockerfile": context, "context": context}, read_skew={"tools/big": skew}
+    )
+    run_ = run(daemon, {"filename": "Containerfile"})
+    assert run_.returncode != 0
+    message = returned(daemon).error.message
+    asked = 4 * 1024 * 1024
+    assert message.startswith(
+        f"Containerfile:5: error: the build context: /tools/big: BuildKit sent {asked + skew} "
+        f"bytes at offset 0 where {asked} were asked for"
+    ), message
+    assert "Traceback" not in run_.stderr
+
+
+def big_rootfs_context(tmp_path: Path, label: str) -> Path:
+    context = make_context(tmp_path, ROOTFS.replace('path=/boot/initrd"', label))
+    (context / "kernel").write_bytes(b"kernel")
+    (context / "init").write_text("#!/bin/sh\n")
+    (context / "tools").mkdir()
+    for name in ("a", "b"):  # 14 MiB together: past what BuildKit's 16 MiB messages leave
+        (context / "tools" / name).write_bytes(bytes(7 * 1024 * 1024))
+    return context
+
+
+def test_an_uncompressed_initrd_stops_reading_once_its_files_pass_the_limit(
+    tmp_path: Path,
+) -> None:
+    context = big_rootfs_context(tmp_path, 'path=/boot/initrd"')
+    daemon = FakeDaemon(locals={"dockerfile": context, "context": context})
+    run_ = run(daemon, {"filename": "Containerfile"})
+    assert run_.returncode != 0
+    message = returned(daemon).error.message
+    limit = 12 * 1024 * 1024  # 16 MiB messages less a quarter for the rest of the LLB
+    assert message.startswith(
+        f"Containerfile:5: error: the initrd rootfs's files pass {limit} bytes "
+        f"(the build context: /tools/b makes {14 * 1024 * 1024 + 10})"
+    ), message
+    read = {r.FilePath for r in daemon.requests("ReadFile")}
+    assert "tools/a" in read and "tools/b" not in read  # refused before it was read
+
+
+def test_a_gzip_initrd_may_read_more_than_the_limit(tmp_path: Path) -> None:
+    # Only the compressed artifact has to fit (14 MiB of zeros make a few KiB).
+    context = big_rootfs_context(tmp_path, 'path=/boot/initrd,compression=gzip"')
+    daemon = FakeDaemon(locals={"dockerfile": context, "context": context})
+    run_ = run(daemon, {"filename": "Containerfile"})
+    assert run_.returncode == 0, run_.stderr
+    assert {"tools/a", "tools/b"} <= {r.FilePath for r in daemon.requests("ReadFile")}
+
+
+FROM_IMAGE = ROOTFS.replace('path=/boot/initrd"', 'path=/boot/initrd,from=busybox"')
+
+
+def test_from_image_reads_the_image_the_daemon_pulls(tmp_path: Path) -> None:
+    context = make_context(tmp_path, FROM_IMAGE)
+    (context / "kernel").write_bytes(b"kernel")
+    (context / "init").write_text("#!/bin/sh\n")
+    (context / "tools").mkdir()
+    (context / "tools" / "sh").write_text("context sh\n")
+    image_dir = tmp_path / "busybox"
+    (image_dir / "bin").mkdir(parents=True)
+    (image_dir / "bin" / "busybox").write_text("busybox\n")
+    (image_dir / "etc").mkdir()
+    (image_dir / "etc" / "hostname").write_text("guest\n")
+    daemon = FakeDaemon(
+        locals={"dockerfile": context, "context": context},
+        image_files={"docker.io/library/busybox:latest": image_dir},
+    )
+    run_ = run(daemon, {"filename": "Containerfile"})
+    assert run_.returncode == 0, run_.stderr
+    context_solve, image_solve, _main = daemon.requests("Solve")[-3:]
+    (image_op,) = sources(image_solve.Definition).values()
+    assert image_op.source.identifier == "docker-image://docker.io/library/busybox:latest"
+    assert image_op.platform.Architecture == "amd64"
+    # The helper solves are marshalled as the build's own LLB: BuildKit v0.32's field order.
+    for solve in (context_solve, image_solve):
+        for data in getattr(solve.Definition, "def"):
+            assert current_order(ops_pb2.Op.FromString(data)) == data
+    # The image's files under the includes, as cpio (an independent reader) lists them.
+    artifact = next(
+        op.file.actions[0].mkfile.data
+        for op in map(ops_pb2.Op.FromString, getattr(_main.Definition, "def"))
+        if op.WhichOneof("op") == "file" and op.file.actions[0].WhichOneof("action") == "mkfile"
+    )
+    listing = subprocess.run(
+        ["cpio", "-it", "--quiet"], input=artifact, capture_output=True, check=True
+    ).stdout.decode()
+    names = set(listing.split())
+    assert {"bin/busybox", "etc/hostname", "init", "bin/sh"} <= names, listing
+
+
+def test_a_source_date_epoch_build_arg_that_is_no_number_is_one_error(tmp_path: Path) -> None:
+    context = rootfs_context(tmp_path)
+    daemon = FakeDaemon(locals={"dockerfile": context, "context": context})
+    run_ = run(daemon, {"filename": "Containerfile", "build-arg:SOURCE_DATE_EPOCH": "soon"})
+    assert run_.returncode != 0
+    message = returned(daemon).error.message
+    assert message.startswith(
+        "Containerfile: error: build-arg SOURCE_DATE_EPOCH='soon' is not a number of seconds"
+    ), message
+    assert "ReadDir" not in daemon.methods()  # before any file was read

@@ -7,6 +7,7 @@ import pytest
 from pun.api import GenerateOptions, generate
 from pun.llb.pb import ops_pb2
 from pun.llb.wire import varint
+from pun_testing.go_protobuf import current_order
 from pun_testing.shared import CASES, PARITY_CASES
 
 EXTRA = [
@@ -20,19 +21,6 @@ EXTRA = [
 
 def texts() -> list:
     return [(CASES / c / "Containerfile").read_text() for c in PARITY_CASES] + EXTRA
-
-
-def current_order(op: "ops_pb2.Op") -> bytes:
-    """The op as Go protobuf (BuildKit v0.32) writes it: the oneof body after the other fields
-    (Python's runtime writes every field in number order, as BuildKit v0.16's gogo did)."""
-    which = op.WhichOneof("op")
-    if which is None:
-        return op.SerializeToString(deterministic=True)
-    rest, body = ops_pb2.Op(), ops_pb2.Op()
-    rest.CopyFrom(op)
-    rest.ClearField(which)
-    getattr(body, which).CopyFrom(getattr(op, which))
-    return rest.SerializeToString(deterministic=True) + body.SerializeToString(deterministic=True)
 
 
 @pytest.mark.parametrize("compat", ["pun", "docker"])
