@@ -14,10 +14,11 @@ rules, the same bytes. The artifact then travels inside the LLB (a FileOp mkfile
 from __future__ import annotations
 
 import os
+import posixpath
 import tempfile
-from typing import Callable, Mapping, NamedTuple, Optional, Tuple
+from typing import Callable, List, Mapping, NamedTuple, Optional, Tuple
 
-from pun.containerfile.plan import ROOTFS_INITRD, PackPlan
+from pun.containerfile.plan import ROOTFS_INITRD, PackPlan, RootfsRequest
 from pun.convert import CONTEXT_LOCAL_NAME, follow_paths
 from pun.diagnostics import PunError, error
 from pun.epoch import SOURCE_DATE_EPOCH, parse_epoch
@@ -25,7 +26,8 @@ from pun.frontend.bridge import MAX_MESSAGE_BYTES, Bridge, BridgeError, DirEntry
 from pun.frontend.caps import PROTO_REFARRAY, READ_DIR, Capabilities
 from pun.llb.identity import new_id
 from pun.llb.marshal import MarshalOptions, marshal
-from pun.llb.state import State, image, local
+from pun.gopath import has_wildcards
+from pun.llb.state import Copy, State, image, local, scratch
 from pun.platform import Platform
 from pun.reference import InvalidReference, normalize
 from pun.rootfs.images import ImageFiles
@@ -141,11 +143,11 @@ class _BridgeImages(ImageFiles):
     """ImageFiles whose images BuildKit pulls (the frontend has no registry client)."""
 
     def __init__(
-        self, fetcher: _Fetcher, work_dir: str, platform: Platform, whole: Optional[str]
+        self, fetcher: _Fetcher, work_dir: str, platform: Platform, request: RootfsRequest
     ) -> None:
         super().__init__(work_dir, platform)
         self.fetcher = fetcher
-        self.whole = whole  # the `from=` image, whose files all reach the rootfs
+        self.request = request
 
     def _flatten(self, reference: str, root: str) -> None:
         try:
@@ -157,13 +159,49 @@ class _BridgeImages(ImageFiles):
                 self.fetcher.line,
                 "name an image",
             ) from None
+        whole = reference == self.request.from_image  # all its files reach the rootfs
+        state = image(normalized, self.platform)
+        if not whole:
+            state = _picked(state, [i.source for i in self.request.includes if i.image == reference])
         self.fetcher.copy_state(
-            image(normalized, self.platform),
-            f"rootfs image {reference}",
-            root,
-            skip_special=True,
-            counted=reference == self.whole,
+            state, f"rootfs image {reference}", root, skip_special=True, counted=whole
         )
+
+
+def _picked(state: State, sources: List[str]) -> State:
+    """Only the included paths of an image, at the same paths (a FileOp copy on scratch), so
+    that only their bytes travel over ReadFile; the whole image when an include names its
+    root or a wildcard stands before the last part of a path."""
+    picked: List[str] = []
+    for path in follow_paths(sources):  # cleaned, sorted: a directory before what is in it
+        if has_wildcards(posixpath.dirname(path)):
+            return state
+        if not any(path.startswith(p + "/") for p in picked):
+            picked.append(path)
+    if not picked:  # an include of "/": everything
+        return state
+    copies = [
+        Copy(
+            state,
+            "/" + path,
+            _picked_dest(path),
+            allow_wildcard=True,
+            # As pun.rootfs.content resolves an include's last symlink; a symlink inside a
+            # copied directory stays one.
+            follow_symlinks=True,
+        )
+        for path in picked
+    ]
+    return scratch().file(*copies, custom_name="[internal] pick the rootfs's files of an image")
+
+
+def _picked_dest(path: str) -> str:
+    """Where a picked path goes: itself, or for a wildcard its directory, which COPY puts
+    the matches inside."""
+    if not has_wildcards(path):
+        return "/" + path
+    parent = posixpath.dirname(path)
+    return f"/{parent}/" if parent else "/"
 
 
 def make_initrd(
@@ -219,7 +257,7 @@ def make_initrd(
                 fetcher.copy_state(
                     state, "the build context", context_dir, skip_special=False, counted=True
                 )
-            images = _BridgeImages(fetcher, work, platform, request.from_image)
+            images = _BridgeImages(fetcher, work, platform, request)
             out_dir = os.path.join(work, "out")
             os.mkdir(out_dir)
             made = make_artifact(

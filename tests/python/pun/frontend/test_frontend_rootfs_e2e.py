@@ -11,6 +11,7 @@ import base64
 import gzip
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Dict, Iterator, List
@@ -266,6 +267,8 @@ def test_the_frontend_refuses_a_block_rootfs_and_an_initrd_over_its_limit(
     (big / "tools" / "tool-a").write_bytes(os.urandom(MAX_ARTIFACT_BYTES + 1))
     refused = frontend_build(frontend, big, tmp_path / "big.tar", "Containerfile")
     assert refused.returncode != 0
+    # Uncompressed: refused while the files are read, before the artifact is made.
+    assert "Containerfile:6: error: the initrd rootfs's files pass" in refused.stderr
     assert f"which takes at most {MAX_ARTIFACT_BYTES} bytes" in refused.stderr, refused.stderr
 
 
@@ -382,3 +385,75 @@ def test_docker_engine_20_10s_smaller_messages_are_one_clear_error(
         "Containerfile:7: error: this BuildKit takes smaller messages" in result.output
     ), result.output
     assert "compression=gzip" in result.output
+
+
+PICKED_FROM_AN_IMAGE = """\
+#syntax=unused-by-buildctl
+version: v0.1
+platforms: {{framework: unikraft, monitor: qemu, architecture: x86}}
+rootfs:
+  type: initrd
+  include:
+    - init:/init
+    - {{from: {image}, source: /bin/sh, destination: /bin/sh}}
+    - {{from: {image}, source: /etc, destination: /etc}}
+    - {{from: {image}, source: "/lib/*.so", destination: /lib/}}
+kernel: {{from: local, path: kernel}}
+cmd: ["/init"]
+"""
+
+
+def test_only_the_files_an_include_picks_from_an_image_travel(
+    frontend: str, registry: Registry, tmp_path: Path
+) -> None:
+    """Includes from an image: BuildKit copies just those paths out of it before the frontend
+    reads them (the image's other 4 MiB never cross ReadFile), and the initrd is the embedded
+    builder's."""
+    base = tmp_path / "base-context"
+    for directory in ("bin", "etc", "lib", "usr/share"):
+        (base / "base" / directory).mkdir(parents=True)
+    (base / "Containerfile").write_text(BASE_IMAGE)
+    (base / "base" / "bin" / "busybox").write_bytes(b"\x7fELF busybox" * 1000)
+    os.chmod(base / "base" / "bin" / "busybox", 0o755)
+    os.symlink("busybox", base / "base" / "bin" / "sh")
+    (base / "base" / "etc" / "hostname").write_text("from the image\n")
+    os.symlink("hostname", base / "base" / "etc" / "motd")
+    (base / "base" / "lib" / "libc.so").write_bytes(b"libc" * 100)
+    (base / "base" / "lib" / "libc.a").write_bytes(b"not picked")
+    (base / "base" / "usr" / "share" / "big").write_bytes(os.urandom(4 * 1024 * 1024))
+    embedded_build(base, tmp_path / "base.tar", "Containerfile", tmp_path / "base-work")
+    image = f"{registry.host}/rootfs-picked:{unique_tag('picked')}"
+    push_archive(tmp_path / "base.tar", image)
+
+    context = tmp_path / "context"
+    context.mkdir()
+    (context / "bunnyfile").write_text(PICKED_FROM_AN_IMAGE.format(image=image))
+    (context / "kernel").write_bytes(b"\x7fELF kernel" * 100)
+    (context / "init").write_text("#!/bin/sh\necho hi\n")
+    archives = {name: tmp_path / f"{name}.tar" for name in ("frontend", "embedded")}
+    built = frontend_build(frontend, context, archives["frontend"], "bunnyfile")
+    assert built.returncode == 0, built.stderr
+    embedded_build(context, archives["embedded"], "bunnyfile", tmp_path)
+    made = {
+        name: (umoci_rootfs(archive, tmp_path / f"unpacked-{name}", rootless=True))
+        .joinpath(".boot", "rootfs")
+        .read_bytes()
+        for name, archive in archives.items()
+    }
+    assert made["frontend"] == made["embedded"]
+    assert cpio_names(made["frontend"]) == [
+        "bin",
+        "bin/sh",
+        "etc",
+        "etc/hostname",
+        "etc/motd",
+        "init",
+        "lib",
+        "lib/libc.so",
+    ]
+    out = cpio_extract(made["frontend"], tmp_path / "extracted")
+    assert (out / "bin" / "sh").read_bytes() == b"\x7fELF busybox" * 1000  # the link followed
+    assert os.readlink(out / "etc" / "motd") == "hostname"  # inside a directory: a link
+    # The frontend's own count of what crossed ReadFile (its log, in the build's output).
+    read = [int(n) for n in re.findall(r"bytes from (\d+) bytes of files", built.stderr)]
+    assert read and read[0] < 100_000, built.stderr

@@ -740,3 +740,50 @@ def test_a_source_date_epoch_build_arg_that_is_no_number_is_one_error(tmp_path: 
         "Containerfile: error: build-arg SOURCE_DATE_EPOCH='soon' is not a number of seconds"
     ), message
     assert "ReadDir" not in daemon.methods()  # before any file was read
+
+
+IMAGE_INCLUDES = """\
+version: v0.1
+platforms: {framework: unikraft, monitor: qemu, architecture: x86}
+rootfs:
+  type: initrd
+  include:
+    - init:/init
+    - {from: busybox, source: /bin/busybox, destination: /bin/sh}
+    - {from: busybox, source: /etc, destination: /etc}
+    - {from: busybox, source: /etc/hostname, destination: /hostname}
+kernel: {from: local, path: kernel}
+cmd: ["/init"]
+"""
+
+
+def test_an_image_the_includes_read_is_picked_before_it_travels(tmp_path: Path) -> None:
+    # Only the included paths of the image cross ReadFile: a FileOp copies them onto scratch
+    # (the fake daemon does not run it, and lists the whole image; BuildKit runs it: e2e).
+    context = make_context(tmp_path, IMAGE_INCLUDES, "bunnyfile")
+    (context / "kernel").write_bytes(b"kernel")
+    (context / "init").write_text("#!/bin/sh\n")
+    image_dir = tmp_path / "busybox"
+    (image_dir / "bin").mkdir(parents=True)
+    (image_dir / "bin" / "busybox").write_text("busybox\n")
+    (image_dir / "etc").mkdir()
+    (image_dir / "etc" / "hostname").write_text("guest\n")
+    daemon = FakeDaemon(
+        locals={"dockerfile": context, "context": context},
+        image_files={"docker.io/library/busybox:latest": image_dir},
+    )
+    run_ = run(daemon, {"filename": "bunnyfile"})
+    assert run_.returncode == 0, run_.stderr
+    image_solves = [
+        solve
+        for solve in daemon.requests("Solve")
+        if "docker-image://docker.io/library/busybox:latest" in sources(solve.Definition)
+    ]
+    assert len(image_solves) == 1  # once for the three includes
+    ops = [ops_pb2.Op.FromString(data) for data in getattr(image_solves[0].Definition, "def")]
+    (file_op,) = [op.file for op in ops if op.WhichOneof("op") == "file"]
+    copies = [(a.copy.src, a.copy.dest, a.copy.followSymlink) for a in file_op.actions]
+    # /etc/hostname is inside /etc: copied once, with it.
+    assert copies == [("/bin/busybox", "/bin/busybox", True), ("/etc", "/etc", True)]
+    assert file_op.actions[0].input == -1  # onto scratch, each copy from the image
+    assert [a.secondaryInput for a in file_op.actions] == [0, 0]
