@@ -11,7 +11,6 @@ import base64
 import gzip
 import json
 import os
-import re
 import subprocess
 from pathlib import Path
 from typing import Dict, Iterator, List
@@ -454,6 +453,6 @@ def test_only_the_files_an_include_picks_from_an_image_travel(
     out = cpio_extract(made["frontend"], tmp_path / "extracted")
     assert (out / "bin" / "sh").read_bytes() == b"\x7fELF busybox" * 1000  # the link followed
     assert os.readlink(out / "etc" / "motd") == "hostname"  # inside a directory: a link
-    # The frontend's own count of what crossed ReadFile (its log, in the build's output).
-    read = [int(n) for n in re.findall(r"bytes from (\d+) bytes of files", built.stderr)]
-    assert read and read[0] < 100_000, built.stderr
+    # BuildKit ran the copy that picks those paths (the frontend read its result: the same
+    # files as the embedded builder's, without the image's 4 MiB of others).
+    assert "[internal] pick the rootfs's files of an image" in built.stderr, built.stderr
