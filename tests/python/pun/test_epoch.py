@@ -8,7 +8,9 @@ from pun.diagnostics import PunError
 from pun.epoch import parse_epoch
 
 
-@pytest.mark.parametrize("text, seconds", [("", 0), ("  ", 0), ("0", 0), (" 1700000000\n", 1700000000)])
+@pytest.mark.parametrize(
+    "text, seconds", [("", 0), ("  ", 0), ("0", 0), (" 1700000000\n", 1700000000)]
+)
 def test_seconds_or_zero_when_unset(text: str, seconds: int) -> None:
     assert parse_epoch(text, "SOURCE_DATE_EPOCH", "hint") == seconds
 

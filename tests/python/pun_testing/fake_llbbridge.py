@@ -5,7 +5,9 @@ It implements just enough of the daemon's side to drive a frontend: Ping with ch
 lazy Solve (remembers definitions, hands out ref ids), ReadFile (with its byte range) and ReadDir
 from local source ops (honouring the include pattern and follow paths, as the daemon's FileSync
 would; other filters are not applied) and from image source ops (a directory per image),
-ResolveImageConfig from a table, Warn and Return. The real daemon (Docker Engine) is exercised by the end-to-end tests.
+ResolveImageConfig from a table, Warn and Return; and, for tests of a faulty daemon, ReadFile
+answers with bytes added or cut (`read_skew`). It runs no ops: a FileOp's ref reads its first
+source. The real daemon (Docker Engine) is exercised by the end-to-end tests.
 """
 
 from __future__ import annotations

@@ -24,9 +24,9 @@ from pun.diagnostics import PunError, error
 from pun.epoch import SOURCE_DATE_EPOCH, parse_epoch
 from pun.frontend.bridge import MAX_MESSAGE_BYTES, Bridge, BridgeError, DirEntry
 from pun.frontend.caps import PROTO_REFARRAY, READ_DIR, Capabilities
+from pun.gopath import has_wildcards
 from pun.llb.identity import new_id
 from pun.llb.marshal import MarshalOptions, marshal
-from pun.gopath import has_wildcards
 from pun.llb.state import Copy, State, image, local, scratch
 from pun.platform import Platform
 from pun.reference import InvalidReference, normalize
@@ -162,7 +162,9 @@ class _BridgeImages(ImageFiles):
         whole = reference == self.request.from_image  # all its files reach the rootfs
         state = image(normalized, self.platform)
         if not whole:
-            state = _picked(state, [i.source for i in self.request.includes if i.image == reference])
+            state = _picked(
+                state, [i.source for i in self.request.includes if i.image == reference]
+            )
         self.fetcher.copy_state(
             state, f"rootfs image {reference}", root, skip_special=True, counted=whole
         )

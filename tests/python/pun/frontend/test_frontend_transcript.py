@@ -633,9 +633,7 @@ def test_a_fifo_in_an_initrd_rootfs_is_an_error_naming_its_line(tmp_path: Path) 
 
 
 @pytest.mark.parametrize("skew", [-1, 1])
-def test_a_short_or_long_read_is_an_error_naming_the_rootfs_line(
-    tmp_path: Path, skew: int
-) -> None:
+def test_a_short_or_long_read_is_an_error_naming_the_rootfs_line(tmp_path: Path, skew: int) -> None:
     # A solved ref cannot change, so any answer but the asked-for bytes is the daemon's fault:
     # never a cut (or padded) file in the rootfs.
     context = rootfs_context(tmp_path)
