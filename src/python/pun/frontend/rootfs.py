@@ -5,8 +5,8 @@ local (pun.rootfs.make, pun.convert). A frontend has no such local, and no clien
 asks BuildKit for the files instead: it solves the context local (filtered to the includes, as
 the Dockerfile frontend filters its context: `local.followpaths` and the ignore file's
 `local.excludepatterns`) and each image the rootfs reads (`from=IMAGE`, bunnyfile includes
-`from:`), copies those refs' files into a private directory over the gateway's ReadDir and
-ReadFile, and runs pun.rootfs.make.make_artifact on that directory: the same code, the same
+`from:`; of an image only includes read, a FileOp copy of just the included paths), copies
+those refs' files into a private directory over the gateway's ReadDir and ReadFile, and runs pun.rootfs.make.make_artifact on that directory: the same code, the same
 rules, the same bytes. The artifact then travels inside the LLB (a FileOp mkfile the copy to
 `path` reads, pun.convert `rootfs_artifact`), so it is bounded by the gateway's message size.
 """
@@ -34,8 +34,8 @@ from pun.rootfs.images import ImageFiles
 from pun.rootfs.make import GZIP, make_artifact
 
 # The gateway's message limit (BuildKit v0.32.2 frontend/gateway/gateway.go: containerd's
-# 16 MiB), less a quarter for the rest of the LLB the Solve that carries the artifact carries:
-# artifacts above this are refused, with `pun build` as the way out.
+# 16 MiB), less a quarter for the rest of the LLB that the Solve carrying the artifact
+# carries: artifacts above this are refused, with `pun build` as the way out.
 MAX_ARTIFACT_BYTES = MAX_MESSAGE_BYTES // 4 * 3
 # ReadFile answers in pieces this big, well under the limit in both directions.
 READ_CHUNK_BYTES = 4 * 1024 * 1024
