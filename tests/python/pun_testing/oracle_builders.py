@@ -160,10 +160,16 @@ def _errors(stderr: str) -> str:
     return "\n".join(lines) or stderr
 
 
+def oci_manifest(archive: Path) -> Dict[str, Any]:
+    """The manifest of an OCI layout archive's one image, read with tarfile."""
+    index = archive_json(archive, "index.json")
+    manifest: Dict[str, Any] = archive_json(archive, _blob(index["manifests"][0]["digest"]))
+    return manifest
+
+
 def oci_config(archive: Path) -> Dict[str, Any]:
     """The image config of an OCI layout archive's one image, read with tarfile."""
-    index = archive_json(archive, "index.json")
-    manifest = archive_json(archive, _blob(index["manifests"][0]["digest"]))
+    manifest = oci_manifest(archive)
     config: Dict[str, Any] = archive_json(archive, _blob(manifest["config"]["digest"]))
     return config
 

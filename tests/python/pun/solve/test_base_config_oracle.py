@@ -9,7 +9,6 @@ builders, over a hand-made base image (tarfile + json, not pun's image code) in 
 from __future__ import annotations
 
 import json
-import tarfile
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
@@ -19,6 +18,7 @@ from pun_testing.building import pun_build
 from pun_testing.buildkit import require_buildkit
 from pun_testing.docker_engine import docker_engine, unique_tag
 from pun_testing.images import config_layout
+from pun_testing.oracle_builders import oci_config, oci_manifest
 from pun_testing.registry import push_layout, start_registry, stop_registry
 from pun_testing.rootfs import umoci_rootfs
 from pun_testing.trees import differences, docker_build, tree, tree_of_tar, write_context
@@ -63,20 +63,6 @@ def _context(tmp_path: Path, image: str) -> Path:
     context = write_context(tmp_path / "ctx", {"Containerfile": "", **FILES})
     (context / "Containerfile").write_text(CONTAINERFILE.format(img=image))
     return context
-
-
-def _archive_config(archive: Path) -> Dict[str, Any]:
-    """The image config of a one-platform OCI archive, read with tarfile and json."""
-    with tarfile.open(archive) as tar:
-
-        def member(name: str) -> Any:
-            handle = tar.extractfile(name)
-            assert handle is not None, name
-            return json.load(handle)
-
-        descriptor = member("index.json")["manifests"][0]
-        manifest = member("blobs/sha256/" + descriptor["digest"].split(":", 1)[1])
-        return dict(member("blobs/sha256/" + manifest["config"]["digest"].split(":", 1)[1]))
 
 
 def _docker(context: Path, tmp_path: Path, build_args: List[str]) -> Tuple[Dict[str, Any], Path]:
@@ -126,7 +112,7 @@ def test_pun_build_reads_the_base_config_as_docker_build(
     assert result.code == 0, result.err
     # No warning about what the base image would have changed: it was resolved.
     assert "base image's" not in result.err, result.err
-    config = _archive_config(archive)["config"]
+    config = oci_config(archive)["config"]
     assert {k: config.get(k) for k in FIELDS} == {k: expected_config.get(k) for k in FIELDS}
     # Stated facts, so that a Docker that changed shows up here too.
     assert "PATH=/basebin:/usr/bin:/x" in config["Env"]
@@ -177,7 +163,7 @@ def test_from_scratch_starts_with_empty_images_path(tmp_path: Path) -> None:
         tmp_path / "cache",
     )
     assert built.code == 0, built.err
-    config = _archive_config(archive)["config"]
+    config = oci_config(archive)["config"]
     assert config["Env"] == expected["Env"]
     assert config["Labels"]["p"] == expected["Labels"]["p"]
     assert config["Env"] == ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/x"]
@@ -205,19 +191,6 @@ def entrypoint_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stop_registry(process)
 
 
-def _manifest_annotations(archive: Path) -> Dict[str, str]:
-    with tarfile.open(archive) as tar:
-
-        def member(name: str) -> Any:
-            handle = tar.extractfile(name)
-            assert handle is not None, name
-            return json.load(handle)
-
-        descriptor = member("index.json")["manifests"][0]
-        manifest = member("blobs/sha256/" + descriptor["digest"].split(":", 1)[1])
-        return dict(manifest.get("annotations") or {})
-
-
 @pytest.mark.parametrize(
     "instruction, guest",
     [
@@ -237,7 +210,7 @@ def test_both_urunc_generations_boot_the_same_guest_over_a_base_entrypoint(
     )
     assert built.code == 0, built.err
     assert "Entrypoint" not in built.err, built.err  # resolved: no warning about it
-    config = _archive_config(archive)["config"]
+    config = oci_config(archive)["config"]
     booted_by_new_urunc = " ".join((config.get("Entrypoint") or []) + (config.get("Cmd") or []))
     assert booted_by_new_urunc == guest
-    assert _manifest_annotations(archive)["com.urunc.unikernel.cmdline"] == guest
+    assert oci_manifest(archive)["annotations"]["com.urunc.unikernel.cmdline"] == guest
