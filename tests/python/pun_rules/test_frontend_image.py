@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tarfile
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, List, Tuple
 
 import pytest
 from pants.core.goals.package import BuiltPackage
@@ -34,7 +34,7 @@ from pun_rules.subsystems.frontend_freezer import FrontendFreezerPex
 from pun_testing.images import archive_json
 from pun_testing.pants_rules import configure, new_rule_runner, offline_env, offline_options
 from pun_testing.registry import Registry, registry
-from pun_testing.tools import require, run
+from pun_testing.tools import require, run, skopeo_inspect
 
 __all__ = ["registry"]  # pytest fixture, used by name below
 
@@ -82,10 +82,6 @@ def package(rule_runner: RuleRunner, build: str, out: Path) -> Tuple[BuiltPackag
     return built, target
 
 
-def skopeo(ref: str, *flags: str) -> Dict[str, Any]:
-    return dict(json.loads(run([require("skopeo"), "inspect", *flags, ref]).stdout))
-
-
 def in_empty_root(rootfs: Path, argv: List[str]) -> subprocess.CompletedProcess:
     """Run a program chrooted into `rootfs`, which must hold everything it needs (as root;
     a private mount namespace lends it this machine's /dev, as a container runtime would)."""
@@ -110,7 +106,7 @@ def test_package_freezes_pun_into_a_self_contained_image(
     ]
     image = next(a for a in built.artifacts if isinstance(a, BuiltUnikernelImage))
     archive = f"oci-archive:{tmp_path}/tools/frontend.oci.tar"
-    inspected = skopeo(archive)
+    inspected = skopeo_inspect(archive)
     description = json.loads((tmp_path / "tools/frontend.image.json").read_text())
     assert inspected["Digest"] == description["digest"] == image.image_digest
     assert description["names"] == ["pun:latest"]
@@ -122,12 +118,12 @@ def test_package_freezes_pun_into_a_self_contained_image(
     assert (description["version"], description["kind"]) == (1, "pun_frontend_image")
     assert description["platform"] == f"{inspected['Os']}/{inspected['Architecture']}"
     assert description["labels"] == inspected["Labels"]
-    assert description["annotations"] == skopeo(archive, "--raw").get("annotations", {})
+    assert description["annotations"] == skopeo_inspect(archive, "--raw").get("annotations", {})
     assert len(inspected["Layers"]) == 1
     # The index names the image as BuildKit's exporter does (containerd's import reads it).
     (entry,) = archive_json(tmp_path / "tools/frontend.oci.tar", "index.json")["manifests"]
     assert entry["annotations"]["io.containerd.image.name"] == "docker.io/library/pun:latest"
-    config = skopeo(archive, "--config")["config"]
+    config = skopeo_inspect(archive, "--config")["config"]
     assert config["Entrypoint"] == ["/usr/lib/pun/pun"]
     # BuildKit reads this label to run the frontend without a network.
     assert config["Labels"]["moby.buildkit.frontend.network.none"] == "true"
@@ -209,7 +205,7 @@ def test_publish_pushes_the_packaged_bytes_under_every_name(
         assert rule_runner.run_interactive_process(job.process).exit_code == 0
 
     for name in names:
-        pushed = skopeo(f"docker://{name}", "--tls-verify=false")
+        pushed = skopeo_inspect(f"docker://{name}", "--tls-verify=false")
         assert pushed["Digest"] == image.image_digest
 
 
@@ -222,10 +218,10 @@ def test_docker_output_is_loadable_and_named(rule_runner: RuleRunner, tmp_path: 
     archive = tmp_path / "tools/frontend.docker.tar"
     description = json.loads((tmp_path / "tools/frontend.image.json").read_text())
     # Also an OCI layout, holding Docker's media types: the same manifest either way.
-    raw = skopeo(f"oci-archive:{archive}", "--raw")
+    raw = skopeo_inspect(f"oci-archive:{archive}", "--raw")
     assert raw["mediaType"] == "application/vnd.docker.distribution.manifest.v2+json"
-    assert skopeo(f"oci-archive:{archive}")["Digest"] == description["digest"]
-    config = skopeo(f"docker-archive:{archive}", "--config")["config"]
+    assert skopeo_inspect(f"oci-archive:{archive}")["Digest"] == description["digest"]
+    config = skopeo_inspect(f"docker-archive:{archive}", "--config")["config"]
     assert config["Entrypoint"] == ["/usr/lib/pun/pun"]
     # What `docker load` tags the image as.
     (entry,) = archive_json(archive, "manifest.json")

@@ -7,7 +7,6 @@ import json
 import tarfile
 from pathlib import Path
 from textwrap import dedent
-from typing import Any, Dict
 
 import pytest
 from pants.core.goals.package import BuiltPackage
@@ -19,7 +18,7 @@ from pants.testutil.rule_runner import QueryRule, RuleRunner
 from pun_rules.field_sets import UnikernelImageFieldSet
 from pun_rules.goals.package import BuiltUnikernelImage
 from pun_testing.pants_rules import configure, new_rule_runner, offline_env, offline_options
-from pun_testing.tools import require, run
+from pun_testing.tools import require, run, skopeo_inspect
 
 LABELS = {
     "com.urunc.unikernel.binary": "/unikernel/app.hvt",
@@ -72,10 +71,6 @@ def package(rule_runner: RuleRunner, name: str, out: Path) -> BuiltPackage:
     return built
 
 
-def skopeo(ref: str, *flags: str) -> Dict[str, Any]:
-    return dict(json.loads(run([require("skopeo"), "inspect", *flags, ref]).stdout))
-
-
 def test_package_writes_an_oci_archive_and_its_description(
     rule_runner: RuleRunner, tmp_path: Path
 ) -> None:
@@ -86,11 +81,11 @@ def test_package_writes_an_oci_archive_and_its_description(
     assert [a.relpath for a in built.artifacts] == ["uk/img.oci.tar", "uk/img.image.json"]
     description = json.loads((tmp_path / "uk/img.image.json").read_text())
     archive = f"oci-archive:{tmp_path}/uk/img.oci.tar"
-    inspected = skopeo(archive)
+    inspected = skopeo_inspect(archive)
     assert inspected["Digest"] == description["digest"] == image.image_digest
     assert inspected["Labels"] == LABELS
     assert (inspected["Os"], inspected["Architecture"]) == ("linux", "amd64")
-    manifest = skopeo(archive, "--raw")
+    manifest = skopeo_inspect(archive, "--raw")
     assert manifest["annotations"] == {**LABELS, "org.example.team": "kernels"}
     assert description["annotations"] == manifest["annotations"]
     assert description["names"] == ["uk/img:latest"] and description["tags"] == ["latest"]
@@ -119,7 +114,7 @@ def test_package_writes_an_oci_archive_and_its_description(
 def test_docker_output_is_loadable_and_named(rule_runner: RuleRunner, tmp_path: Path) -> None:
     package(rule_runner, "dock", tmp_path)
     archive = tmp_path / "uk/dock.docker.tar"
-    inspected = skopeo(f"docker-archive:{archive}")
+    inspected = skopeo_inspect(f"docker-archive:{archive}")
     assert inspected["Labels"] == LABELS
     with tarfile.open(archive) as tar:
         handle = tar.extractfile("manifest.json")
@@ -150,7 +145,7 @@ def test_a_block_rootfs_is_made_inside_the_build_process(
 ) -> None:
     package(rule_runner, "blk", tmp_path)
     archive = tmp_path / "uk" / "blk.oci.tar"
-    labels = skopeo(f"oci-archive:{archive}")["Labels"]
+    labels = skopeo_inspect(f"oci-archive:{archive}")["Labels"]
     assert labels["com.urunc.unikernel.block"] == "/disk.ext4"
     assert labels["com.urunc.unikernel.blkMntPoint"] == "/data"
     layout, files = tmp_path / "layout", tmp_path / "files"

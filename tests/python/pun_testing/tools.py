@@ -6,10 +6,11 @@ test instead, because .ci/run installs and starts all of them: a skip there woul
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 import pytest
 
@@ -52,6 +53,13 @@ def run(
             f"{argv} failed ({done.returncode}):\n{done.stdout.decode()}\n{done.stderr.decode()}"
         )
     return done
+
+
+def skopeo_inspect(ref: str, *flags: str) -> Dict[str, Any]:
+    """`skopeo inspect FLAGS REF` (an independent reader of images and registries) as JSON:
+    `--config` for the image config, `--raw` for the manifest or index."""
+    value: Dict[str, Any] = json.loads(run([require("skopeo"), "inspect", *flags, ref]).stdout)
+    return value
 
 
 def docker_env() -> Dict[str, str]:

@@ -27,7 +27,7 @@ from pun_testing.frontend_image import frontend_archive
 from pun_testing.registry import Registry, start_registry, stop_registry
 from pun_testing.rootfs import listing, umoci_rootfs, writable_copy
 from pun_testing.shared import BUNNY, CASES
-from pun_testing.tools import require
+from pun_testing.tools import require, skopeo_inspect
 
 __all__ = ["buildkit"]  # pytest fixture, used by name below
 
@@ -80,26 +80,15 @@ def expected_labels(case: str) -> Dict[str, str]:
 def test_buildctl_gateway_build_is_annotated_with_the_recorded_rootfs(
     frontend: str, case: str, tmp_path: Path
 ) -> None:
-    skopeo = require("skopeo")
     archive = tmp_path / "image.tar"
     built = buildctl(
         frontend, case_context(case, tmp_path / "context"), "--output", f"type=oci,dest={archive}"
     )
     assert built.returncode == 0, built.stderr
     labels = expected_labels(case)
-    manifest = json.loads(
-        subprocess.run(
-            [skopeo, "inspect", "--raw", f"oci-archive:{archive}"], capture_output=True, check=True
-        ).stdout
-    )
+    manifest = skopeo_inspect(f"oci-archive:{archive}", "--raw")
     assert labels.items() <= (manifest.get("annotations") or {}).items()
-    config = json.loads(
-        subprocess.run(
-            [skopeo, "inspect", "--config", f"oci-archive:{archive}"],
-            capture_output=True,
-            check=True,
-        ).stdout
-    )
+    config = skopeo_inspect(f"oci-archive:{archive}", "--config")
     assert config["config"].get("Labels", {}) == labels  # Go omits an empty Labels
     umoci_rootfs(archive, tmp_path, rootless=True)
     rootfs = tmp_path / "bundle" / "rootfs"
@@ -160,7 +149,6 @@ def test_the_three_builders_describe_the_image_alike(frontend: str, tmp_path: Pa
     frontend's metadata keeps them), as skopeo reads them."""
     from pun_testing.building import pun_build
 
-    skopeo = require("skopeo")
     context = tmp_path / "context"
     context.mkdir()
     (context / "Containerfile").write_text(THREE_WAY)
@@ -188,21 +176,12 @@ def test_the_three_builders_describe_the_image_alike(frontend: str, tmp_path: Pa
         assert result.code == 0, result.err
 
     def described(archive: Path) -> Dict[str, object]:
-        def inspect(*flags: str) -> Dict[str, object]:
-            out = subprocess.run(
-                [skopeo, "inspect", *flags, f"oci-archive:{archive}"],
-                capture_output=True,
-                check=True,
-                timeout=60,
-            ).stdout
-            value: Dict[str, object] = json.loads(out)
-            return value
-
-        config = inspect("--config")
+        ref = f"oci-archive:{archive}"
+        config = skopeo_inspect(ref, "--config")
         return {
             "config": config["config"],
             "platform": (config["os"], config["architecture"]),
-            "annotations": inspect("--raw").get("annotations"),
+            "annotations": skopeo_inspect(ref, "--raw").get("annotations"),
         }
 
     frontend_view = described(archives["frontend"])
@@ -220,7 +199,6 @@ def test_a_bunnyfile_through_the_frontend_makes_bunny_s_image(
 ) -> None:
     """bunny's examples/Redis_Rumprun.md bunnyfile, `filename=bunnyfile`: the files and the
     annotations bunny itself made of it (tests/data/bunny/redis-rumprun/expected)."""
-    skopeo = require("skopeo")
     case = BUNNY / "redis-rumprun"
     context = writable_copy(case, tmp_path / "context")
     shutil.rmtree(context / "expected")
@@ -230,19 +208,9 @@ def test_a_bunnyfile_through_the_frontend_makes_bunny_s_image(
     )
     assert built.returncode == 0, built.stderr
     bunny = json.loads((case / "expected" / "bunny.json").read_text())
-    manifest = json.loads(
-        subprocess.run(
-            [skopeo, "inspect", "--raw", f"oci-archive:{archive}"], capture_output=True, check=True
-        ).stdout
-    )
+    manifest = skopeo_inspect(f"oci-archive:{archive}", "--raw")
     assert manifest["annotations"] == bunny["annotations"]
-    config = json.loads(
-        subprocess.run(
-            [skopeo, "inspect", "--config", f"oci-archive:{archive}"],
-            capture_output=True,
-            check=True,
-        ).stdout
-    )
+    config = skopeo_inspect(f"oci-archive:{archive}", "--config")
     assert config["config"]["Cmd"] == bunny["cmd"]
     umoci_rootfs(archive, tmp_path, rootless=True)
     expected = (case / "expected" / "rootfs.txt").read_text().splitlines()
@@ -262,7 +230,6 @@ LABEL com.urunc.unikernel.mountRootfs=false com.urunc.unikernel.useDMBlock=false
 def test_several_platforms_make_one_index_through_buildkit(frontend: str, tmp_path: Path) -> None:
     """`--opt platform=a,b`: BuildKit's own exporter writes the index from the frontend's
     multi-platform result; skopeo finds each platform with its own file, config and labels."""
-    skopeo = require("skopeo")
     context = tmp_path / "context"
     context.mkdir()
     (context / "Containerfile").write_text(MULTI_PLATFORM)
@@ -278,6 +245,8 @@ def test_several_platforms_make_one_index_through_buildkit(frontend: str, tmp_pa
         f"type=oci,dest={archive}",
     )
     assert built.returncode == 0, built.stderr
+
+    skopeo = require("skopeo")
 
     def skopeo_json(*args: str) -> Dict:
         done = subprocess.run([skopeo, *args], capture_output=True, check=True)

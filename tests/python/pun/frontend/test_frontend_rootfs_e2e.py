@@ -23,7 +23,7 @@ from pun_testing.docker_engine import push_archive, unique_tag
 from pun_testing.frontend_image import frontend_archive
 from pun_testing.registry import Registry, start_registry, stop_registry
 from pun_testing.rootfs import listing, umoci_rootfs
-from pun_testing.tools import require
+from pun_testing.tools import require, skopeo_inspect
 
 __all__ = ["buildkit"]  # pytest fixture, used by name below
 
@@ -142,20 +142,12 @@ def embedded_build(context: Path, archive: Path, filename: str, work: Path) -> N
 
 
 def described(archive: Path) -> Dict[str, object]:
-    skopeo = require("skopeo")
-
-    def inspect(*flags: str) -> Dict[str, object]:
-        out = subprocess.run(
-            [skopeo, "inspect", *flags, f"oci-archive:{archive}"],
-            capture_output=True,
-            check=True,
-            timeout=60,
-        ).stdout
-        value: Dict[str, object] = json.loads(out)
-        return value
-
-    config = inspect("--config")
-    return {"config": config["config"], "annotations": inspect("--raw").get("annotations")}
+    ref = f"oci-archive:{archive}"
+    config = skopeo_inspect(ref, "--config")
+    return {
+        "config": config["config"],
+        "annotations": skopeo_inspect(ref, "--raw").get("annotations"),
+    }
 
 
 def cpio_names(data: bytes) -> List[str]:
