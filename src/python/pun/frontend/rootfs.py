@@ -6,9 +6,10 @@ asks BuildKit for the files instead: it solves the context local (filtered to th
 the Dockerfile frontend filters its context: `local.followpaths` and the ignore file's
 `local.excludepatterns`) and each image the rootfs reads (`from=IMAGE`, bunnyfile includes
 `from:`; of an image only includes read, a FileOp copy of just the included paths), copies
-those refs' files into a private directory over the gateway's ReadDir and ReadFile, and runs pun.rootfs.make.make_artifact on that directory: the same code, the same
-rules, the same bytes. The artifact then travels inside the LLB (a FileOp mkfile the copy to
-`path` reads, pun.convert `rootfs_artifact`), so it is bounded by the gateway's message size.
+those refs' files into a private directory over the gateway's ReadDir and ReadFile, and runs
+pun.rootfs.make.make_artifact on that directory: the same code, the same rules, the same bytes.
+The artifact then travels inside the LLB (a FileOp mkfile the copy to `path` reads,
+pun.convert `rootfs_artifact`), so it is bounded by the gateway's message size.
 """
 
 from __future__ import annotations
