@@ -8,12 +8,13 @@ Containerfile line each op came from. Used by the CLI, the frontend and the Pant
 from __future__ import annotations
 
 from pun.containerfile.parser import ParseOptions, parse_containerfile
-from pun.containerfile.plan import PackPlan
+from pun.containerfile.plan import BaseUnknownError, PackPlan
 from pun.convert import (
     COMPAT_DOCKER,
     COMPAT_MODES,
     COMPAT_PUN,
     ConvertOptions,
+    base_pull_platform,
     plan_to_state,
     pull_platform,
     resolve_dest,
@@ -25,12 +26,12 @@ from pun.llb.marshal import MarshalOptions, SourceFile, marshal_with_sources
 from pun.llb.state import normalize_dest
 from pun.platform import DEFAULT_TARGET, Platform
 from pun.records import Record
-from pun.urunc import LabelSite, urunc_json, validate
+from pun.urunc import HYPERVISOR, LabelSite, urunc_json, validate
 from pun.urunc_bridge import bridge
 
 TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
 if TYPE_CHECKING:
-    from typing import Any, Callable, List, Mapping, Optional, Tuple
+    from typing import Any, Callable, Dict, List, Mapping, Optional, Set, Tuple
 
 
 class GenerateOptions(Record):
@@ -83,6 +84,7 @@ def read_plan(text: str, options: GenerateOptions = GenerateOptions()) -> PackPl
                 target_platform=options.target_platform,
                 image_aliases=options.image_aliases,
                 base_configs=options.base_configs,
+                ignore_base_config=options.compat == COMPAT_PUN,
             ),
         )
     except PunError:
@@ -112,6 +114,28 @@ def generate(text: str, options: GenerateOptions = GenerateOptions()) -> Generat
             f"unknown compat mode {options.compat!r}", hint="use " + " or ".join(COMPAT_MODES)
         )
     plan = read_plan(text, options)
+    try:
+        return _generate(text, plan, options)
+    except BaseUnknownError:
+        raise
+    except PunError as exc:
+        if not _base_unknown(plan, options):
+            raise
+        # A label's $VAR, say, may come from the base's Env: BasePlanner plans again with it.
+        hypervisor = plan.label_values().get(HYPERVISOR)
+        raise BaseUnknownError(exc.diagnostics, plan.base, hypervisor) from None
+
+
+def _base_unknown(plan: PackPlan, options: GenerateOptions) -> bool:
+    reference = plan.base.reference
+    return (
+        options.compat != COMPAT_PUN
+        and reference is not None
+        and str(reference) not in options.base_configs
+    )
+
+
+def _generate(text: str, plan: PackPlan, options: GenerateOptions) -> Generated:
     findings = check_urunc(plan, options.compat)
     if findings and options.strict:
         raise PunError(findings)
@@ -135,13 +159,17 @@ def generate(text: str, options: GenerateOptions = GenerateOptions()) -> Generat
     base_entrypoint = _base_entrypoint(plan, options)
     guest_args = spec.guest_args(base_entrypoint or ())
     bridged = bridge(
-        labels, plan.label_lines(), plan.config, guest_args, plan.path, base_entrypoint
+        labels,
+        plan.label_lines(),
+        plan.config,
+        guest_args,
+        plan.path,
+        base_entrypoint,
+        derive=options.compat != COMPAT_PUN,  # the original wrote the labels only
     )
     if bridged.needs_base_config:
         plan = plan._replace(needs_base_config=True)
-    packed = dict(labels)
-    if options.compat != COMPAT_PUN:  # the original wrote the labels only
-        packed.update(bridged.derived)
+    packed = {**labels, **bridged.derived}
     spec = spec._replace(steps=bridged.steps, annotations=tuple(sorted(packed.items())))
     state = plan_to_state(plan, urunc_json(packed), convert)
     unique = options.local_unique_id if options.local_unique_id is not None else new_id()
@@ -167,22 +195,90 @@ def _base_entrypoint(plan: PackPlan, options: GenerateOptions) -> Optional[Tuple
     return None if config is None else config.entrypoint
 
 
+class BasePlanner:
+    """generate(), with the base image's config where it changes the plan, in steps the caller
+    drives: BuildKit resolves the base before converting (`dockerfile2llb` toDispatchState);
+    pun plans without it first and resolves only when that plan depends on it, so FROM scratch,
+    `--compat pun` and most builds pay nothing. One rule for every resolver (`pun build`, the
+    frontend, the Pants rule's Process):
+
+        planner = BasePlanner(text, options)
+        base = planner.base_to_resolve()
+        while base is not None:
+            planner.resolved(base, config_of(base))  # a BaseConfig, or None: none to be had
+            base = planner.base_to_resolve()
+        generated = planner.result()  # raises the last plan's PunError
+
+    The config is needed when the plan says so (PackPlan.needs_base_config) or when it failed
+    after `FROM <image>` (BaseUnknownError: the config may be what it lacked); that plan's
+    error is reported only if the config cannot be had, else the next plan's. A config
+    resolved for another platform than the next plan pulls (a hypervisor label behind the
+    error) is resolved again, once per (image, platform).
+    """
+
+    def __init__(self, text: str, options: GenerateOptions) -> None:
+        self.text = text
+        self.options = options  # with every resolved config in base_configs
+        self._tried: Set[BaseSpec] = set()
+        self._resolved_for: Dict[str, BaseSpec] = {}
+        self._plan(options)
+
+    def _plan(self, options: GenerateOptions) -> None:
+        self.options = options
+        self._failure: Optional[PunError] = None
+        self._generated: Optional[Generated] = None
+        self._needed: Optional[BaseSpec] = None
+        try:
+            self._generated = generate(self.text, options)
+        except BaseUnknownError as exc:
+            self._failure = exc
+            convert = ConvertOptions(
+                target_platform=options.target_platform, base_platform=options.base_platform
+            )
+            platform = base_pull_platform(exc.base, exc.hypervisor, convert)
+            if exc.base.reference is not None and platform is not None:
+                self._needed = BaseSpec(str(exc.base.reference), platform)
+            return
+        except PunError as exc:
+            self._failure = exc
+            return
+        base = self._generated.image.base
+        if base is None:
+            return
+        elsewhere = self._resolved_for.get(base.reference, base) != base
+        if self._generated.plan.needs_base_config or elsewhere:
+            self._needed = base
+
+    def base_to_resolve(self) -> Optional[BaseSpec]:
+        """The base image (and the platform it is pulled for) whose config the plan needs."""
+        return None if self._needed in self._tried else self._needed
+
+    def resolved(self, base: BaseSpec, config: Optional[BaseConfig]) -> None:
+        """Plan again with `base`'s config; None keeps the plan (and its warnings or error)."""
+        self._tried.add(base)
+        if config is None:
+            return
+        self._resolved_for[base.reference] = base
+        configs = {**self.options.base_configs, base.reference: config}
+        self._plan(self.options._replace(base_configs=configs))
+
+    def result(self) -> Generated:
+        if self._failure is not None:
+            raise self._failure
+        assert self._generated is not None
+        return self._generated
+
+
 def generate_with_base(
     text: str,
     options: GenerateOptions,
     resolve: Callable[[BaseSpec], Optional[Mapping[str, Any]]],
 ) -> Generated:
-    """generate(), with the base image's config where it changes the plan: plan once; only if
-    the plan says it needed the config (PackPlan.needs_base_config: FROM scratch and most
-    builds do not), ask `resolve` (base -> its image config JSON, or None: keep the first plan
-    and its warnings) and plan again with it, as BuildKit resolves the base before converting.
-    """
-    generated = generate(text, options)
-    base = generated.image.base
-    if not generated.plan.needs_base_config or base is None:
-        return generated
-    config = resolve(base)
-    if config is None:
-        return generated
-    configs = {**options.base_configs, base.reference: BaseConfig.from_image_config(config)}
-    return generate(text, options._replace(base_configs=configs))
+    """BasePlanner with `resolve` (base -> its image config JSON, or None: keep the plan)."""
+    planner = BasePlanner(text, options)
+    base = planner.base_to_resolve()
+    while base is not None:
+        config = resolve(base)
+        planner.resolved(base, None if config is None else BaseConfig.from_image_config(config))
+        base = planner.base_to_resolve()
+    return planner.result()

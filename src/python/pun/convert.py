@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import posixpath
 
-from pun.containerfile.plan import CopyInstruction, PackPlan, WorkdirInstruction
+from pun.containerfile.plan import BaseImage, CopyInstruction, PackPlan, WorkdirInstruction
 from pun.diagnostics import error
 from pun.gopath import clean as go_clean
 from pun.llb.state import Copy, Mkdir, Mkfile, Owner, State, image, local, scratch
@@ -63,15 +63,19 @@ class ConvertOptions(Record):
 
 def pull_platform(plan: PackPlan, options: ConvertOptions) -> Optional[Platform]:
     """The platform the base image is pulled for (None for FROM scratch)."""
-    reference = plan.base.reference
-    if reference is None:
+    return base_pull_platform(plan.base, plan.label_values().get(HYPERVISOR), options)
+
+
+def base_pull_platform(
+    base: BaseImage, hypervisor: Optional[str], options: ConvertOptions
+) -> Optional[Platform]:
+    """pull_platform, from the FROM line and the hypervisor label alone."""
+    if base.reference is None:
         return None
     return (
-        plan.base.platform
+        base.platform
         or options.base_platform
-        or base_image_platform(
-            reference.domain, options.target_platform, plan.label_values().get(HYPERVISOR)
-        )
+        or base_image_platform(base.reference.domain, options.target_platform, hypervisor)
     )
 
 

@@ -43,9 +43,11 @@ def bridge(
     guest_args: Optional[Tuple[str, ...]],
     path: str,
     base_entrypoint: Optional[Tuple[str, ...]] = (),
+    derive: bool = True,
 ) -> Bridged:
     """`guest_args`: Entrypoint + Cmd over `base_entrypoint` (ImageSpec.guest_args), which is
-    () for FROM scratch and None for a base image whose config is not known."""
+    () for FROM scratch and None for a base image whose config is not known. `derive` False
+    (`--compat pun`, which writes the labels only): no cmdline is derived from CMD."""
     notes: List[Diagnostic] = []
     derived: Dict[str, str] = {}
     needs_base = False
@@ -57,7 +59,7 @@ def bridge(
         if base_entrypoint != ():  # the base may have one, which urunc 0.7+ would run first
             steps = steps + (SetEntrypoint((), False, line),)
         steps = steps + (SetCmd(tuple(cmdline.split(" ")), False, line),)
-    elif cmdline is None and guest_args:  # `CMD []` gives no arguments to derive
+    elif cmdline is None and guest_args and derive:  # `CMD []` gives no arguments to derive
         derived[CMDLINE] = " ".join(guest_args)
         if base_entrypoint is None and not any(isinstance(s, SetEntrypoint) for s in steps):
             needs_base = True
@@ -69,8 +71,9 @@ def bridge(
                     "Cmd (this plan was made without the base image's config)",
                     path,
                     command_line,
-                    "write ENTRYPOINT as well (ENTRYPOINT [] for none); `pun build`, the "
-                    "frontend and the Pants rule resolve the base image's config",
+                    "write ENTRYPOINT as well (ENTRYPOINT [] for none), or give the base's "
+                    "config with `pun --LLB --base-config FILE` (`pun base-config REF > FILE`); "
+                    "`pun build`, the frontend and the Pants rule resolve it",
                 )
             )
     elif cmdline is not None and guest_args is not None and cmdline != " ".join(guest_args):

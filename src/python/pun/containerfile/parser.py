@@ -15,6 +15,7 @@ from pun.containerfile.copy_rules import COPY_FLAGS_IGNORED, CopyRules
 from pun.containerfile.directives import Directives
 from pun.containerfile.plan import (
     BaseImage,
+    BaseUnknownError,
     CopyInstruction,
     IgnoredInstruction,
     Label,
@@ -25,10 +26,11 @@ from pun.containerfile.plan import (
 from pun.containerfile.splitter import Instruction, Split, SplitError, split_instructions
 from pun.containerfile.stage_rules import StageRules
 from pun.containerfile.words import WordError, process_word
-from pun.diagnostics import Diagnostic, error, warning
+from pun.diagnostics import Diagnostic, PunError, error, warning
 from pun.imagespec import DEFAULT_SHELL, BaseConfig, ConfigStep, SetEnv, SetLabel
 from pun.platform import DEFAULT_TARGET, Platform, build_platform
 from pun.records import Record
+from pun.urunc import HYPERVISOR
 
 TYPE_CHECKING = False  # typing is imported for mypy only: see pun.records
 if TYPE_CHECKING:
@@ -86,6 +88,9 @@ class ParseOptions(Record):
     # reads before converting. Absent: the plan says so (PackPlan.needs_base_config) where it
     # would have changed the meaning, and warns.
     base_configs: Mapping[str, BaseConfig] = {}
+    # `--compat pun`: the original pun read nothing of its base image, so neither does the
+    # plan (base_configs unused, nothing recorded as needing them, no warning about them).
+    ignore_base_config: bool = False
 
 
 def parse_containerfile(text: str, options: ParseOptions = ParseOptions()) -> PackPlan:
@@ -240,6 +245,17 @@ class _PlanBuilder(CopyRules, StageRules):
                 first,
                 "add `FROM scratch` (or FROM <image>) as the first instruction",
             )
+        try:
+            return self._build(commands)
+        except PunError as exc:
+            if not self.base_unknown or self.base is None:
+                raise
+            # The base's config may change what failed (`WORKDIR $APPDIR`, a relative rootfs
+            # src): say so, so a caller that can resolve it plans again (pun.api.BasePlanner).
+            hypervisor = next((v.value for v in reversed(self.labels) if v.key == HYPERVISOR), None)
+            raise BaseUnknownError(exc.diagnostics, self.base, hypervisor) from None
+
+    def _build(self, commands: Sequence[Command]) -> PackPlan:
         for command in commands:
             self._dispatch(command)
         assert self.base is not None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pun.diagnostics import Diagnostic
+from pun.diagnostics import Diagnostic, PunError
 from pun.imagespec import ConfigStep
 from pun.platform import Platform
 from pun.records import Record
@@ -27,6 +27,21 @@ class BaseImage(Record):
     @property
     def is_scratch(self) -> bool:
         return self.reference is None
+
+
+class BaseUnknownError(PunError):
+    """An error in a plan made after `FROM <image>` without that image's config: the config
+    (its Env, WorkingDir, User) might make it go away, as `WORKDIR $APPDIR` with the base's
+    APPDIR does, so a caller that can resolve the base plans again with it and reports that
+    plan's error instead (pun.api.BasePlanner). `hypervisor` is the label read so far, for the
+    platform the base is pulled for."""
+
+    def __init__(
+        self, diagnostics: Tuple[Diagnostic, ...], base: BaseImage, hypervisor: Optional[str]
+    ) -> None:
+        super().__init__(diagnostics)
+        self.base = base
+        self.hypervisor = hypervisor
 
 
 class CopyInstruction(Record):

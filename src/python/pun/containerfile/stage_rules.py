@@ -92,6 +92,8 @@ class StageRules:
             return
         reference = self._reference(name or values[0], "FROM", command.line)
         self.base = BaseImage(reference=reference, line=command.line, platform=platform, name=name)
+        if self.options.ignore_base_config:
+            return  # --compat pun: the plan is the same whatever the base holds
         config = self.options.base_configs.get(str(reference))
         if config is None:
             self.base_unknown = True
