@@ -209,6 +209,9 @@ class BasePlanner:
             base = planner.base_to_resolve()
         generated = planner.result()  # raises the last plan's PunError
 
+    (`run(resolve)` is that loop with a callback; the Pants rule, whose resolver is a Process
+    it awaits, writes the loop out.)
+
     The config is needed when the plan says so (PackPlan.needs_base_config) or when it failed
     after `FROM <image>` (BaseUnknownError: the config may be what it lacked); that plan's
     error is reported only if the config cannot be had, else the next plan's. A config
@@ -228,10 +231,11 @@ class BasePlanner:
         self._failure: Optional[PunError] = None
         self._generated: Optional[Generated] = None
         self._needed: Optional[BaseSpec] = None
+        self.from_line: Optional[int] = None  # the FROM line, for a resolver's messages
         try:
             self._generated = generate(self.text, options)
         except BaseUnknownError as exc:
-            self._failure = exc
+            self._failure, self.from_line = exc, exc.base.line
             convert = ConvertOptions(
                 target_platform=options.target_platform, base_platform=options.base_platform
             )
@@ -242,6 +246,7 @@ class BasePlanner:
         except PunError as exc:
             self._failure = exc
             return
+        self.from_line = self._generated.plan.base.line
         base = self._generated.image.base
         if base is None:
             return
@@ -268,17 +273,21 @@ class BasePlanner:
         assert self._generated is not None
         return self._generated
 
+    def run(self, resolve: Callable[[BaseSpec], Optional[Mapping[str, Any]]]) -> Generated:
+        """The loop, with `resolve` (base -> its image config JSON, or None)."""
+        base = self.base_to_resolve()
+        while base is not None:
+            config = resolve(base)
+            self.resolved(base, None if config is None else BaseConfig.from_image_config(config))
+            base = self.base_to_resolve()
+        return self.result()
+
 
 def generate_with_base(
     text: str,
     options: GenerateOptions,
     resolve: Callable[[BaseSpec], Optional[Mapping[str, Any]]],
 ) -> Generated:
-    """BasePlanner with `resolve` (base -> its image config JSON, or None: keep the plan)."""
-    planner = BasePlanner(text, options)
-    base = planner.base_to_resolve()
-    while base is not None:
-        config = resolve(base)
-        planner.resolved(base, None if config is None else BaseConfig.from_image_config(config))
-        base = planner.base_to_resolve()
-    return planner.result()
+    """generate(), resolving the base's config with `resolve` (base -> its image config JSON,
+    or None: keep the plan) where the plan depends on it (BasePlanner)."""
+    return BasePlanner(text, options).run(resolve)

@@ -37,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("reference", metavar="REFERENCE", help="the image, as FROM names it")
     parser.add_argument(
         "--platform",
-        default="linux/amd64",
+        default=None,
         metavar="OS/ARCH[/VARIANT]",
         help="the platform the build pulls the image for (default: linux/amd64)",
     )
@@ -66,12 +66,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         from pun.oci.resolve import resolve_image_config
         from pun.reference import InvalidReference, normalize
 
-        (platform,) = platforms(args.platform, "--platform")
+        from pun.diagnostics import error
+
+        given = platforms(args.platform, "--platform")  # None: DEFAULT_TARGET
+        if len(given) != 1:
+            raise error(
+                f"--platform takes one platform, not {args.platform}",
+                hint="run pun base-config once per platform",
+            )
+        (platform,) = given
         try:
             reference = str(normalize(args.reference))
         except InvalidReference as exc:
-            from pun.diagnostics import error
-
             raise error(f"{args.reference!r}: {exc}", hint="name an image, as FROM does") from None
         config = resolve_image_config(
             BaseSpec(reference, platform),

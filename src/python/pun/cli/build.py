@@ -269,9 +269,10 @@ def _plan(args: argparse.Namespace) -> List[Tuple[bytes, PlannedImage]]:
     from pun.api import generate_with_base
     from pun.oci.resolve import resolve_image_config
 
+    archives = dict(_image_archives(args.image_archive))
+
     def resolve(image: BaseSpec) -> Dict[str, Any]:
         # BuildKit reads the base's config before converting; only plans that need it ask.
-        archives = dict(_image_archives(args.image_archive))
         return resolve_image_config(
             image, args.cache_dir, args.insecure_registry, archives, args.progress
         )

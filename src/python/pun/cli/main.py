@@ -111,8 +111,8 @@ def _parser() -> argparse.ArgumentParser:
         "  pun initrd ...  write a deterministic initrd (newc cpio); see pun initrd --help\n"
         "  pun rootfs ...  make a Containerfile's rootfs artifact; see pun rootfs --help\n"
         "  pun run ...     boot an image archive the way urunc would; see pun run --help\n"
-        "  pun base-config ...  a base image's Env, WorkingDir and User as JSON (what a plan "
-        "reads)",
+        "  pun base-config ...  a base image's Env, WorkingDir, User and Entrypoint as JSON "
+        "(what a plan reads)",
         formatter_class=_HelpFormatter,
         allow_abbrev=False,
     )
@@ -149,7 +149,8 @@ def _parser() -> argparse.ArgumentParser:
         "--base-config",
         metavar="FILE",
         help="the FROM image's config (JSON, as `pun base-config` or `skopeo inspect --config` "
-        "print it): $VAR, relative paths and WORKDIR's owner then read it, as docker build does",
+        "print it): $VAR, relative paths and WORKDIR's owner then read it, as docker build does, "
+        "and the cmdline derived from a CMD starts with its Entrypoint (ignored with --compat pun)",
     )
     parser.add_argument("-v", "--version", action="store_true", help="print the version and exit")
     return parser
@@ -216,19 +217,20 @@ def _frontend() -> int:
 
 
 def _write_llb(args: Union[argparse.Namespace, _Args], path: str, out: BinaryIO) -> int:
-    from pun.api import generate_with_base
     from pun.diagnostics import PunError, write_diagnostics
 
     try:
         text, options = read_containerfile(path), generate_options(args, path)
-        given = args.base_config
-        if given:
+        if args.base_config:
+            from pun.api import generate_with_base
             from pun.cli.options import read_base_config
 
-            config = read_base_config(given)
+            config = read_base_config(args.base_config)
             generated = generate_with_base(text, options, lambda base: config)
         else:
-            generated = generate_with_base(text, options, lambda base: None)
+            from pun.api import generate
+
+            generated = generate(text, options)
     except PunError as exc:
         write_diagnostics(exc.diagnostics)
         return EXIT_FAILURE

@@ -110,11 +110,22 @@ def read_base_config(path: str) -> Dict[str, Any]:
             f"--base-config {path} is not JSON: {exc}",
             hint="write it with `pun base-config REF > FILE`",
         ) from None
-    if not isinstance(value, dict) or not isinstance(value.get("config", {}), dict):
-        raise error(
-            f"--base-config {path} is not an image config (no `config` object)",
-            hint="write it with `pun base-config REF > FILE`",
-        )
+    hint = "write it with `pun base-config REF > FILE`"
+    # What BaseConfig.from_image_config reads, typed as an image config has it (a null
+    # `config` or field is an image without one).
+    config = value.get("config") if isinstance(value, dict) else None
+    if not isinstance(value, dict) or not isinstance(config or {}, dict):
+        raise error(f"--base-config {path} is not an image config (no `config` object)", hint=hint)
+    for key in ("Env", "Entrypoint"):
+        items = (config or {}).get(key)
+        if items is not None and not (
+            isinstance(items, list) and all(isinstance(i, str) for i in items)
+        ):
+            raise error(f"--base-config {path}: config.{key} is not a list of strings", hint=hint)
+    for key in ("WorkingDir", "User"):
+        text = (config or {}).get(key)
+        if text is not None and not isinstance(text, str):
+            raise error(f"--base-config {path}: config.{key} is not a string", hint=hint)
     return value
 
 

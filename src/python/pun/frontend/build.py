@@ -11,7 +11,8 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from pun.api import GenerateOptions, generate_with_base, read_plan
+from pun.api import BasePlanner, GenerateOptions, generate, read_plan
+from pun.containerfile.plan import BaseUnknownError
 from pun.diagnostics import Diagnostic, PunError, error
 from pun.dockerignore import read_patterns
 from pun.frontend.bridge import Bridge, BridgeError, BridgeWarning, Pong
@@ -126,9 +127,13 @@ def run_build(
         platform_given=bool(request.platforms),
     )
     # Like the Dockerfile frontend, look for the ignore file only once the file parses, and
-    # only when a COPY reads the context.
-    plan = read_plan(source.text, options)
-    if plan.copy_sources():
+    # only when a COPY reads the context (or may, once the base's config is known).
+    try:
+        plan = read_plan(source.text, options)
+        reads_context = bool(plan.copy_sources()) or plan.needs_base_config
+    except BaseUnknownError:
+        reads_context = True
+    if reads_context:
         options = options._replace(
             context_excludes=read_ignore_patterns(bridge, source, pong.caps, log)
         )
@@ -167,9 +172,24 @@ def build_platform(
 ) -> PlatformImage:
     """Generate, Solve and describe one platform's image. Warnings are shown once, for the
     platform given the `warnings` list (the first): the other platforms repeat them."""
-    plan = read_plan(source.text, options)
+    # local_unique_id stays None: a fresh random id per build, as BuildKit's client does.
+    # The base's config is resolved once: for the plan when its meaning depends on it (as the
+    # Dockerfile frontend's MetaResolver), and for the config the image inherits.
+    resolved: Dict[BaseSpec, Optional[Mapping[str, Any]]] = {}
+    planner = BasePlanner(source.text, options)
+
+    def resolve(base: BaseSpec) -> Optional[Mapping[str, Any]]:
+        if base not in resolved:
+            resolved[base] = resolve_base(
+                bridge, base, pong.caps, log, source, planner.from_line
+            )
+        return resolved[base]
+
+    generated = planner.run(resolve)
+    plan = generated.plan
     if plan.rootfs is not None:
-        # Made here, from the files BuildKit sends (pun.frontend.rootfs), for this platform.
+        # Made here, from the files BuildKit sends (pun.frontend.rootfs), for this platform,
+        # from the plan made with the base's config (its WorkingDir places a relative src).
         from pun.frontend.rootfs import make_initrd
 
         artifact = make_initrd(
@@ -181,19 +201,7 @@ def build_platform(
             request.build_args,
             log,
         )
-        options = options._replace(rootfs_artifact=artifact)
-    # local_unique_id stays None: a fresh random id per build, as BuildKit's client does.
-    # The base's config is resolved once: for the plan when its meaning depends on it (as the
-    # Dockerfile frontend's MetaResolver), and for the config the image inherits.
-    resolved: Dict[str, Optional[Mapping[str, Any]]] = {}
-
-    def resolve(base: BaseSpec) -> Optional[Mapping[str, Any]]:
-        if base.reference not in resolved:
-            line = read_plan(source.text, options).base.line  # for an error message
-            resolved[base.reference] = resolve_base(bridge, base, pong.caps, log, source, line)
-        return resolved[base.reference]
-
-    generated = generate_with_base(source.text, options, resolve)
+        generated = generate(source.text, planner.options._replace(rootfs_artifact=artifact))
     check_llb_caps(generated.definition, pong.caps)
     array_ref = pong.caps.supports(PROTO_REFARRAY)
     if warnings is not None:
@@ -350,7 +358,7 @@ def resolve_base(
     caps: Capabilities,
     log: Log,
     source: ContainerfileSource,
-    line: int,
+    line: Optional[int],
 ) -> Optional[Mapping[str, Any]]:
     """The base image's config, resolved for the platform the LLB pulls it for (None: the
     daemon cannot resolve; the plan then keeps its warnings and the image inherits nothing)."""

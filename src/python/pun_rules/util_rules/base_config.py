@@ -17,11 +17,14 @@ from typing import Any, Iterable, Tuple
 from pants.backend.python.util_rules.pex import VenvPexProcess
 from pants.engine.addresses import Address
 from pants.engine.env_vars import EnvironmentVars, EnvironmentVarsRequest
+from pants.engine.fs import Digest, DigestSubset, PathGlobs
+from pants.engine.internals.native_engine import EMPTY_DIGEST
 from pants.engine.process import FallibleProcessResult, Process
 from pants.engine.rules import Get, collect_rules, rule
 from pants.util.logging import LogLevel
 
-from pun.imagespec import BaseConfig
+from pun.imagespec import BaseConfig, BaseSpec
+from pun.reference import InvalidReference, normalize
 from pun_rules.errors import UnikernelImageError
 from pun_rules.subsystems.pun import PunSubsystem
 from pun_rules.subsystems.pun_tool import PunToolPex
@@ -45,6 +48,25 @@ class ResolvedBaseConfig:
     config: BaseConfig
 
 
+def base_config_request(
+    address: Address, base: BaseSpec, upstream: UpstreamImages
+) -> BaseConfigRequest:
+    """The request for `base`: with the upstream archive it is read from when it is another
+    unikernel_image, and none otherwise (so a registry base's cached Process does not change
+    with the upstream images)."""
+    own = tuple(image for image in upstream.images if _names(image.reference, base.reference))
+    return BaseConfigRequest(
+        address, base.reference, str(base.platform), UpstreamImages(own, upstream.digest)
+    )
+
+
+def _names(written: str, reference: str) -> bool:
+    try:
+        return str(normalize(written)) == reference
+    except InvalidReference:
+        return False
+
+
 def base_config_argv(request: BaseConfigRequest) -> Tuple[str, ...]:
     return (
         "base-config",
@@ -61,6 +83,10 @@ async def resolve_base_config(
     request: BaseConfigRequest, pun_options: PunSubsystem, tool: PunToolPex
 ) -> ResolvedBaseConfig:
     env = await Get(EnvironmentVars, EnvironmentVarsRequest(pun_options.env_vars))
+    archives = [image.archive for image in request.upstream.images]
+    input_digest = EMPTY_DIGEST
+    if archives:  # only the base's own archive: the Process's cache key holds no other
+        input_digest = await Get(Digest, DigestSubset(request.upstream.digest, PathGlobs(archives)))
     process = await Get(
         Process,
         VenvPexProcess(
@@ -69,7 +95,7 @@ async def resolve_base_config(
             description=f"Resolving {request.reference} ({request.platform}) for "
             f"{request.address}",
             level=LogLevel.DEBUG,
-            input_digest=request.upstream.digest,
+            input_digest=input_digest,
             extra_env=dict(env),
             append_only_caches={CACHE_NAME: CACHE_DIR},
         ),
@@ -82,7 +108,20 @@ async def resolve_base_config(
             + result.stderr.decode("utf-8", "replace").rstrip(),
             "check the FROM image and that the registry is reachable",
         )
-    return ResolvedBaseConfig(BaseConfig.from_image_config(json.loads(result.stdout)))
+    try:
+        answer = json.loads(result.stdout)
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict) or not isinstance(answer.get("config") or {}, dict):
+        printed = result.stdout.decode("utf-8", "replace").strip()[:200]
+        raise UnikernelImageError(
+            request.address,
+            f"`pun base-config` printed no image config for the base image {request.reference} "
+            f"({request.platform}): {printed!r}",
+            "check that `[pun]` runs this pun version's tool (the pun tool PEX prints "
+            "`{\"config\": {...}}`), and that nothing else writes to its stdout",
+        )
+    return ResolvedBaseConfig(BaseConfig.from_image_config(answer))
 
 
 def rules() -> Iterable[Any]:

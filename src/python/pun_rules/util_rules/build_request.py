@@ -20,7 +20,7 @@ from pants.engine.target import Target, WrappedTarget, WrappedTargetRequest
 from pants.util.frozendict import FrozenDict
 
 import pun
-from pun.api import Generated, GenerateOptions, generate
+from pun.api import BasePlanner
 from pun.buildplan import spec_file_bytes
 from pun.diagnostics import Diagnostic, PunError
 from pun.imagespec import ImageSpec
@@ -29,7 +29,7 @@ from pun_rules.errors import UnikernelImageError
 from pun_rules.field_sets import UnikernelImageFieldSet
 from pun_rules.subsystems.pun import Builder, PunSubsystem
 from pun_rules.target_types import DOCKER, PunBuildOptionField
-from pun_rules.util_rules.base_config import BaseConfigRequest, ResolvedBaseConfig
+from pun_rules.util_rules.base_config import ResolvedBaseConfig, base_config_request
 from pun_rules.util_rules.containerfile import ContainerfileInfo, ContainerfileRequest
 from pun_rules.util_rules.context import BuildContext, BuildContextRequest, check_copy_sources
 from pun_rules.util_rules.image_refs import ImageName, image_names, interpolation_context
@@ -171,18 +171,17 @@ async def prepare_build(
         generate_options = info.generate_options(
             unique_id, strict, context.excludes, upstream.aliases(), platform
         )
-        generated = _generate(address, info.text, generate_options)
-        base = generated.image.base
-        if generated.plan.needs_base_config and base is not None:
-            # pun.api.generate_with_base's two steps, with the config from a cached Process.
-            resolved = await Get(
-                ResolvedBaseConfig,
-                BaseConfigRequest(address, base.reference, str(base.platform), upstream),
-            )
-            configs = {base.reference: resolved.config}
-            generated = _generate(
-                address, info.text, generate_options._replace(base_configs=configs)
-            )
+        # pun.api.BasePlanner's loop, with the config from a cached Process.
+        planner = BasePlanner(info.text, generate_options)
+        base = planner.base_to_resolve()
+        while base is not None:
+            resolved = await Get(ResolvedBaseConfig, base_config_request(address, base, upstream))
+            planner.resolved(base, resolved.config)
+            base = planner.base_to_resolve()
+        try:
+            generated = planner.result()
+        except PunError as exc:
+            raise UnikernelImageError.from_pun(address, exc) from None
         for warning in generated.warnings:
             if warning not in said:  # platforms mostly share their warnings: say each once
                 said.add(warning)
@@ -251,13 +250,6 @@ async def prepare_build(
         build_options=tuple(flag for f in options for flag in f.pun_build_flags()),
         platform_plans=tuple(p for p, _ in plans),
     )
-
-
-def _generate(address: Address, text: str, options: GenerateOptions) -> Generated:
-    try:
-        return generate(text, options)
-    except PunError as exc:
-        raise UnikernelImageError.from_pun(address, exc) from None
 
 
 def build_option_fields(target: Target) -> List[PunBuildOptionField]:
