@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Mapping, Optional
 import pytest
 
 from pun.api import Generated, GenerateOptions, generate, generate_with_base
+from pun.diagnostics import PunError
 from pun.imagespec import DEFAULT_PATH_ENV, BaseConfig, BaseSpec
 
 REF = "registry.example.com/base/image:1"
@@ -229,3 +230,159 @@ def test_pun_base_config_fails_with_one_error(
     assert (
         captured.err.startswith("error: registry 127.0.0.1:1") and "Traceback" not in captured.err
     )
+
+
+class Resolver:
+    """A resolver that records what it was asked for and answers with one config."""
+
+    def __init__(self, config: Optional[Mapping[str, Any]]) -> None:
+        self.config = config
+        self.asked: List[BaseSpec] = []
+
+    def __call__(self, base: BaseSpec) -> Optional[Mapping[str, Any]]:
+        self.asked.append(base)
+        return self.config
+
+
+APPDIR = {"config": {"Env": ["APPDIR=/app"], "WorkingDir": "/rootfs"}}
+
+
+def test_an_error_after_from_without_the_config_asks_for_it() -> None:
+    # docker build takes WORKDIR $APPDIR from the base's Env: the config-less plan's error
+    # ("expands to an empty path") is not the answer when the base can be resolved.
+    resolve = Resolver(APPDIR)
+    generated = generate_with_base(f"FROM {REF}\nWORKDIR $APPDIR\n", GenerateOptions(), resolve)
+    assert [b.reference for b in resolve.asked] == [REF]
+    assert [w.path for w in generated.plan.workdirs] == ["/app"]
+    # A relative COPY lands in the base's WorkingDir, which the rootfs src names.
+    text = f'FROM {REF}\nCOPY init .\nLABEL pun.rootfs="type=initrd,src=/rootfs"\n'
+    resolve = Resolver(APPDIR)
+    generated = generate_with_base(text, GenerateOptions(), resolve)
+    assert len(resolve.asked) == 1 and generated.plan.rootfs is not None
+    assert [(i.source, i.dest) for i in generated.plan.rootfs.includes] == [("init", "/")]
+
+
+def test_without_a_config_the_first_error_stands_and_with_one_the_second() -> None:
+    with pytest.raises(PunError, match="WORKDIR expands to an empty path"):
+        generate_with_base(f"FROM {REF}\nWORKDIR $APPDIR\n", GenerateOptions(), Resolver(None))
+    resolve = Resolver({"config": {"Env": ["OTHER=1"]}})
+    with pytest.raises(PunError, match="WORKDIR expands to an empty path") as caught:
+        generate_with_base(f"FROM {REF}\nWORKDIR $APPDIR\n", GenerateOptions(), resolve)
+    assert len(resolve.asked) == 1 and caught.value.diagnostics[0].line == 2
+
+
+def test_an_error_no_config_can_lift_asks_nothing() -> None:
+    resolve = Resolver(APPDIR)
+    before = f"ARG A\nCOPY a /b\nFROM {REF}\n"  # an error before FROM: no base yet
+    for text in ("FROM scratch\nWORKDIR $APPDIR\n", before, f"BOGUS x\nFROM {REF}\n"):
+        with pytest.raises(PunError):
+            generate_with_base(text, GenerateOptions(), resolve)
+    assert resolve.asked == []
+
+
+def test_a_strict_label_read_from_the_bases_env_asks_for_it() -> None:
+    # The urunc check of `generate` runs after the plan: its error qualifies too.
+    text = (
+        f"FROM {REF}\nLABEL com.urunc.unikernel.binary=$BIN com.urunc.unikernel.hypervisor=qemu"
+        " com.urunc.unikernel.unikernelType=unikraft\n"
+    )
+    config = {"config": {"Env": ["BIN=/unikernel/app"]}}
+    resolve = Resolver(config)
+    generated = generate_with_base(text, GenerateOptions(strict=True), resolve)
+    assert len(resolve.asked) == 1
+    assert labels(generated)["com.urunc.unikernel.binary"] == "/unikernel/app"
+
+
+def test_a_hypervisor_label_behind_the_error_gets_the_config_for_its_platform() -> None:
+    # unikraft.org images are pulled for <hypervisor>/<arch>: a label the failed plan never
+    # read moves the platform, and the config is resolved again for it.
+    text = (
+        "FROM unikraft.org/base:1\nWORKDIR $APPDIR\n"
+        "LABEL com.urunc.unikernel.hypervisor=firecracker\n"
+    )
+    resolve = Resolver(APPDIR)
+    generated = generate_with_base(text, GenerateOptions(), resolve)
+    assert [str(b.platform) for b in resolve.asked] == ["qemu/amd64", "firecracker/amd64"]
+    assert generated.image.base is not None
+    assert str(generated.image.base.platform) == "firecracker/amd64"
+
+
+def test_compat_pun_never_depends_on_the_base() -> None:
+    # The original pun read nothing of its base: no resolution, no warning that it matters,
+    # and a config given anyway changes nothing.
+    text = f"FROM {REF}\nENV P=$PATH\nWORKDIR rel\nCOPY a b\nCMD [\"app\"]\n" + (
+        "LABEL com.urunc.unikernel.hypervisor=qemu\n"
+    )
+    resolve = Resolver(APPDIR)
+    options = GenerateOptions(compat="pun", local_unique_id="x")
+    generated = generate_with_base(text, options, resolve)
+    assert resolve.asked == [] and not generated.plan.needs_base_config
+    messages = " ".join(w.message + w.hint for w in generated.warnings)
+    assert "base image" not in messages
+    configured = options._replace(base_configs={REF: BaseConfig.from_image_config(APPDIR)})
+    assert generate(text, configured).definition == generated.definition
+
+
+def test_the_bridge_hint_names_pun_llb_base_config() -> None:
+    text = f'FROM {REF}\nCMD ["app"]\nLABEL com.urunc.unikernel.hypervisor=qemu\n'
+    generated = generate(text)
+    assert generated.plan.needs_base_config
+    (note,) = [w for w in generated.warnings if "Entrypoint" in w.message]
+    assert "pun --LLB --base-config FILE" in note.hint
+
+
+def test_pun_llb_and_pun_build_agree_under_compat_pun(
+    tmp_path: Path, capfdbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    # A base nothing listens for: resolving it would be an error, so neither command may.
+    from pun.cli.build import _parser, _plan
+    from pun.cli.main import main
+
+    containerfile = tmp_path / "Containerfile"
+    containerfile.write_text("FROM 127.0.0.1:1/base:1\nWORKDIR rel\nCOPY a b\nENV P=$PATH\n")
+    (tmp_path / "a").write_text("a")
+    common = ["-f", str(containerfile), "--compat", "pun", "--local-unique-id", "x"]
+    assert main(["--LLB", *common, "--context", str(tmp_path)]) == 0
+    llb = capfdbinary.readouterr().out
+    out = ["-o", f"type=oci,dest={tmp_path / 'i.tar'}", "--context", str(tmp_path)]
+    args = _parser().parse_args([*common, *out, "--cache-dir", str(tmp_path / "c")])
+    ((definition, _),) = _plan(args)
+    assert definition == llb
+
+
+def test_pun_base_config_takes_one_platform(capfd: pytest.CaptureFixture[str]) -> None:
+    from pun.cli.main import main
+
+    argv = ["base-config", "--platform", "linux/amd64,linux/arm64", "127.0.0.1:1/x:1"]
+    assert main(argv) == 1
+    captured = capfd.readouterr()
+    assert captured.out == "" and "Traceback" not in captured.err
+    assert captured.err.startswith("error: --platform takes one platform")
+
+
+@pytest.mark.parametrize(
+    "body, accepted",
+    [
+        ('{"config": null}', True),  # an image without a config: BaseConfig() as below
+        ('{"config": {"Env": null, "User": null}}', True),
+        ('{"config": {"Env": "PATH=/x"}}', False),  # would be split into characters
+        ('{"config": {"Entrypoint": [1]}}', False),
+        ('{"config": {"WorkingDir": 7}}', False),
+    ],
+)
+def test_a_base_config_file_is_typed_as_an_image_config(
+    tmp_path: Path, body: str, accepted: bool
+) -> None:
+    import json
+
+    from pun.cli.options import read_base_config
+
+    given = tmp_path / "base.json"
+    given.write_text(body)
+    if accepted:
+        assert BaseConfig.from_image_config(read_base_config(str(given))) == BaseConfig()
+        assert BaseConfig.from_image_config(json.loads(body)) == BaseConfig()
+        return
+    with pytest.raises(PunError) as caught:
+        read_base_config(str(given))
+    assert str(given) in caught.value.diagnostics[0].message
