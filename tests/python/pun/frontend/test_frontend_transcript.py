@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import pytest
 
-from pun.api import GenerateOptions, generate
+from pun.api import GenerateOptions, generate, read_plan
 from pun.llb.daemon_digest import daemon_digests
 from pun.llb.pb import ops_pb2
 from pun_testing.fake_llbbridge import (
@@ -785,3 +785,51 @@ def test_an_image_the_includes_read_is_picked_before_it_travels(tmp_path: Path) 
     assert copies == [("/bin/busybox", "/bin/busybox", True), ("/etc", "/etc", True)]
     assert file_op.actions[0].input == -1  # onto scratch, each copy from the image
     assert [a.secondaryInput for a in file_op.actions] == [0, 0]
+
+
+def test_the_base_config_is_resolved_before_the_initrd_is_made(tmp_path: Path) -> None:
+    # `COPY init .` lands in the base's WorkingDir, the rootfs src: only the plan made with the
+    # base's config has a COPY below src (the config-less one is an error), so the frontend
+    # resolves first, makes the initrd from that plan, and resolves once.
+    from pun.imagespec import BaseConfig
+    from pun.rootfs.make import make_artifact
+
+    reference = "127.0.0.1:5000/unikernels/base:1.0"
+    base = {
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {"WorkingDir": "/rootfs"},
+        "rootfs": {"type": "layers", "diff_ids": []},
+    }
+    text = (
+        f"FROM {reference}\nCOPY kernel /kernel\nCOPY init .\n"
+        + ROOTFS.split("\n", 4)[4]  # the rootfs and urunc labels
+    )
+    context = rootfs_context(tmp_path)
+    (context / "Containerfile").write_text(text)
+    daemon = FakeDaemon(
+        locals={"dockerfile": context, "context": context},
+        images={reference: json.dumps(base).encode()},
+    )
+    run_ = run(daemon, {"filename": "Containerfile"})
+    assert run_.returncode == 0, run_.stderr
+    methods = daemon.methods()
+    assert methods.count("ResolveImageConfig") == 1
+    assert methods.index("ResolveImageConfig") < methods.index("ReadDir")
+    assert [r.FilePath for r in daemon.requests("ReadFile")][-1] == "init"
+    options = GenerateOptions(
+        path="Containerfile",
+        base_configs={reference: BaseConfig.from_image_config(base)},
+    )
+    made = tmp_path / "made"
+    made.mkdir()
+    plan = read_plan(text, options)
+    artifact = Path(make_artifact(plan.rootfs, str(context), str(made), 0)).read_bytes()
+    main_solve = daemon.requests("Solve")[-1]
+    expected = generate(
+        text,
+        options._replace(
+            local_unique_id=local_unique(main_solve.Definition), rootfs_artifact=artifact
+        ),
+    )
+    assert main_solve.Definition == ops_pb2.Definition.FromString(expected.definition)
