@@ -24,7 +24,7 @@ from pun_testing.rootfs import umoci_rootfs
 from pun_testing.trees import differences, docker_build, tree, tree_of_tar, write_context
 
 BASE_CONFIG = {
-    "Env": ["PATH=/basebin:/usr/bin", "BASE=one", "SHARED=base"],
+    "Env": ["PATH=/basebin:/usr/bin", "BASE=one", "SHARED=base", "APPDIR=/app"],
     "WorkingDir": "/srv",
     "User": "app",
 }
@@ -126,6 +126,31 @@ def test_pun_build_reads_the_base_config_as_docker_build(
     assert by_path["srv/sub"][1:5] == ("dir", "0755", 1234, 5678)  # the base's User
     assert by_path["srv/sub/rel/a.txt"][3:5] == (0, 0)
     assert "srv/sub/b.txt" in by_path
+
+
+@pytest.mark.parametrize("builder", ["embedded", "buildctl"])
+def test_an_error_without_the_base_config_is_no_error_with_it(
+    builder: str, tmp_path: Path, base_image: str
+) -> None:
+    # Without the base's Env, WORKDIR $APPDIR is empty (an error); docker build reads the
+    # base's APPDIR, and so must pun build, which resolves the base after that first plan.
+    context = write_context(tmp_path / "ctx", {"Containerfile": "", **FILES})
+    (context / "Containerfile").write_text(f"FROM {base_image}\nWORKDIR $APPDIR\nCOPY b.txt .\n")
+    expected_config, docker_files = _docker(context, tmp_path, [])
+    env: Dict[str, Optional[str]] = {}
+    if builder == "buildctl":
+        kit = require_buildkit()
+        env = {"BUILDKIT_HOST": kit.host, "BUILDCTL": kit.buildctl}
+    archive = tmp_path / "pun.tar"
+    argv = ["--context", str(context), "--builder", builder, "--progress=quiet"]
+    result = pun_build([*argv, "--output", f"type=oci,dest={archive}"], tmp_path / "cache", env)
+    assert result.code == 0, result.err
+    config = _archive_config(archive)["config"]
+    assert config["WorkingDir"] == expected_config["WorkingDir"] == "/app"
+    expected = tree_of_tar(docker_files, SKIP)
+    actual = tree(umoci_rootfs(archive, tmp_path / "unpacked"), SKIP)
+    assert actual == expected, differences(expected, actual)
+    assert "app/b.txt" in {entry[0] for entry in actual}
 
 
 def test_pun_base_config_prints_the_fields_that_matter(
