@@ -13,9 +13,15 @@ import pytest
 from pants.engine.addresses import Address
 from pants.testutil.rule_runner import QueryRule, RuleRunner
 
-from pun.imagespec import SetEnv
+from pants.engine.internals.native_engine import EMPTY_DIGEST
+
+from pun.imagespec import BaseConfig, BaseSpec, SetEnv
 from pun.llb.definition import Definition
+from pun.platform import Platform
+from pun_rules.errors import UnikernelImageError
 from pun_rules.field_sets import UnikernelImageFieldSet
+from pun_rules.util_rules.base_config import base_config_argv, base_config_request, read_answer
+from pun_rules.util_rules.upstream_images import UpstreamImage, UpstreamImages
 from pun_rules.util_rules.build_request import UnikernelBuildRequest
 from pun_testing.images import config_layout
 from pun_testing.pants_rules import configure, new_rule_runner, offline_env, offline_options
@@ -34,7 +40,7 @@ def base_image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     work = tmp_path_factory.mktemp("rule-base")
     registry, process = start_registry(work / "registry")
     try:
-        body = {"Env": ["PATH=/basebin"], "WorkingDir": "/srv", "User": "app"}
+        body = {"Env": ["PATH=/basebin", "APPDIR=/app"], "WorkingDir": "/srv", "User": "app"}
         ref = f"{registry.host}/base/config:1.0"
         push_layout(config_layout(work / "layout", body), ref)
         yield ref
@@ -125,3 +131,50 @@ def test_a_unikernel_image_base_is_read_from_its_archive(tmp_path: Path) -> None
     paths, mkdirs = planned(prepare(rule_runner, "app"))
     assert paths == ["/basebin:/x"]
     assert mkdirs == [("/srv/sub", "#7")]  # the base's USER 7:8
+
+
+def test_an_error_the_bases_config_lifts_is_resolved_first(base_image: str) -> None:
+    # Without the base's Env, WORKDIR $APPDIR is empty, an error: the rule resolves the base
+    # and plans again (pun.api.BasePlanner), as docker build reads the base's APPDIR.
+    rule_runner = runner(offline=True)
+    rule_runner.write_files(
+        {
+            "uk/BUILD": 'files(name="bin", sources=["app.hvt"])\nunikernel_image(name="img")\n',
+            "uk/Containerfile": f"FROM {base_image}\nWORKDIR $APPDIR\n"
+            "COPY app.hvt /unikernel/app.hvt\n" + LABELS,
+            "uk/app.hvt": "kernel",
+        }
+    )
+    _, mkdirs = planned(prepare(rule_runner, "uk"))
+    assert mkdirs == [("/app", "app")]
+
+
+def _upstream() -> UpstreamImages:
+    image = UpstreamImage(
+        "base:img", Address("base", target_name="img"), "base/img:1.0@sha256:" + "a" * 64, "u/a.tar"
+    )
+    return UpstreamImages((image,), EMPTY_DIGEST)
+
+
+def test_a_registry_bases_request_holds_no_upstream_archive() -> None:
+    address = Address("uk", target_name="img")
+    platform = Platform(os="linux", architecture="amd64")
+    registry = base_config_request(address, BaseSpec("example.com/base:1", platform), _upstream())
+    assert registry.upstream.images == () and "--image-archive" not in " ".join(
+        base_config_argv(registry)
+    )
+    reference = "docker.io/base/img:1.0@sha256:" + "a" * 64
+    own = base_config_request(address, BaseSpec(reference, platform), _upstream())
+    assert [i.archive for i in own.upstream.images] == ["u/a.tar"]
+
+
+@pytest.mark.parametrize("stdout", [b"", b"Traceback (most recent call last):\n", b"[1]"])
+def test_output_that_is_no_config_is_a_target_error(stdout: bytes) -> None:
+    request = base_config_request(
+        Address("uk", target_name="img"),
+        BaseSpec("example.com/base:1", Platform(os="linux", architecture="amd64")),
+        _upstream(),
+    )
+    with pytest.raises(UnikernelImageError, match="unikernel_image uk:img: `pun base-config`"):
+        read_answer(request, stdout)
+    assert read_answer(request, b'{"config":null}\n') == BaseConfig()

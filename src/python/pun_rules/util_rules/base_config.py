@@ -108,20 +108,25 @@ async def resolve_base_config(
             + result.stderr.decode("utf-8", "replace").rstrip(),
             "check the FROM image and that the registry is reachable",
         )
+    return ResolvedBaseConfig(read_answer(request, result.stdout))
+
+
+def read_answer(request: BaseConfigRequest, stdout: bytes) -> BaseConfig:
+    """`pun base-config`'s one line of JSON (UnikernelImageError naming the target if not)."""
     try:
-        answer = json.loads(result.stdout)
+        answer = json.loads(stdout)
     except ValueError:
         answer = None
     if not isinstance(answer, dict) or not isinstance(answer.get("config") or {}, dict):
-        printed = result.stdout.decode("utf-8", "replace").strip()[:200]
+        printed = stdout.decode("utf-8", "replace").strip()[:200]
         raise UnikernelImageError(
             request.address,
             f"`pun base-config` printed no image config for the base image {request.reference} "
             f"({request.platform}): {printed!r}",
-            "check that `[pun]` runs this pun version's tool (the pun tool PEX prints "
-            "`{\"config\": {...}}`), and that nothing else writes to its stdout",
+            "check that the pun tool is this pun's (it prints `{\"config\": {...}}`) and "
+            "that nothing else writes to its stdout",
         )
-    return ResolvedBaseConfig(BaseConfig.from_image_config(answer))
+    return BaseConfig.from_image_config(answer)
 
 
 def rules() -> Iterable[Any]:
