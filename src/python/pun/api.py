@@ -123,7 +123,7 @@ def generate(text: str, options: GenerateOptions = GenerateOptions()) -> Generat
             raise
         # A label's $VAR, say, may come from the base's Env: BasePlanner plans again with it.
         hypervisor = plan.label_values().get(HYPERVISOR)
-        raise BaseUnknownError(exc.diagnostics, plan.base, hypervisor) from None
+        raise BaseUnknownError(exc.diagnostics, plan.base, hypervisor, plan) from None
 
 
 def _base_unknown(plan: PackPlan, options: GenerateOptions) -> bool:

@@ -5,7 +5,7 @@ on stdout.
     pun base-config --platform linux/amd64 registry.example.com/base/image:1
 
 What BuildKit's Dockerfile frontend resolves before it converts (its MetaResolver). The Pants
-plugin runs it as a cached process, only for a plan that needs it (PackPlan.needs_base_config),
+plugin runs it as a cached process, only for a plan that needs it (pun.api.BasePlanner),
 and plans again with the answer (`pun.imagespec.BaseConfig.from_image_config` reads it back);
 `pun build` resolves the same way in-process (pun.oci.resolve). Exit status: 0 resolved,
 1 failed (a diagnostic on stderr), 2 usage error.

@@ -245,19 +245,17 @@ class _PlanBuilder(CopyRules, StageRules):
                 first,
                 "add `FROM scratch` (or FROM <image>) as the first instruction",
             )
-        try:
-            return self._build(commands)
-        except PunError as exc:
-            if not self.base_unknown or self.base is None:
-                raise
-            # The base's config may change what failed (`WORKDIR $APPDIR`, a relative rootfs
-            # src): say so, so a caller that can resolve it plans again (pun.api.BasePlanner).
-            hypervisor = next((v.value for v in reversed(self.labels) if v.key == HYPERVISOR), None)
-            raise BaseUnknownError(exc.diagnostics, self.base, hypervisor) from None
-
-    def _build(self, commands: Sequence[Command]) -> PackPlan:
+        failure: Optional[PunError] = None
         for command in commands:
-            self._dispatch(command)
+            try:
+                self._dispatch(command)
+            except PunError as exc:
+                if not self.base_unknown:
+                    raise
+                # After FROM <image> without its config, the config may lift the error
+                # (`WORKDIR $APPDIR`): read on, so the plan still names every COPY source
+                # and image (Pants' dependency inference) and the hypervisor label.
+                failure = failure or exc
         assert self.base is not None
         unused = sorted(set(self.options.build_args) - self.consumed_build_args)
         if unused:
@@ -269,16 +267,32 @@ class _PlanBuilder(CopyRules, StageRules):
                     "declare them with ARG or drop them",
                 )
             )
-        copies: Tuple[CopyInstruction, ...] = tuple(self.copies)
-        rootfs: Optional[RootfsRequest] = None
-        derived: Tuple[Label, ...] = ()
-        if any(label.key == "pun.rootfs" for label in self.labels):  # the module's ROOTFS_LABEL
-            from pun.containerfile.rootfs_label import split_rootfs
+        plan = self._pack(tuple(self.copies), None, ())
+        try:
+            if failure is not None:
+                raise failure
+            if any(label.key == "pun.rootfs" for label in self.labels):  # ROOTFS_LABEL
+                from pun.containerfile.rootfs_label import split_rootfs
 
-            copies, rootfs, derived = split_rootfs(self.labels, self.copies, self.path)
-            # urunc reads them from the config's Labels too (its shim, and Kubernetes, which
-            # never sees the manifest): unlike the urunc bridge's cmdline, they go there.
-            self.config.extend(SetLabel(d.key, d.value, d.line) for d in derived)
+                copies, rootfs, derived = split_rootfs(self.labels, self.copies, self.path)
+                # urunc reads them from the config's Labels too (its shim, and Kubernetes,
+                # which never sees the manifest): unlike the urunc bridge's cmdline, they go there.
+                self.config.extend(SetLabel(d.key, d.value, d.line) for d in derived)
+                plan = self._pack(copies, rootfs, derived)
+        except PunError as exc:
+            if not self.base_unknown:
+                raise
+            hypervisor = plan.label_values().get(HYPERVISOR)
+            raise BaseUnknownError(exc.diagnostics, self.base, hypervisor, plan) from None
+        return plan
+
+    def _pack(
+        self,
+        copies: Tuple[CopyInstruction, ...],
+        rootfs: Optional[RootfsRequest],
+        derived: Tuple[Label, ...],
+    ) -> PackPlan:
+        assert self.base is not None
         return PackPlan(
             path=self.path,
             base=self.base,

@@ -33,15 +33,21 @@ class BaseUnknownError(PunError):
     """An error in a plan made after `FROM <image>` without that image's config: the config
     (its Env, WorkingDir, User) might make it go away, as `WORKDIR $APPDIR` with the base's
     APPDIR does, so a caller that can resolve the base plans again with it and reports that
-    plan's error instead (pun.api.BasePlanner). `hypervisor` is the label read so far, for the
-    platform the base is pulled for."""
+    plan's error instead (pun.api.BasePlanner). `hypervisor` is the label, for the platform
+    the base is pulled for; `plan` what the reader made of the rest (every COPY source and
+    image named, for dependency inference)."""
 
     def __init__(
-        self, diagnostics: Tuple[Diagnostic, ...], base: BaseImage, hypervisor: Optional[str]
+        self,
+        diagnostics: Tuple[Diagnostic, ...],
+        base: BaseImage,
+        hypervisor: Optional[str],
+        plan: "PackPlan",
     ) -> None:
         super().__init__(diagnostics)
         self.base = base
         self.hypervisor = hypervisor
+        self.plan = plan
 
 
 class CopyInstruction(Record):
@@ -134,7 +140,7 @@ class PackPlan(Record):
     line_ends: Tuple[Tuple[int, int], ...] = ()
     # FROM <image> planned without its config where the config decides (a variable the base
     # may set, a relative path before an absolute WORKDIR, WORKDIR's owner): plan again with
-    # it (pun.api.generate_with_base), as BuildKit resolves it before converting.
+    # it (pun.api.BasePlanner), as BuildKit resolves it before converting.
     needs_base_config: bool = False
 
     def label_values(self) -> Dict[str, str]:

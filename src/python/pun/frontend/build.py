@@ -130,10 +130,9 @@ def run_build(
     # only when a COPY reads the context (or may, once the base's config is known).
     try:
         plan = read_plan(source.text, options)
-        reads_context = bool(plan.copy_sources()) or plan.needs_base_config
-    except BaseUnknownError:
-        reads_context = True
-    if reads_context:
+    except BaseUnknownError as exc:  # planned again once the base is resolved: read on
+        plan = exc.plan
+    if plan.copy_sources() or plan.needs_base_config:
         options = options._replace(
             context_excludes=read_ignore_patterns(bridge, source, pong.caps, log)
         )

@@ -1,8 +1,9 @@
 """A base image's config for planning, as BuildKit's Dockerfile frontend resolves it before it
 converts (`dockerfile2llb` MetaResolver.ResolveImageConfig): the manifest for the platform the
 LLB pulls the image for, and its config, with the registry client and blob cache every pull
-uses (so the build that follows finds them cached). Only `pun.api.generate_with_base` asks,
-and only for a plan whose meaning depends on the base (PackPlan.needs_base_config)."""
+uses (so the build that follows finds them cached). Only `pun.api.BasePlanner` asks,
+and only for a plan whose meaning depends on the base (PackPlan.needs_base_config) or that
+failed after FROM <image> without its config (BaseUnknownError)."""
 
 from __future__ import annotations
 

@@ -2,10 +2,11 @@
 `pun base-config` from the pun tool PEX, one cached `Process` per (image, platform).
 
 BuildKit's Dockerfile frontend resolves the base before it converts; `prepare_build` plans
-once and, only when that plan says the base's Env/WorkingDir/User would change it, asks here
-and plans again, so FROM scratch and most builds spawn nothing. A base that is another
-`unikernel_image` (layering) is read from its archive (`--image-archive`, the same archives
-the build gets), any other from its registry, into the same named blob cache the build uses.
+once and, only when that plan says the base's config would change it or failed after FROM
+<image> (pun.api.BasePlanner), asks here and plans again, so FROM scratch and most builds
+spawn nothing. A base that is another `unikernel_image` (layering) is read from its archive
+(`--image-archive`; only that one is in the Process), any other from its registry, into the
+same named blob cache the build uses.
 """
 
 from __future__ import annotations

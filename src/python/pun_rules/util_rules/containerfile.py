@@ -18,7 +18,7 @@ from pants.engine.target import WrappedTarget, WrappedTargetRequest
 from pants.util.frozendict import FrozenDict
 
 from pun.api import GenerateOptions, read_plan
-from pun.containerfile.plan import PackPlan
+from pun.containerfile.plan import BaseUnknownError, PackPlan
 from pun.diagnostics import PunError
 from pun.keyvalue import bare_keys, parse_pairs
 from pun.platform import DEFAULT_TARGET, Platform, parse_platform
@@ -148,7 +148,7 @@ async def containerfile_info(request: ContainerfileRequest) -> ContainerfileInfo
     given = bool(platform_text or platforms_value)
     try:
         plans = tuple(
-            read_plan(
+            _inference_plan(
                 text,
                 GenerateOptions(
                     path=file.path,
@@ -178,6 +178,16 @@ async def containerfile_info(request: ContainerfileRequest) -> ContainerfileInfo
         platforms,
         plans,
     )
+
+
+def _inference_plan(text: str, options: GenerateOptions) -> PackPlan:
+    """The plan dependency inference reads: after FROM <image>, an error the base's config may
+    lift is left to prepare_build (pun.api.BasePlanner resolves the base and plans again), and
+    the plan read past it still names every COPY source and image."""
+    try:
+        return read_plan(text, options)
+    except BaseUnknownError as exc:
+        return exc.plan
 
 
 def rules() -> Iterable[Any]:

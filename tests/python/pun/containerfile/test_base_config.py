@@ -294,17 +294,38 @@ def test_a_strict_label_read_from_the_bases_env_asks_for_it() -> None:
 
 
 def test_a_hypervisor_label_behind_the_error_gets_the_config_for_its_platform() -> None:
-    # unikraft.org images are pulled for <hypervisor>/<arch>: a label the failed plan never
-    # read moves the platform, and the config is resolved again for it.
+    # unikraft.org images are pulled for <hypervisor>/<arch>: the failed plan reads on past
+    # the error, so the label after it picks the platform the config is resolved for.
     text = (
         "FROM unikraft.org/base:1\nWORKDIR $APPDIR\n"
         "LABEL com.urunc.unikernel.hypervisor=firecracker\n"
     )
     resolve = Resolver(APPDIR)
     generated = generate_with_base(text, GenerateOptions(), resolve)
+    assert [str(b.platform) for b in resolve.asked] == ["firecracker/amd64"]
+    assert generated.image.base is not None
+    assert str(generated.image.base.platform) == "firecracker/amd64"
+
+
+def test_a_platform_the_bases_config_moves_is_resolved_again() -> None:
+    # The hypervisor label read from the base's Env: the first config was resolved for the
+    # default hypervisor's image; the plan made with it pulls another, whose config is asked.
+    text = "FROM unikraft.org/base:1\nLABEL com.urunc.unikernel.hypervisor=$HV\n"
+    resolve = Resolver({"config": {"Env": ["HV=firecracker"]}})
+    generated = generate_with_base(text, GenerateOptions(), resolve)
     assert [str(b.platform) for b in resolve.asked] == ["qemu/amd64", "firecracker/amd64"]
     assert generated.image.base is not None
     assert str(generated.image.base.platform) == "firecracker/amd64"
+
+
+def test_the_failed_plan_still_names_every_copy_source() -> None:
+    # What Pants' dependency inference and the frontend's ignore-file lookup read.
+    from pun.api import read_plan
+    from pun.containerfile.plan import BaseUnknownError
+
+    with pytest.raises(BaseUnknownError) as caught:
+        read_plan(f"FROM {REF}\nWORKDIR $APPDIR\nCOPY a /a\nCOPY b c\n")
+    assert caught.value.plan.copy_sources() == ("a", "b")
 
 
 def test_compat_pun_never_depends_on_the_base() -> None:
