@@ -215,8 +215,8 @@ class BasePlanner:
     The config is needed when the plan says so (PackPlan.needs_base_config) or when it failed
     after `FROM <image>` (BaseUnknownError: the config may be what it lacked); that plan's
     error is reported only if the config cannot be had, else the next plan's. A config
-    resolved for another platform than the next plan pulls (a hypervisor label behind the
-    error) is resolved again, once per (image, platform).
+    resolved for another platform than the next plan pulls (a hypervisor label read from the
+    base's Env moves a unikraft.org base) is resolved again, once per (image, platform).
     """
 
     def __init__(self, text: str, options: GenerateOptions) -> None:
