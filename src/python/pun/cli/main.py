@@ -233,6 +233,15 @@ def _write_llb(args: Union[argparse.Namespace, _Args], path: str, out: BinaryIO)
             generated = generate(text, options)
     except PunError as exc:
         write_diagnostics(exc.diagnostics)
+        from pun.containerfile.plan import BaseUnknownError
+
+        if isinstance(exc, BaseUnknownError) and not args.base_config:
+            sys.stderr.write(
+                f"{path}:{exc.base.line}: note: this plan was made without the FROM image's "
+                "config, which docker build reads (its Env, WorkingDir, User)\n"
+                "  hint: pass `--base-config FILE` (`pun base-config REF > FILE`), or build "
+                "with `pun build`, which resolves it\n"
+            )
         return EXIT_FAILURE
     write_diagnostics(generated.warnings)
     if generated.plan.rootfs is not None:

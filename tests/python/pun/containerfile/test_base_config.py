@@ -407,3 +407,23 @@ def test_a_base_config_file_is_typed_as_an_image_config(
     with pytest.raises(PunError) as caught:
         read_base_config(str(given))
     assert str(given) in caught.value.diagnostics[0].message
+
+
+def test_pun_llb_says_an_error_may_need_the_base_config(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from pun.cli.main import main
+
+    containerfile = tmp_path / "Containerfile"
+    containerfile.write_text(f"FROM {REF}\nWORKDIR $APPDIR\n")
+    assert main(["--LLB", "-f", str(containerfile)]) == 1
+    captured = capfd.readouterr()
+    assert captured.out == ""
+    assert "WORKDIR expands to an empty path" in captured.err
+    assert f"{containerfile}:1: note:" in captured.err and "--base-config FILE" in captured.err
+    given = tmp_path / "base.json"
+    given.write_text(json.dumps(APPDIR))
+    assert main(["--LLB", "-f", str(containerfile), "--base-config", str(given)]) == 0
+    assert capfd.readouterr().out
