@@ -11,9 +11,8 @@ from typing import Any, Iterator, List, Tuple
 
 import pytest
 from pants.engine.addresses import Address
-from pants.testutil.rule_runner import QueryRule, RuleRunner
-
 from pants.engine.internals.native_engine import EMPTY_DIGEST
+from pants.testutil.rule_runner import QueryRule, RuleRunner
 
 from pun.imagespec import BaseConfig, BaseSpec, SetEnv
 from pun.llb.definition import Definition
@@ -21,8 +20,8 @@ from pun.platform import Platform
 from pun_rules.errors import UnikernelImageError
 from pun_rules.field_sets import UnikernelImageFieldSet
 from pun_rules.util_rules.base_config import base_config_argv, base_config_request, read_answer
-from pun_rules.util_rules.upstream_images import UpstreamImage, UpstreamImages
 from pun_rules.util_rules.build_request import UnikernelBuildRequest
+from pun_rules.util_rules.upstream_images import UpstreamImage, UpstreamImages
 from pun_testing.images import config_layout
 from pun_testing.pants_rules import configure, new_rule_runner, offline_env, offline_options
 from pun_testing.registry import push_layout, start_registry, stop_registry

@@ -60,13 +60,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
 
     def resolve() -> int:
+        from pun.diagnostics import error
         from pun.gojson import go_json_dumps
         from pun.imagespec import BaseConfig, BaseSpec
         from pun.oci.archive_images import parse_image_archives
         from pun.oci.resolve import resolve_image_config
         from pun.reference import InvalidReference, normalize
-
-        from pun.diagnostics import error
 
         given = platforms(args.platform, "--platform")  # None: DEFAULT_TARGET
         if len(given) != 1:

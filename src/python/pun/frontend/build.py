@@ -179,9 +179,7 @@ def build_platform(
 
     def resolve(base: BaseSpec) -> Optional[Mapping[str, Any]]:
         if base not in resolved:
-            resolved[base] = resolve_base(
-                bridge, base, pong.caps, log, source, planner.from_line
-            )
+            resolved[base] = resolve_base(bridge, base, pong.caps, log, source, planner.from_line)
         return resolved[base]
 
     generated = planner.run(resolve)

@@ -124,7 +124,7 @@ def read_answer(request: BaseConfigRequest, stdout: bytes) -> BaseConfig:
             request.address,
             f"`pun base-config` printed no image config for the base image {request.reference} "
             f"({request.platform}): {printed!r}",
-            "check that the pun tool is this pun's (it prints `{\"config\": {...}}`) and "
+            'check that the pun tool is this pun\'s (it prints `{"config": {...}}`) and '
             "that nothing else writes to its stdout",
         )
     return BaseConfig.from_image_config(answer)

@@ -331,7 +331,7 @@ def test_the_failed_plan_still_names_every_copy_source() -> None:
 def test_compat_pun_never_depends_on_the_base() -> None:
     # The original pun read nothing of its base: no resolution, no warning that it matters,
     # and a config given anyway changes nothing.
-    text = f"FROM {REF}\nENV P=$PATH\nWORKDIR rel\nCOPY a b\nCMD [\"app\"]\n" + (
+    text = f'FROM {REF}\nENV P=$PATH\nWORKDIR rel\nCOPY a b\nCMD ["app"]\n' + (
         "LABEL com.urunc.unikernel.hypervisor=qemu\n"
     )
     resolve = Resolver(APPDIR)

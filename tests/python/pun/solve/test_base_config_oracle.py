@@ -145,7 +145,7 @@ def test_an_error_without_the_base_config_is_no_error_with_it(
     argv = ["--context", str(context), "--builder", builder, "--progress=quiet"]
     result = pun_build([*argv, "--output", f"type=oci,dest={archive}"], tmp_path / "cache", env)
     assert result.code == 0, result.err
-    config = _archive_config(archive)["config"]
+    config = oci_config(archive)["config"]
     assert config["WorkingDir"] == expected_config["WorkingDir"] == "/app"
     expected = tree_of_tar(docker_files, SKIP)
     actual = tree(umoci_rootfs(archive, tmp_path / "unpacked"), SKIP)
