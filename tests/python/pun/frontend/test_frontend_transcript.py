@@ -823,8 +823,9 @@ def test_the_base_config_is_resolved_before_the_initrd_is_made(tmp_path: Path) -
     )
     made = tmp_path / "made"
     made.mkdir()
-    plan = read_plan(text, options)
-    artifact = Path(make_artifact(plan.rootfs, str(context), str(made), 0)).read_bytes()
+    rootfs = read_plan(text, options).rootfs
+    assert rootfs is not None
+    artifact = Path(make_artifact(rootfs, str(context), str(made), 0)).read_bytes()
     main_solve = daemon.requests("Solve")[-1]
     expected = generate(
         text,
