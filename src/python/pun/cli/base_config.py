@@ -18,6 +18,8 @@ import sys
 from typing import Optional, Sequence
 
 from pun.cli.options import (
+    add_cache_dir_argument,
+    add_image_archive_argument,
     add_insecure_registry_argument,
     add_progress_argument,
     platforms,
@@ -41,16 +43,8 @@ def _parser() -> argparse.ArgumentParser:
         metavar="OS/ARCH[/VARIANT]",
         help="the platform the build pulls the image for (default: linux/amd64)",
     )
-    parser.add_argument(
-        "--image-archive",
-        action="append",
-        default=[],
-        metavar="REF=FILE",
-        help="take image REF from the OCI archive FILE instead of its registry (repeatable)",
-    )
-    parser.add_argument(
-        "--cache-dir", metavar="DIR", help="blob cache (default: $XDG_CACHE_HOME/pun)"
-    )
+    add_image_archive_argument(parser, "the base image, e.g. another unikernel_image's")
+    add_cache_dir_argument(parser, "image manifests and configs")
     add_insecure_registry_argument(parser, "pull the image's manifest and config")
     add_progress_argument(parser)
     return parser

@@ -14,7 +14,9 @@ from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 from pun.buildplan import PlannedImage
 from pun.cli.options import (
+    add_cache_dir_argument,
     add_generate_arguments,
+    add_image_archive_argument,
     add_insecure_registry_argument,
     add_progress_argument,
     add_source_arguments,
@@ -97,20 +99,9 @@ def _parser() -> argparse.ArgumentParser:
         help="timestamp for created and for clamping mtimes (default: $SOURCE_DATE_EPOCH, else 0)",
     )
     add_progress_argument(parser)
-    parser.add_argument(
-        "--cache-dir",
-        metavar="DIR",
-        help="blob cache for base images (default: $XDG_CACHE_HOME/pun)",
-    )
+    add_cache_dir_argument(parser, "base images")
     add_insecure_registry_argument(parser, "pull the base image")
-    parser.add_argument(
-        "--image-archive",
-        action="append",
-        default=[],
-        metavar="REF=FILE",
-        help="take image REF (a FROM or COPY --from image) from the OCI archive FILE instead "
-        "of its registry (repeatable; embedded builder)",
-    )
+    add_image_archive_argument(parser, "a FROM or COPY --from image; embedded builder")
     parser.add_argument(
         "--metadata-file",
         metavar="FILE",

@@ -246,3 +246,23 @@ def add_insecure_registry_argument(parser: argparse.ArgumentParser, what: str) -
         action="store_true",
         help=f"{what} over plain HTTP (loopback registries always are)",
     )
+
+
+def add_cache_dir_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    """`--cache-dir`, pun's one blob cache; `what` says what it holds ("base images")."""
+    parser.add_argument(
+        "--cache-dir", metavar="DIR", help=f"blob cache for {what} (default: $XDG_CACHE_HOME/pun)"
+    )
+
+
+def add_image_archive_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    """`--image-archive REF=FILE` (repeatable), read by pun.oci.archive_images; `what` says
+    which images it can stand in for ("a FROM or COPY --from image")."""
+    parser.add_argument(
+        "--image-archive",
+        action="append",
+        default=[],
+        metavar="REF=FILE",
+        help=f"take image REF ({what}) from the OCI archive FILE instead of its registry "
+        "(repeatable)",
+    )

@@ -16,7 +16,9 @@ import os
 from typing import Optional, Sequence
 
 from pun.cli.options import (
+    add_cache_dir_argument,
     add_generate_arguments,
+    add_insecure_registry_argument,
     add_source_arguments,
     generate_options,
     read_containerfile,
@@ -49,16 +51,8 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="timestamp of every entry (default: $SOURCE_DATE_EPOCH, else 0)",
     )
-    parser.add_argument(
-        "--cache-dir",
-        metavar="DIR",
-        help="blob cache for images the rootfs reads files from (default: $XDG_CACHE_HOME/pun)",
-    )
-    parser.add_argument(
-        "--insecure-registry",
-        action="store_true",
-        help="pull those images over plain HTTP (loopback registries always are)",
-    )
+    add_cache_dir_argument(parser, "images the rootfs reads files from")
+    add_insecure_registry_argument(parser, "pull those images")
     add_generate_arguments(parser)
     return parser
 
