@@ -254,6 +254,11 @@ class BasePlanner:
         if self._generated.plan.needs_base_config or elsewhere:
             self._needed = base
 
+    @property
+    def failed(self) -> bool:
+        """The last plan failed: a resolver that fails too should not hide its error."""
+        return self._failure is not None
+
     def base_to_resolve(self) -> Optional[BaseSpec]:
         """The base image (and the platform it is pulled for) whose config the plan needs."""
         return None if self._needed in self._tried else self._needed
@@ -277,7 +282,12 @@ class BasePlanner:
         """The loop, with `resolve` (base -> its image config JSON, or None)."""
         base = self.base_to_resolve()
         while base is not None:
-            config = resolve(base)
+            try:
+                config = resolve(base)
+            except PunError:
+                if not self.failed:
+                    raise
+                config = None  # the plan's own error (reported by result()) says more
             self.resolved(base, None if config is None else BaseConfig.from_image_config(config))
             base = self.base_to_resolve()
         return self.result()

@@ -148,6 +148,32 @@ def test_an_error_the_bases_config_lifts_is_resolved_first(base_image: str) -> N
     assert mkdirs == [("/app", "app")]
 
 
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        # The plan failed anyway: its own error, not the unreachable registry's.
+        ("WORKDIR $APPDIR\n", "WORKDIR expands to an empty path"),
+        # The plan only needed the config for its meaning: the registry's error stands.
+        ("ENV PATH=$PATH:/x\n", "cannot resolve the base image"),
+    ],
+)
+def test_an_unreachable_base_fails_with_the_error_that_explains(body: str, message: str) -> None:
+    rule_runner = runner(offline=True)
+    rule_runner.write_files(
+        {
+            "uk/BUILD": 'files(name="bin", sources=["app.hvt"])\nunikernel_image(name="img")\n',
+            # Port 9 on loopback (discard): nothing answers there.
+            "uk/Containerfile": "FROM 127.0.0.1:9/base/unreachable:1\n"
+            + body
+            + "COPY app.hvt /unikernel/app.hvt\n"
+            + LABELS,
+            "uk/app.hvt": "kernel",
+        }
+    )
+    with pytest.raises(Exception, match=message):
+        prepare(rule_runner, "uk")
+
+
 def _upstream() -> UpstreamImages:
     image = UpstreamImage(
         "base:img", Address("base", target_name="img"), "base/img:1.0@sha256:" + "a" * 64, "u/a.tar"

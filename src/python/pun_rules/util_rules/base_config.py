@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Iterable, Tuple
+from typing import Any, Iterable, Optional, Tuple
 
 from pants.backend.python.util_rules.pex import VenvPexProcess
 from pants.engine.addresses import Address
@@ -46,7 +46,10 @@ class BaseConfigRequest:
 
 @dataclass(frozen=True)
 class ResolvedBaseConfig:
-    config: BaseConfig
+    # None when it could not be resolved; `failure` then says why (the rule raises it unless
+    # the plan failed anyway, whose own error says more: pun.api.BasePlanner.failed).
+    config: Optional[BaseConfig]
+    failure: Optional[UnikernelImageError] = None
 
 
 def base_config_request(
@@ -103,12 +106,13 @@ async def resolve_base_config(
     )
     result = await Get(FallibleProcessResult, Process, process)
     if result.exit_code != 0:
-        raise UnikernelImageError(
+        failure = UnikernelImageError(
             request.address,
             f"cannot resolve the base image {request.reference} ({request.platform}):\n"
             + result.stderr.decode("utf-8", "replace").rstrip(),
             "check the FROM image and that the registry is reachable",
         )
+        return ResolvedBaseConfig(None, failure)
     return ResolvedBaseConfig(read_answer(request, result.stdout))
 
 

@@ -176,6 +176,8 @@ async def prepare_build(
         base = planner.base_to_resolve()
         while base is not None:
             resolved = await Get(ResolvedBaseConfig, base_config_request(address, base, upstream))
+            if resolved.failure is not None and not planner.failed:
+                raise resolved.failure
             planner.resolved(base, resolved.config)
             base = planner.base_to_resolve()
         try:

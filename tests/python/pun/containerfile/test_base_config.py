@@ -427,3 +427,17 @@ def test_pun_llb_says_an_error_may_need_the_base_config(
     given.write_text(json.dumps(APPDIR))
     assert main(["--LLB", "-f", str(containerfile), "--base-config", str(given)]) == 0
     assert capfd.readouterr().out
+
+
+def test_a_resolver_that_fails_does_not_hide_the_plans_own_error() -> None:
+    from pun.diagnostics import error
+
+    def unreachable(base: BaseSpec) -> Optional[Mapping[str, Any]]:
+        raise error(f"cannot reach the registry of {base.reference}")
+
+    # The plan failed anyway (a typo, say): its error is the one to read, offline too.
+    with pytest.raises(PunError, match="WORKDIR expands to an empty path"):
+        generate_with_base(f"FROM {REF}\nWORKDIR $APPDIR\n", GenerateOptions(), unreachable)
+    # A plan that only needs the config for its meaning: the resolver's error stands.
+    with pytest.raises(PunError, match="cannot reach the registry"):
+        generate_with_base(f"FROM {REF}\nLABEL p=$PATH\n", GenerateOptions(), unreachable)
