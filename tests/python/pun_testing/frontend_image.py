@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import gzip
 import os
+import subprocess
 import tarfile
 from pathlib import Path
+from typing import Dict, List
 
+from pun_testing.buildkit import require_buildkit
 from pun_testing.images import archive_json
-from pun_testing.tools import unavailable
+from pun_testing.tools import skopeo_inspect, unavailable
 
 ARCHIVE_ENV = "PUN_FRONTEND_IMAGE_ARCHIVE"
 # The `output_path` of //:pun-frontend (root BUILD), relative to the sandbox / dist/.
@@ -47,3 +50,39 @@ def unpack_rootfs(archive: Path, destination: Path) -> Path:
             with gzip.open(handle) as plain, tarfile.open(fileobj=plain, mode="r|") as inner:
                 inner.extractall(destination)
     return destination
+
+
+def gateway_build(
+    frontend: str, context: Path, *extra: str, filename: str = "Containerfile"
+) -> subprocess.CompletedProcess:
+    """`buildctl build --frontend gateway.v0` with the frontend image `frontend` (a registry
+    reference) over `context` (also the `dockerfile` local), on the test's BuildKit; `extra`:
+    more `--opt`s and the `--output`."""
+    argv: List[str] = [
+        *require_buildkit().argv("build"),
+        "--progress=plain",
+        "--frontend",
+        "gateway.v0",
+        "--opt",
+        f"source={frontend}",
+        "--opt",
+        f"filename={filename}",
+        "--local",
+        f"context={context}",
+        "--local",
+        f"dockerfile={context}",
+        *extra,
+    ]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=600)
+
+
+def image_description(archive: Path) -> Dict[str, object]:
+    """What two builders of one image must agree on, as skopeo reads an OCI archive: the
+    config's `config`, its platform and the manifest's annotations."""
+    ref = f"oci-archive:{archive}"
+    config = skopeo_inspect(ref, "--config")
+    return {
+        "config": config["config"],
+        "platform": (config["os"], config["architecture"]),
+        "annotations": skopeo_inspect(ref, "--raw").get("annotations"),
+    }

@@ -17,13 +17,13 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Dict, Iterator
 
 import pytest
 
 from pun_testing.buildkit import BuildKit, buildkit, require_buildkit
 from pun_testing.docker_engine import push_archive, unique_tag
-from pun_testing.frontend_image import frontend_archive
+from pun_testing.frontend_image import frontend_archive, gateway_build, image_description
 from pun_testing.registry import Registry, start_registry, stop_registry
 from pun_testing.rootfs import listing, umoci_rootfs, writable_copy
 from pun_testing.shared import BUNNY, CASES
@@ -44,27 +44,6 @@ def frontend(buildkit: BuildKit, tmp_path_factory: pytest.TempPathFactory) -> It
         stop_registry(process)
 
 
-def buildctl(
-    frontend: str, context: Path, *output: str, filename: str = "Containerfile"
-) -> subprocess.CompletedProcess:
-    argv: List[str] = [
-        *require_buildkit().argv("build"),
-        "--progress=plain",
-        "--frontend",
-        "gateway.v0",
-        "--opt",
-        f"source={frontend}",
-        "--opt",
-        f"filename={filename}",
-        "--local",
-        f"context={context}",
-        "--local",
-        f"dockerfile={context}",
-        *output,
-    ]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=600)
-
-
 def case_context(case: str, dest: Path) -> Path:
     context = writable_copy(CASES / case, dest)
     shutil.rmtree(context / "expected", ignore_errors=True)
@@ -81,7 +60,7 @@ def test_buildctl_gateway_build_is_annotated_with_the_recorded_rootfs(
     frontend: str, case: str, tmp_path: Path
 ) -> None:
     archive = tmp_path / "image.tar"
-    built = buildctl(
+    built = gateway_build(
         frontend, case_context(case, tmp_path / "context"), "--output", f"type=oci,dest={archive}"
     )
     assert built.returncode == 0, built.stderr
@@ -99,7 +78,7 @@ def test_buildctl_gateway_build_is_annotated_with_the_recorded_rootfs(
 
 
 def test_buildctl_shows_warnings_and_errors(frontend: str, tmp_path: Path) -> None:
-    warned = buildctl(
+    warned = gateway_build(
         frontend,
         case_context("unsupported-instructions", tmp_path / "w"),
         "--output",
@@ -118,7 +97,7 @@ def test_buildctl_shows_warnings_and_errors(frontend: str, tmp_path: Path) -> No
         vertex = rf"^#{warn.group(1)} \[internal\] load build definition"
         assert re.search(vertex, warned.stderr, re.M), warned.stderr
         assert "[pun] Containerfile:" not in warned.stderr, warned.stderr
-    failed = buildctl(
+    failed = gateway_build(
         frontend,
         case_context("err-multistage", tmp_path / "e"),
         "--output",
@@ -154,7 +133,7 @@ def test_the_three_builders_describe_the_image_alike(frontend: str, tmp_path: Pa
     (context / "Containerfile").write_text(THREE_WAY)
     (context / "app.hvt").write_bytes(b"\x7fELF unikernel")
     archives = {name: tmp_path / f"{name}.tar" for name in ("frontend", "embedded", "buildctl")}
-    built = buildctl(frontend, context, "--output", f"type=oci,dest={archives['frontend']}")
+    built = gateway_build(frontend, context, "--output", f"type=oci,dest={archives['frontend']}")
     assert built.returncode == 0, built.stderr
     daemon = require_buildkit()
     for builder in ("embedded", "buildctl"):
@@ -175,17 +154,12 @@ def test_the_three_builders_describe_the_image_alike(frontend: str, tmp_path: Pa
         )
         assert result.code == 0, result.err
 
-    def described(archive: Path) -> Dict[str, object]:
-        ref = f"oci-archive:{archive}"
-        config = skopeo_inspect(ref, "--config")
-        return {
-            "config": config["config"],
-            "platform": (config["os"], config["architecture"]),
-            "annotations": skopeo_inspect(ref, "--raw").get("annotations"),
-        }
-
-    frontend_view = described(archives["frontend"])
-    assert frontend_view == described(archives["embedded"]) == described(archives["buildctl"])
+    frontend_view = image_description(archives["frontend"])
+    assert (
+        frontend_view
+        == image_description(archives["embedded"])
+        == image_description(archives["buildctl"])
+    )
     annotations = frontend_view["annotations"]
     assert isinstance(annotations, dict)
     assert annotations["com.urunc.unikernel.unikernelType"] == "rumprun"  # the exact case
@@ -203,7 +177,7 @@ def test_a_bunnyfile_through_the_frontend_makes_bunny_s_image(
     context = writable_copy(case, tmp_path / "context")
     shutil.rmtree(context / "expected")
     archive = tmp_path / "image.tar"
-    built = buildctl(
+    built = gateway_build(
         frontend, context, "--output", f"type=oci,dest={archive}", filename="bunnyfile"
     )
     assert built.returncode == 0, built.stderr
@@ -236,7 +210,7 @@ def test_several_platforms_make_one_index_through_buildkit(frontend: str, tmp_pa
     for arch in ("amd64", "arm64"):
         (context / f"kernel-{arch}").write_text(f"a kernel for {arch}\n")
     archive = tmp_path / "image.tar"
-    built = buildctl(
+    built = gateway_build(
         frontend,
         context,
         "--opt",

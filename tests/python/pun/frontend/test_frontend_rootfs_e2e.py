@@ -18,12 +18,12 @@ from typing import Dict, Iterator, List
 import pytest
 
 from pun_testing.building import pun_build
-from pun_testing.buildkit import BuildKit, buildkit, require_buildkit
+from pun_testing.buildkit import BuildKit, buildkit
 from pun_testing.docker_engine import push_archive, unique_tag
-from pun_testing.frontend_image import frontend_archive
+from pun_testing.frontend_image import frontend_archive, gateway_build, image_description
 from pun_testing.registry import Registry, start_registry, stop_registry
 from pun_testing.rootfs import listing, umoci_rootfs
-from pun_testing.tools import require, skopeo_inspect
+from pun_testing.tools import require
 
 __all__ = ["buildkit"]  # pytest fixture, used by name below
 
@@ -100,29 +100,6 @@ def write_context(root: Path, build_file: str, text: str) -> Path:
     return root
 
 
-def frontend_build(
-    frontend: str, context: Path, archive: Path, filename: str, *opts: str
-) -> subprocess.CompletedProcess:
-    argv: List[str] = [
-        *require_buildkit().argv("build"),
-        "--progress=plain",
-        "--frontend",
-        "gateway.v0",
-        "--opt",
-        f"source={frontend}",
-        "--opt",
-        f"filename={filename}",
-        *opts,
-        "--local",
-        f"context={context}",
-        "--local",
-        f"dockerfile={context}",
-        "--output",
-        f"type=oci,dest={archive}",
-    ]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=600)
-
-
 def embedded_build(context: Path, archive: Path, filename: str, work: Path) -> None:
     result = pun_build(
         [
@@ -139,15 +116,6 @@ def embedded_build(context: Path, archive: Path, filename: str, work: Path) -> N
         work / "cache",
     )
     assert result.code == 0, result.err
-
-
-def described(archive: Path) -> Dict[str, object]:
-    ref = f"oci-archive:{archive}"
-    config = skopeo_inspect(ref, "--config")
-    return {
-        "config": config["config"],
-        "annotations": skopeo_inspect(ref, "--raw").get("annotations"),
-    }
 
 
 def cpio_names(data: bytes) -> List[str]:
@@ -184,13 +152,15 @@ def check_initrd(data: bytes, context: Path, work: Path) -> None:
 
 def build_both(frontend: str, context: Path, filename: str, tmp_path: Path) -> Dict[str, Path]:
     archives = {name: tmp_path / f"{name}.tar" for name in ("frontend", "embedded")}
-    built = frontend_build(frontend, context, archives["frontend"], filename)
+    built = gateway_build(
+        frontend, context, "--output", f"type=oci,dest={archives['frontend']}", filename=filename
+    )
     assert built.returncode == 0, built.stderr
     embedded_build(context, archives["embedded"], filename, tmp_path)
     roots = {}
     for name, archive in archives.items():
         roots[name] = umoci_rootfs(archive, tmp_path / f"unpacked-{name}", rootless=True)
-    assert described(archives["frontend"]) == described(archives["embedded"])
+    assert image_description(archives["frontend"]) == image_description(archives["embedded"])
     assert listing(roots["frontend"]) == listing(roots["embedded"])
     return roots
 
@@ -217,7 +187,7 @@ def test_a_containerfile_initrd_through_the_frontend_is_the_embedded_builders(
     urunc = json.loads((roots["frontend"] / "urunc.json").read_bytes())
     # urunc's /urunc.json holds base64 values (urunc pkg/unikontainers).
     assert base64.b64decode(urunc["com.urunc.unikernel.initrd"]).decode() == "/" + path
-    config = described(tmp_path / "frontend.tar")
+    config = image_description(tmp_path / "frontend.tar")
     annotations = config["annotations"]
     assert isinstance(annotations, dict)
     assert annotations["com.urunc.unikernel.initrd"] == "/" + path
@@ -232,7 +202,7 @@ def test_a_bunnyfile_initrd_through_the_frontend_is_the_embedded_builders(
     made = (roots["frontend"] / ".boot" / "rootfs").read_bytes()
     assert made == (roots["embedded"] / ".boot" / "rootfs").read_bytes()
     check_initrd(made, context, tmp_path / "extracted")
-    annotations = described(tmp_path / "frontend.tar")["annotations"]
+    annotations = image_description(tmp_path / "frontend.tar")["annotations"]
     assert isinstance(annotations, dict)
     # bunny's names (hops/package.go SetAnnotations): the kernel and the initrd under /.boot.
     assert annotations["com.urunc.unikernel.initrd"] == "/.boot/rootfs"
@@ -249,14 +219,22 @@ def test_the_frontend_refuses_a_block_rootfs_and_an_initrd_over_its_limit(
     block = write_context(
         tmp_path / "block", "Containerfile", text.replace("type=initrd", "type=block")
     )
-    refused = frontend_build(frontend, block, tmp_path / "block.tar", "Containerfile")
+    refused = gateway_build(
+        frontend,
+        block,
+        "--output",
+        f"type=oci,dest={tmp_path / 'block.tar'}",
+        filename="Containerfile",
+    )
     assert refused.returncode != 0
     assert "Containerfile:6: error: the pun frontend cannot make a block rootfs" in (
         refused.stderr
     ), refused.stderr
     big = write_context(tmp_path / "big", "Containerfile", text)
     (big / "tools" / "tool-a").write_bytes(os.urandom(MAX_ARTIFACT_BYTES + 1))
-    refused = frontend_build(frontend, big, tmp_path / "big.tar", "Containerfile")
+    refused = gateway_build(
+        frontend, big, "--output", f"type=oci,dest={tmp_path / 'big.tar'}", filename="Containerfile"
+    )
     assert refused.returncode != 0
     # Uncompressed: refused while the files are read, before the artifact is made.
     assert "Containerfile:6: error: the initrd rootfs's files pass" in refused.stderr
@@ -422,7 +400,9 @@ def test_only_the_files_an_include_picks_from_an_image_travel(
     (context / "kernel").write_bytes(b"\x7fELF kernel" * 100)
     (context / "init").write_text("#!/bin/sh\necho hi\n")
     archives = {name: tmp_path / f"{name}.tar" for name in ("frontend", "embedded")}
-    built = frontend_build(frontend, context, archives["frontend"], "bunnyfile")
+    built = gateway_build(
+        frontend, context, "--output", f"type=oci,dest={archives['frontend']}", filename="bunnyfile"
+    )
     assert built.returncode == 0, built.stderr
     embedded_build(context, archives["embedded"], "bunnyfile", tmp_path)
     made = {
