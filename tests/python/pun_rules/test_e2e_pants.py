@@ -149,14 +149,17 @@ def test_frontend_image_new_names_do_not_freeze_again(repo: ScratchRepo) -> None
     cheap naming process alone (Pants' own log of the processes it spawned)."""
     repo.write("tools/BUILD", 'pun_frontend_image(name="frontend", image_tags=["{pun.version}"])\n')
     repo.pants("package", "tools:frontend").check()
-    registries = "--pun-registries={'lan': {'address': '127.0.0.1:5999', 'default': True}}"
+    # A name no earlier run used: Pants' process cache outlives the scratch repo, so a name
+    # from an earlier run of this test would have its naming process answered from the cache.
+    address = f"127.0.0.1:{10000 + uuid.uuid4().int % 50000}"
+    registries = f"--pun-registries={{'lan': {{'address': '{address}', 'default': True}}}}"
     renamed = repo.pants(registries, "package", "tools:frontend").check()
 
     freeze = [d for d in renamed.spawned() if d.startswith("Freeze pun ")]
     naming = [d for d in renamed.spawned() if d.startswith("Name the frontend image ")]
     assert (freeze, naming) == ([], ["Name the frontend image tools:frontend"]), renamed.spawned()
     described = json.loads(repo.read_bytes("dist/tools/frontend.image.json"))
-    assert described["names"] == [f"127.0.0.1:5999/pun:{pun.__version__}"]
+    assert described["names"] == [f"{address}/pun:{pun.__version__}"]
 
 
 def test_package_with_buildctl_gives_the_embedded_builders_image(
