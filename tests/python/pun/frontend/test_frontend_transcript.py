@@ -101,6 +101,15 @@ def config_of(daemon: FakeDaemon) -> Dict[str, Any]:
     return result
 
 
+def busybox_files(image_dir: Path) -> Path:
+    """The files the fake daemon serves as the busybox image (a bunnyfile include's `from:`)."""
+    (image_dir / "bin").mkdir(parents=True)
+    (image_dir / "bin" / "busybox").write_text("busybox\n")
+    (image_dir / "etc").mkdir()
+    (image_dir / "etc" / "hostname").write_text("guest\n")
+    return image_dir
+
+
 def test_docker_build_transcript(tmp_path: Path) -> None:
     context = make_context(tmp_path, SCRATCH)
     daemon = FakeDaemon(locals={"dockerfile": context, "context": context})
@@ -696,11 +705,7 @@ def test_from_image_reads_the_image_the_daemon_pulls(tmp_path: Path) -> None:
     (context / "init").write_text("#!/bin/sh\n")
     (context / "tools").mkdir()
     (context / "tools" / "sh").write_text("context sh\n")
-    image_dir = tmp_path / "busybox"
-    (image_dir / "bin").mkdir(parents=True)
-    (image_dir / "bin" / "busybox").write_text("busybox\n")
-    (image_dir / "etc").mkdir()
-    (image_dir / "etc" / "hostname").write_text("guest\n")
+    image_dir = busybox_files(tmp_path / "busybox")
     daemon = FakeDaemon(
         locals={"dockerfile": context, "context": context},
         image_files={"docker.io/library/busybox:latest": image_dir},
@@ -761,11 +766,7 @@ def test_an_image_the_includes_read_is_picked_before_it_travels(tmp_path: Path) 
     context = make_context(tmp_path, IMAGE_INCLUDES, "bunnyfile")
     (context / "kernel").write_bytes(b"kernel")
     (context / "init").write_text("#!/bin/sh\n")
-    image_dir = tmp_path / "busybox"
-    (image_dir / "bin").mkdir(parents=True)
-    (image_dir / "bin" / "busybox").write_text("busybox\n")
-    (image_dir / "etc").mkdir()
-    (image_dir / "etc" / "hostname").write_text("guest\n")
+    image_dir = busybox_files(tmp_path / "busybox")
     daemon = FakeDaemon(
         locals={"dockerfile": context, "context": context},
         image_files={"docker.io/library/busybox:latest": image_dir},
